@@ -1,0 +1,366 @@
+//! CloudEvents 1.0 (JSON format): validation and the four publish forms of PROTOCOL.md
+//! section 3 ("Publish").
+//!
+//! An accepted event is stored as the text the publisher sent (the bus never changes an
+//! event), with one exception the contract allows: `time` is added when absent. Validation
+//! reads the attributes as unparsed [`RawValue`]s, so `data` is checked to be JSON but is
+//! never rebuilt.
+
+use super::error::{ApiError, ErrorCode};
+use super::limits::Limits;
+use base64::Engine as _;
+use chrono::{DateTime, SecondsFormat};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// What the bus reads from an accepted event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMeta {
+    /// CloudEvents `id`.
+    pub id: String,
+    /// CloudEvents `source`.
+    pub source: String,
+    /// `orderingkey` (or its alias `partitionkey`), if non-empty.
+    pub ordering_key: Option<String>,
+    /// `deliverafter`, in ms since the epoch.
+    pub deliver_at: Option<u64>,
+}
+
+/// An event ready to be appended: its stored text and what the bus reads from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The CloudEvent as JSON text.
+    pub text: String,
+    /// Attributes the bus uses.
+    pub meta: EventMeta,
+}
+
+/// Longest ordering key, in bytes.
+pub const MAX_ORDERING_KEY_BYTES: usize = 1024;
+
+/// Formats ms since the epoch as RFC 3339 UTC with milliseconds.
+pub fn rfc3339(ms: u64) -> String {
+    DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// Parses an RFC 3339 time into ms since the epoch (times before 1970 are refused).
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let t = DateTime::parse_from_rfc3339(text).ok()?;
+    u64::try_from(t.timestamp_millis()).ok()
+}
+
+fn attr_name_ok(name: &str) -> bool {
+    name == "data_base64"
+        || (!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+}
+
+fn string_attr(name: &str, raw: &RawValue) -> Result<Option<String>, ApiError> {
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(Value::String(s)) => Ok(Some(s)),
+        Ok(Value::Null) => Ok(None),
+        _ => Err(ApiError::invalid(format!("CloudEvent attribute {name:?} must be a string"))),
+    }
+}
+
+/// Validates one structured-mode CloudEvent and returns it as it will be stored.
+///
+/// `now` is used only to add `time` when the event has none.
+pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiError> {
+    if text.len() > limits.max_event_bytes {
+        return Err(too_large(text.len(), limits));
+    }
+    let attrs: HashMap<String, &RawValue> = serde_json::from_str(text)
+        .map_err(|e| ApiError::invalid(format!("a CloudEvent must be a JSON object: {e}")))?;
+    let get = |name: &str| -> Result<Option<String>, ApiError> {
+        attrs.get(name).map_or(Ok(None), |raw| string_attr(name, raw))
+    };
+    let required = |name: &str| -> Result<String, ApiError> {
+        match get(name)? {
+            Some(s) if !s.is_empty() => Ok(s),
+            _ => Err(ApiError::invalid(format!("CloudEvent attribute {name:?} is required"))),
+        }
+    };
+    if required("specversion")? != "1.0" {
+        return Err(ApiError::invalid("CloudEvent specversion must be \"1.0\""));
+    }
+    let id = required("id")?;
+    let source = required("source")?;
+    required("type")?;
+    for name in ["subject", "datacontenttype", "dataschema"] {
+        if get(name)?.is_some_and(|s| s.is_empty()) {
+            return Err(ApiError::invalid(format!("CloudEvent attribute {name:?} must not be empty")));
+        }
+    }
+    let has_time = match get("time")? {
+        Some(t) => {
+            parse_rfc3339(&t).ok_or_else(|| ApiError::invalid("CloudEvent time must be an RFC 3339 time"))?;
+            true
+        }
+        None => false,
+    };
+    if attrs.contains_key("data") && attrs.contains_key("data_base64") {
+        return Err(ApiError::invalid("a CloudEvent has data or data_base64, not both"));
+    }
+    if let Some(b64) = get("data_base64")? {
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .map_err(|_| ApiError::invalid("data_base64 is not valid base64"))?;
+    }
+    for (name, raw) in &attrs {
+        if !attr_name_ok(name) {
+            return Err(ApiError::invalid(format!(
+                "CloudEvent attribute names are lower-case letters and digits, not {name:?}"
+            )));
+        }
+        if name != "data" && matches!(raw.get().as_bytes().first(), Some(b'{' | b'[')) {
+            return Err(ApiError::invalid(format!("CloudEvent attribute {name:?} must not be an object or array")));
+        }
+    }
+    let ordering_key = match get("orderingkey")? {
+        Some(k) => Some(k),
+        None => get("partitionkey")?,
+    }
+    .filter(|k| !k.is_empty());
+    check_ordering_key(ordering_key.as_deref())?;
+    let deliver_at = match get("deliverafter")? {
+        Some(t) => Some(parse_rfc3339(&t).ok_or_else(|| ApiError::invalid("deliverafter must be an RFC 3339 time"))?),
+        None => None,
+    };
+    let text = if has_time {
+        text.to_owned()
+    } else {
+        let body = text.trim_end();
+        let open = body.strip_suffix('}').unwrap_or(body);
+        let sep = if attrs.is_empty() { "" } else { "," };
+        format!("{open}{sep}\"time\":\"{}\"}}", rfc3339(now))
+    };
+    if text.len() > limits.max_event_bytes {
+        return Err(too_large(text.len(), limits));
+    }
+    Ok(Accepted { text, meta: EventMeta { id, source, ordering_key, deliver_at } })
+}
+
+/// Checks an ordering key's length.
+pub fn check_ordering_key(key: Option<&str>) -> Result<(), ApiError> {
+    match key {
+        Some(k) if k.len() > MAX_ORDERING_KEY_BYTES => Err(ApiError::invalid(format!(
+            "orderingkey is at most {MAX_ORDERING_KEY_BYTES} bytes"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn too_large(len: usize, limits: &Limits) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("event is {len} bytes; the limit is {}", limits.max_event_bytes),
+    )
+}
+
+/// Validates a batch (a JSON array of CloudEvents); all or nothing.
+pub fn accept_batch(text: &str, now: u64, limits: &Limits) -> Result<Vec<Accepted>, ApiError> {
+    if text.len() > limits.max_batch_bytes {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("batch is {} bytes; the limit is {}", text.len(), limits.max_batch_bytes),
+        ));
+    }
+    let items: Vec<&RawValue> = serde_json::from_str(text)
+        .map_err(|e| ApiError::invalid(format!("a batch must be a JSON array of CloudEvents: {e}")))?;
+    if items.is_empty() {
+        return Err(ApiError::invalid("a batch needs at least one event"));
+    }
+    if items.len() > limits.max_batch_events {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("batch has {} events; the limit is {}", items.len(), limits.max_batch_events),
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            accept(raw.get(), now, limits)
+                .map_err(|e| ApiError::new(e.code, format!("event {i}: {}", e.message)))
+        })
+        .collect()
+}
+
+/// Whether a media type (without parameters) is JSON.
+pub fn is_json_media_type(media: &str) -> bool {
+    media == "application/json" || media.ends_with("+json")
+}
+
+/// The media type of a `Content-Type` value, lower-cased, without parameters.
+pub fn media_type(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// Puts a body into `event` as `data` (JSON or text) or `data_base64`, per the contract.
+fn put_data(event: &mut Map<String, Value>, content_type: Option<&str>, body: &[u8]) -> Result<(), ApiError> {
+    if let Some(ct) = content_type.filter(|c| !c.is_empty()) {
+        event.insert("datacontenttype".into(), Value::String(ct.to_owned()));
+    }
+    if body.is_empty() {
+        return Ok(());
+    }
+    let media = media_type(content_type.unwrap_or(""));
+    if is_json_media_type(&media) {
+        let data: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::invalid(format!("body is not valid JSON: {e}")))?;
+        event.insert("data".into(), data);
+    } else if let Ok(text) = std::str::from_utf8(body) {
+        event.insert("data".into(), Value::String(text.to_owned()));
+    } else {
+        event.insert(
+            "data_base64".into(),
+            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+        );
+    }
+    Ok(())
+}
+
+/// Makes the event for a plain body (the "anything else" form and NSQ `/pub`).
+pub fn from_plain(
+    id: &str,
+    source: &str,
+    event_type: &str,
+    content_type: Option<&str>,
+    body: &[u8],
+    now: u64,
+    limits: &Limits,
+) -> Result<Accepted, ApiError> {
+    let mut event = Map::new();
+    event.insert("specversion".into(), "1.0".into());
+    event.insert("id".into(), id.into());
+    event.insert("source".into(), source.into());
+    event.insert("type".into(), event_type.into());
+    event.insert("time".into(), rfc3339(now).into());
+    put_data(&mut event, content_type, body)?;
+    accept(&Value::Object(event).to_string(), now, limits)
+}
+
+/// Makes the event for a binary-mode request: `headers` are all request headers (any
+/// case); `ce-*` ones become attributes (percent-decoded), the body becomes data.
+pub fn from_binary<'a>(
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    content_type: Option<&str>,
+    body: &[u8],
+    now: u64,
+    limits: &Limits,
+) -> Result<Accepted, ApiError> {
+    let mut event = Map::new();
+    for (name, value) in headers {
+        let name = name.to_ascii_lowercase();
+        if let Some(attr) = name.strip_prefix("ce-") {
+            event.insert(attr.to_owned(), Value::String(percent_decode(value)?));
+        }
+    }
+    put_data(&mut event, content_type, body)?;
+    accept(&Value::Object(event).to_string(), now, limits)
+}
+
+fn percent_decode(value: &str) -> Result<String, ApiError> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| ApiError::invalid("a ce- header is not UTF-8 after percent-decoding"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lim() -> Limits {
+        Limits::default()
+    }
+
+    #[test]
+    fn accepts_and_adds_time_without_touching_the_rest() {
+        let text = r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","data":{"x":1.50}}"#;
+        let a = accept(text, 0, &lim()).unwrap();
+        assert_eq!(
+            a.text,
+            r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","data":{"x":1.50},"time":"1970-01-01T00:00:00.000Z"}"#
+        );
+        assert_eq!(a.meta.id, "a");
+        let with_time = r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","time":"2026-01-01T00:00:00Z"}"#;
+        assert_eq!(accept(with_time, 0, &lim()).unwrap().text, with_time);
+    }
+
+    #[test]
+    fn refuses_invalid_events() {
+        for bad in [
+            "[]",
+            "{}",
+            r#"{"specversion":"0.3","id":"a","source":"/s","type":"t"}"#,
+            r#"{"specversion":"1.0","id":"","source":"/s","type":"t"}"#,
+            r#"{"specversion":"1.0","id":1,"source":"/s","type":"t"}"#,
+            r#"{"specversion":"1.0","id":"a","type":"t"}"#,
+            r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","time":"yesterday"}"#,
+            r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","data":1,"data_base64":"AA=="}"#,
+            r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","data_base64":"!!"}"#,
+            r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","Bad":"x"}"#,
+            r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","ext":{"a":1}}"#,
+        ] {
+            assert_eq!(accept(bad, 0, &lim()).unwrap_err().code, ErrorCode::InvalidRequest, "{bad}");
+        }
+        let long = format!(r#"{{"specversion":"1.0","id":"a","source":"/s","type":"t","orderingkey":"{}"}}"#, "k".repeat(1025));
+        assert!(accept(&long, 0, &lim()).is_err());
+        let mut small = lim();
+        small.max_event_bytes = 10;
+        let e = accept(r#"{"specversion":"1.0","id":"a","source":"/s","type":"t"}"#, 0, &small).unwrap_err();
+        assert_eq!(e.code, ErrorCode::PayloadTooLarge);
+    }
+
+    #[test]
+    fn reads_ordering_key_alias_and_deliverafter() {
+        let t = r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","partitionkey":"p","deliverafter":"1970-01-01T00:00:01Z"}"#;
+        let m = accept(t, 0, &lim()).unwrap().meta;
+        assert_eq!(m.ordering_key.as_deref(), Some("p"));
+        assert_eq!(m.deliver_at, Some(1000));
+    }
+
+    #[test]
+    fn batches_are_all_or_nothing() {
+        let ok = r#"[{"specversion":"1.0","id":"a","source":"/s","type":"t"},{"specversion":"1.0","id":"b","source":"/s","type":"t"}]"#;
+        assert_eq!(accept_batch(ok, 0, &lim()).unwrap().len(), 2);
+        let bad = r#"[{"specversion":"1.0","id":"a","source":"/s","type":"t"},{"id":"b"}]"#;
+        assert!(accept_batch(bad, 0, &lim()).unwrap_err().message.starts_with("event 1"));
+        assert!(accept_batch("[]", 0, &lim()).is_err());
+    }
+
+    #[test]
+    fn plain_and_binary_forms() {
+        let a = from_plain("i", "/anonymous", "T", Some("application/json"), br#"{"k":[1]}"#, 0, &lim()).unwrap();
+        let v: Value = serde_json::from_str(&a.text).unwrap();
+        assert_eq!(v["data"]["k"][0], 1);
+        assert_eq!(v["type"], "T");
+        let a = from_plain("i", "/anonymous", "T", Some("text/plain"), b"hi", 0, &lim()).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&a.text).unwrap()["data"], "hi");
+        let a = from_plain("i", "/anonymous", "T", None, &[0xff, 0], 0, &lim()).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&a.text).unwrap()["data_base64"], "/wA=");
+        assert!(from_plain("i", "/a", "T", Some("application/json"), b"{", 0, &lim()).is_err());
+        let h = [("CE-SpecVersion", "1.0"), ("ce-id", "x"), ("ce-source", "/s%20p"), ("ce-type", "t"), ("host", "h")];
+        let a = from_binary(h, Some("text/plain"), b"body", 0, &lim()).unwrap();
+        let v: Value = serde_json::from_str(&a.text).unwrap();
+        assert_eq!(v["source"], "/s p");
+        assert_eq!(v["data"], "body");
+        assert!(v.get("host").is_none());
+    }
+}

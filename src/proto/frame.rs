@@ -1,0 +1,386 @@
+//! WebSocket frames (PROTOCOL.md section 4): one UTF-8 JSON object per frame, with `op`.
+//!
+//! Client frames are decoded in two steps: serde reads every known field into a flat
+//! [`RawFrame`] (unknown fields ignored), then [`ClientFrame::decode`] checks that the `op`
+//! exists and has its required fields. A flat struct (not a tagged enum) is what lets
+//! `state`, `event` and `data` stay unparsed [`RawValue`]s: serde cannot buffer those.
+
+use super::error::{ApiError, ErrorCode};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// Any JSON value, kept as text.
+pub type Json = Box<RawValue>;
+
+/// `Some(raw)` whenever the field is present, even when it is `null`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Json>, D::Error> {
+    Json::deserialize(d).map(Some)
+}
+
+/// Every field a client frame may carry.
+#[derive(Debug, Default, Deserialize)]
+struct RawFrame {
+    op: Option<String>,
+    #[serde(rename = "ref")]
+    reference: Option<Value>,
+    login: Option<String>,
+    secret: Option<String>,
+    token: Option<String>,
+    client_id: Option<String>,
+    max_in_flight: Option<u64>,
+    handler_timeout_ms: Option<u64>,
+    max_attempts: Option<u64>,
+    heartbeat_ms: Option<u64>,
+    count: Option<u64>,
+    id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    state: Option<Json>,
+    delay_ms: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    data: Option<Json>,
+    datacontenttype: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    event: Option<Json>,
+    ordering_key: Option<String>,
+}
+
+/// The `hello` frame: credentials and consumer settings.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Hello {
+    /// Client login (with `secret`).
+    pub login: Option<String>,
+    /// Client secret (with `login`).
+    pub secret: Option<String>,
+    /// A bearer token from `POST /v1/tokens`, instead of login and secret.
+    pub token: Option<String>,
+    /// Free-form id of the client process, shown in logs.
+    pub client_id: Option<String>,
+    /// Initial credit (default 1).
+    pub max_in_flight: Option<u64>,
+    /// In-flight deadline of each delivery (default 60,000).
+    pub handler_timeout_ms: Option<u64>,
+    /// Failures after which a message is dead (default 0 = unlimited).
+    pub max_attempts: Option<u64>,
+    /// Expected keep-alive interval (default 30,000).
+    pub heartbeat_ms: Option<u64>,
+}
+
+/// What a client asks of a message it holds: the four settling verbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Done.
+    Fin,
+    /// Still working: extend the deadline.
+    Touch,
+    /// Failed: requeue or dead-letter.
+    Req,
+    /// Give back for later, not a failure.
+    Shelve,
+}
+
+/// A decoded client frame.
+#[derive(Debug)]
+pub enum ClientFrame {
+    /// First frame of every socket.
+    Hello(Hello),
+    /// Set the consumer's credit.
+    Rdy {
+        /// Messages that may be in flight at once.
+        count: u64,
+    },
+    /// fin / touch / req / shelve.
+    Settle {
+        /// Which verb.
+        verb: Settle,
+        /// Message id.
+        id: String,
+        /// New checkpoint, if given (may be JSON `null`).
+        state: Option<Json>,
+        /// Delay before the message is ready again (req, shelve).
+        delay_ms: Option<u64>,
+        /// Echoed in the answer.
+        reference: Option<Value>,
+    },
+    /// Answer to a message delivered with `"reply": true`.
+    Respond {
+        /// Message id.
+        id: String,
+        /// Response data.
+        data: Json,
+        /// Content type of `data`.
+        datacontenttype: Option<String>,
+        /// Echoed in the answer.
+        reference: Option<Value>,
+    },
+    /// Publish one event over the socket.
+    Pub {
+        /// A full CloudEvent.
+        event: Option<Json>,
+        /// Plain data (the bus makes the event).
+        data: Option<Json>,
+        /// Ordering key override.
+        ordering_key: Option<String>,
+        /// Delay before delivery.
+        delay_ms: Option<u64>,
+        /// Echoed in the answer.
+        reference: Option<Value>,
+    },
+    /// Keep-alive.
+    Ping,
+}
+
+/// A frame the server refused, with the `ref` it carried (if it could be read).
+#[derive(Debug)]
+pub struct FrameError {
+    /// The frame's `ref`.
+    pub reference: Option<Value>,
+    /// Why.
+    pub error: ApiError,
+}
+
+impl ClientFrame {
+    /// Decodes one text frame.
+    pub fn decode(text: &str) -> Result<ClientFrame, FrameError> {
+        let raw: RawFrame = serde_json::from_str(text).map_err(|e| FrameError {
+            reference: reference_of(text),
+            error: ApiError::invalid(format!("malformed frame: {e}")),
+        })?;
+        let reference = raw.reference.clone();
+        raw.into_frame().map_err(|error| FrameError { reference, error })
+    }
+
+    /// Name of the op, for logs.
+    pub fn op(&self) -> &'static str {
+        match self {
+            ClientFrame::Hello(_) => "hello",
+            ClientFrame::Rdy { .. } => "rdy",
+            ClientFrame::Settle { verb: Settle::Fin, .. } => "fin",
+            ClientFrame::Settle { verb: Settle::Touch, .. } => "touch",
+            ClientFrame::Settle { verb: Settle::Req, .. } => "req",
+            ClientFrame::Settle { verb: Settle::Shelve, .. } => "shelve",
+            ClientFrame::Respond { .. } => "respond",
+            ClientFrame::Pub { .. } => "pub",
+            ClientFrame::Ping => "ping",
+        }
+    }
+}
+
+/// Best effort: the `ref` of a frame that did not decode.
+fn reference_of(text: &str) -> Option<Value> {
+    #[derive(Deserialize)]
+    struct OnlyRef {
+        #[serde(rename = "ref")]
+        reference: Option<Value>,
+    }
+    serde_json::from_str::<OnlyRef>(text).ok().and_then(|r| r.reference)
+}
+
+impl RawFrame {
+    fn into_frame(self) -> Result<ClientFrame, ApiError> {
+        let op = self.op.ok_or_else(|| ApiError::invalid("frame has no \"op\""))?;
+        let need_id = |id: Option<String>| id.ok_or_else(|| ApiError::invalid(format!("{op} needs \"id\"")));
+        let settle = |verb| -> Result<ClientFrame, ApiError> {
+            Ok(ClientFrame::Settle {
+                verb,
+                id: need_id(self.id.clone())?,
+                state: self.state.clone(),
+                delay_ms: self.delay_ms,
+                reference: self.reference.clone(),
+            })
+        };
+        match op.as_str() {
+            "hello" => Ok(ClientFrame::Hello(Hello {
+                login: self.login,
+                secret: self.secret,
+                token: self.token,
+                client_id: self.client_id,
+                max_in_flight: self.max_in_flight,
+                handler_timeout_ms: self.handler_timeout_ms,
+                max_attempts: self.max_attempts,
+                heartbeat_ms: self.heartbeat_ms,
+            })),
+            "rdy" => Ok(ClientFrame::Rdy {
+                count: self.count.ok_or_else(|| ApiError::invalid("rdy needs \"count\""))?,
+            }),
+            "fin" => settle(Settle::Fin),
+            "touch" => settle(Settle::Touch),
+            "req" => settle(Settle::Req),
+            "shelve" => settle(Settle::Shelve),
+            "respond" => Ok(ClientFrame::Respond {
+                id: need_id(self.id.clone())?,
+                data: self.data.ok_or_else(|| ApiError::invalid("respond needs \"data\""))?,
+                datacontenttype: self.datacontenttype,
+                reference: self.reference,
+            }),
+            "pub" => {
+                if self.event.is_some() == self.data.is_some() {
+                    return Err(ApiError::invalid("pub needs exactly one of \"event\" and \"data\""));
+                }
+                Ok(ClientFrame::Pub {
+                    event: self.event,
+                    data: self.data,
+                    ordering_key: self.ordering_key,
+                    delay_ms: self.delay_ms,
+                    reference: self.reference,
+                })
+            }
+            "ping" => Ok(ClientFrame::Ping),
+            other => Err(ApiError::invalid(format!("unknown op {other:?}"))),
+        }
+    }
+}
+
+/// Server -> client frames, encoded with [`ServerFrame::encode`].
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum ServerFrame<'a> {
+    /// `hello` accepted.
+    Welcome {
+        /// Topic (wire name).
+        topic: &'a str,
+        /// Channel (wire name).
+        channel: &'a str,
+        /// This consumer's session id.
+        session: &'a str,
+        /// Credit granted at start.
+        max_in_flight: u64,
+        /// Keep-alive interval in force.
+        heartbeat_ms: u64,
+    },
+    /// A delivery.
+    Msg(Delivery<'a>),
+    /// A frame took effect.
+    Ok {
+        /// The frame's `ref`.
+        #[serde(rename = "ref")]
+        reference: Option<&'a Value>,
+        /// Message id (pub answers only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a str>,
+        /// Sequence number (pub answers only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seq: Option<u64>,
+        /// Whether the pub was a duplicate (pub answers only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        duplicate: Option<bool>,
+        /// New deadline (touch answers only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        deadline: Option<u64>,
+    },
+    /// A frame was refused.
+    Error {
+        /// The frame's `ref`, if any.
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<&'a Value>,
+        /// Contract error code.
+        code: ErrorCode,
+        /// Human text.
+        message: &'a str,
+    },
+    /// Answer to ping.
+    Pong,
+}
+
+/// The body of a `msg` frame.
+#[derive(Debug, Serialize)]
+pub struct Delivery<'a> {
+    /// Message id.
+    pub id: &'a str,
+    /// Topic sequence number.
+    pub seq: u64,
+    /// Deliveries so far, this one included.
+    pub attempt: u32,
+    /// Failed deliveries so far.
+    pub failures: u32,
+    /// In-flight deadline, ms since the epoch.
+    pub deadline: u64,
+    /// Whether a `respond` is expected.
+    pub reply: bool,
+    /// Last saved handler state, or null.
+    pub checkpoint: Option<&'a RawValue>,
+    /// The CloudEvent, as stored.
+    pub event: &'a RawValue,
+}
+
+impl ServerFrame<'_> {
+    /// The frame as JSON text.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"op":"error","code":"internal","message":"encoding failed"}"#.to_owned()
+        })
+    }
+
+    /// An `error` frame for `e`.
+    pub fn error(reference: Option<&'_ Value>, e: &'_ ApiError) -> String {
+        ServerFrame::Error { reference, code: e.code, message: &e.message }.encode()
+    }
+}
+
+/// `ok` for a frame with this `ref`.
+pub fn ok_frame(reference: Option<&Value>) -> String {
+    ServerFrame::Ok { reference, id: None, seq: None, duplicate: None, deadline: None }.encode()
+}
+
+/// Checks a number against a range, naming the field in the error.
+pub fn in_range(field: &str, value: u64, lo: u64, hi: u64) -> Result<u64, ApiError> {
+    if (lo..=hi).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::new(ErrorCode::InvalidRequest, format!("{field} must be {lo}..={hi}, got {value}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_settle_with_null_state_as_present() {
+        let f = ClientFrame::decode(r#"{"op":"fin","id":"x","state":null,"ref":7,"extra":1}"#).unwrap();
+        match f {
+            ClientFrame::Settle { verb: Settle::Fin, id, state, reference, .. } => {
+                assert_eq!(id, "x");
+                assert_eq!(state.unwrap().get(), "null");
+                assert_eq!(reference, Some(Value::from(7)));
+            }
+            other => panic!("{other:?}"),
+        }
+        let f = ClientFrame::decode(r#"{"op":"touch","id":"x"}"#).unwrap();
+        assert!(matches!(f, ClientFrame::Settle { state: None, .. }));
+    }
+
+    #[test]
+    fn refuses_unknown_and_malformed_keeping_ref() {
+        let e = ClientFrame::decode(r#"{"op":"nope","ref":"a"}"#).unwrap_err();
+        assert_eq!(e.error.code, ErrorCode::InvalidRequest);
+        assert_eq!(e.reference, Some(Value::from("a")));
+        let e = ClientFrame::decode(r#"{"op":"rdy","count":"x","ref":"b"}"#).unwrap_err();
+        assert_eq!(e.reference, Some(Value::from("b")));
+        assert!(ClientFrame::decode("[1]").is_err());
+        assert!(ClientFrame::decode("{").is_err());
+        assert!(ClientFrame::decode(r#"{"op":"fin"}"#).is_err());
+        assert!(ClientFrame::decode(r#"{"op":"pub","ref":1}"#).is_err());
+        assert!(ClientFrame::decode(r#"{"op":"rdy","count":-1}"#).is_err());
+    }
+
+    #[test]
+    fn encodes_msg_with_raw_event() {
+        let ev = RawValue::from_string(r#"{"id":"1"}"#.into()).unwrap();
+        let d = Delivery {
+            id: "0000000000000001",
+            seq: 1,
+            attempt: 1,
+            failures: 0,
+            deadline: 5,
+            reply: false,
+            checkpoint: None,
+            event: &ev,
+        };
+        assert_eq!(
+            ServerFrame::Msg(d).encode(),
+            r#"{"op":"msg","id":"0000000000000001","seq":1,"attempt":1,"failures":0,"deadline":5,"reply":false,"checkpoint":null,"event":{"id":"1"}}"#
+        );
+        assert_eq!(ok_frame(None), r#"{"op":"ok","ref":null}"#);
+    }
+}

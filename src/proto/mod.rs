@@ -1,0 +1,16 @@
+//! The wire: serde types for frames, HTTP bodies and CloudEvents; names; limits; error
+//! codes. Shared by the Worker and the client so the two can never disagree.
+//!
+//! Owns no state and does no I/O. Time comes in as an argument (ms since the epoch).
+
+pub mod error;
+pub mod event;
+pub mod frame;
+pub mod http;
+pub mod id;
+pub mod limits;
+pub mod names;
+
+pub use error::{ApiError, ErrorCode};
+pub use limits::Limits;
+pub use names::{ChannelName, TopicName};
