@@ -39,7 +39,11 @@ pub struct Topic {
 impl Topic {
     /// An empty topic.
     pub fn new(limits: Limits) -> Self {
-        Topic { limits, next_consumer: 1, ..Default::default() }
+        Topic {
+            limits,
+            next_consumer: 1,
+            ..Default::default()
+        }
     }
 
     /// The last seq given (0 for none).
@@ -56,18 +60,29 @@ impl Topic {
 
     /// Loads persisted state: the head, the channel rows and the message rows. Call
     /// [`Topic::restore_consumer`] for each surviving socket, then [`Topic::finish_restore`].
-    pub fn restore(&mut self, head: Seq, channels: Vec<ChannelRecord>, messages: Vec<(String, MessageRecord)>) {
+    pub fn restore(
+        &mut self,
+        head: Seq,
+        channels: Vec<ChannelRecord>,
+        messages: Vec<(String, MessageRecord)>,
+    ) {
         self.head = head;
         for record in channels {
             let name = record.name.clone();
-            let ephemeral = ChannelName::parse(&name).map(|n| n.is_ephemeral()).unwrap_or(false);
+            let ephemeral = ChannelName::parse(&name)
+                .map(|n| n.is_ephemeral())
+                .unwrap_or(false);
             let id = self.next_channel;
             self.next_channel += 1;
             self.by_name.insert(name, id);
             self.channels.insert(id, Channel::new(record, ephemeral));
         }
         for (channel, record) in messages {
-            if let Some(ch) = self.by_name.get(&channel).and_then(|id| self.channels.get_mut(id)) {
+            if let Some(ch) = self
+                .by_name
+                .get(&channel)
+                .and_then(|id| self.channels.get_mut(id))
+            {
                 ch.put(record);
             }
         }
@@ -83,7 +98,9 @@ impl Topic {
         settings: ConsumerSettings,
         rdy: u32,
     ) -> bool {
-        let Some(&ch) = self.by_name.get(channel) else { return false };
+        let Some(&ch) = self.by_name.get(channel) else {
+            return false;
+        };
         self.next_consumer = self.next_consumer.max(id.0 + 1);
         self.insert_consumer(now, id, ch, settings, rdy);
         true
@@ -127,7 +144,12 @@ impl Topic {
 
     /// Creates a channel; `oldest` is the lowest seq still retained. Returns false if it
     /// already existed (nothing changes then).
-    pub fn create_channel(&mut self, name: &ChannelName, from_seq: Option<Seq>, oldest: Seq) -> bool {
+    pub fn create_channel(
+        &mut self,
+        name: &ChannelName,
+        from_seq: Option<Seq>,
+        oldest: Seq,
+    ) -> bool {
         if self.by_name.contains_key(name.as_str()) {
             return false;
         }
@@ -145,14 +167,18 @@ impl Topic {
         let id = self.next_channel;
         self.next_channel += 1;
         self.by_name.insert(record.name.clone(), id);
-        self.channels.insert(id, Channel::new(record, name.is_ephemeral()));
+        self.channels
+            .insert(id, Channel::new(record, name.is_ephemeral()));
         self.dirty.insert(id);
         true
     }
 
     /// Deletes a channel with its backlog; its consumers are closed with 4004.
     pub fn delete_channel(&mut self, name: &str) -> Result<(), CoreError> {
-        let id = *self.by_name.get(name).ok_or_else(|| CoreError::NoSuchChannel(name.to_owned()))?;
+        let id = *self
+            .by_name
+            .get(name)
+            .ok_or_else(|| CoreError::NoSuchChannel(name.to_owned()))?;
         self.drop_channel(id, "channel deleted");
         Ok(())
     }
@@ -167,7 +193,9 @@ impl Topic {
     }
 
     fn drop_channel(&mut self, id: u32, reason: &str) {
-        let Some(ch) = self.channels.remove(&id) else { return };
+        let Some(ch) = self.channels.remove(&id) else {
+            return;
+        };
         self.by_name.remove(&ch.record.name);
         self.dirty.remove(&id);
         for c in &ch.consumers {
@@ -176,15 +204,23 @@ impl Topic {
                     self.heartbeats.remove(&(k, *c));
                 }
             }
-            self.effects.push(Effect::Close { consumer: *c, code: CLOSE_DELETED, reason: reason.to_owned() });
+            self.effects.push(Effect::Close {
+                consumer: *c,
+                code: CLOSE_DELETED,
+                reason: reason.to_owned(),
+            });
         }
         self.timers.retain(|&(_, ch_id, _)| ch_id != id);
-        self.effects.push(Effect::Store(Store::DropChannel(ch.record.name)));
+        self.effects
+            .push(Effect::Store(Store::DropChannel(ch.record.name)));
     }
 
     /// Pauses or resumes delivery on a channel.
     pub fn set_paused(&mut self, now: Millis, name: &str, paused: bool) -> Result<(), CoreError> {
-        let id = *self.by_name.get(name).ok_or_else(|| CoreError::NoSuchChannel(name.to_owned()))?;
+        let id = *self
+            .by_name
+            .get(name)
+            .ok_or_else(|| CoreError::NoSuchChannel(name.to_owned()))?;
         if let Some(ch) = self.channels.get_mut(&id) {
             ch.record.paused = paused;
         }
@@ -200,18 +236,30 @@ impl Topic {
 
     /// Stats of every channel, by name.
     pub fn stats(&self) -> Vec<ChannelStats> {
-        self.by_name.values().filter_map(|id| self.channels.get(id)).map(|c| c.stats(self.head)).collect()
+        self.by_name
+            .values()
+            .filter_map(|id| self.channels.get(id))
+            .map(|c| c.stats(self.head))
+            .collect()
     }
 
     /// The lowest seq some channel still needs (not finished everywhere), or `head + 1`.
     pub fn lowest_needed(&self) -> Seq {
-        self.channels.values().map(|c| c.record.floor + 1).min().unwrap_or(self.head + 1)
+        self.channels
+            .values()
+            .map(|c| c.record.floor + 1)
+            .min()
+            .unwrap_or(self.head + 1)
     }
 
     // ---- publish ----
 
     /// Appends events; `deliver_at[i]` defers event i. Returns the first new seq.
-    pub fn publish(&mut self, now: Millis, deliver_at: &[Option<Millis>]) -> Result<Seq, CoreError> {
+    pub fn publish(
+        &mut self,
+        now: Millis,
+        deliver_at: &[Option<Millis>],
+    ) -> Result<Seq, CoreError> {
         let limit = now.saturating_add(self.limits.max_delay_ms);
         if deliver_at.iter().flatten().any(|&t| t > limit) {
             return Err(CoreError::DelayTooLong(self.limits.max_delay_ms));
@@ -219,12 +267,22 @@ impl Topic {
         let first = self.head + 1;
         self.head += deliver_at.len() as Seq;
         for (i, at) in deliver_at.iter().enumerate() {
-            let Some(until) = at.filter(|&t| t > now) else { continue };
+            let Some(until) = at.filter(|&t| t > now) else {
+                continue;
+            };
             let seq = first + i as Seq;
             for (&ch_id, ch) in self.channels.iter_mut() {
-                let record =
-                    MessageRecord { seq, state: MessageState::Deferred { until }, attempt: 0, failures: 0, checkpoint: None };
-                self.effects.push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record: record.clone() }));
+                let record = MessageRecord {
+                    seq,
+                    state: MessageState::Deferred { until },
+                    attempt: 0,
+                    failures: 0,
+                    checkpoint: None,
+                };
+                self.effects.push(Effect::Store(Store::Message {
+                    channel: ch.record.name.clone(),
+                    record: record.clone(),
+                }));
                 ch.put(record);
                 self.timers.insert((until, ch_id, seq));
             }
@@ -236,9 +294,19 @@ impl Topic {
     // ---- consumers ----
 
     /// Attaches a consumer to a channel (made if missing) with `rdy` credit.
-    pub fn attach(&mut self, now: Millis, channel: &ChannelName, settings: ConsumerSettings, rdy: u32) -> ConsumerId {
+    pub fn attach(
+        &mut self,
+        now: Millis,
+        channel: &ChannelName,
+        settings: ConsumerSettings,
+        rdy: u32,
+    ) -> ConsumerId {
         self.create_channel(channel, None, 0);
-        let ch = self.by_name.get(channel.as_str()).copied().unwrap_or_default();
+        let ch = self
+            .by_name
+            .get(channel.as_str())
+            .copied()
+            .unwrap_or_default();
         let id = ConsumerId(self.next_consumer);
         self.next_consumer += 1;
         self.insert_consumer(now, id, ch, settings, rdy);
@@ -246,7 +314,14 @@ impl Topic {
         id
     }
 
-    fn insert_consumer(&mut self, now: Millis, id: ConsumerId, ch: u32, settings: ConsumerSettings, rdy: u32) {
+    fn insert_consumer(
+        &mut self,
+        now: Millis,
+        id: ConsumerId,
+        ch: u32,
+        settings: ConsumerSettings,
+        rdy: u32,
+    ) {
         let consumer = Consumer {
             channel: ch,
             settings,
@@ -264,7 +339,9 @@ impl Topic {
     /// The consumer's channel name, if it is attached.
     pub fn channel_of(&self, id: ConsumerId) -> Option<&str> {
         let c = self.consumers.get(&id)?;
-        self.channels.get(&c.channel).map(|ch| ch.record.name.as_str())
+        self.channels
+            .get(&c.channel)
+            .map(|ch| ch.record.name.as_str())
     }
 
     /// Whether the consumer is attached.
@@ -276,18 +353,37 @@ impl Topic {
     /// a failure if their deadline had not passed, as a failure otherwise. An ephemeral
     /// channel goes with its last consumer.
     pub fn detach(&mut self, now: Millis, id: ConsumerId) {
-        let Some(c) = self.consumers.remove(&id) else { return };
+        let Some(c) = self.consumers.remove(&id) else {
+            return;
+        };
         if let Some(k) = c.heartbeat_key {
             self.heartbeats.remove(&(k, id));
         }
         for &seq in &c.in_flight {
-            let failed = match self.channels.get(&c.channel).and_then(|ch| ch.messages.get(&seq)) {
-                Some(MessageRecord { state: MessageState::InFlight { deadline, .. }, .. }) => *deadline <= now,
+            let failed = match self
+                .channels
+                .get(&c.channel)
+                .and_then(|ch| ch.messages.get(&seq))
+            {
+                Some(MessageRecord {
+                    state: MessageState::InFlight { deadline, .. },
+                    ..
+                }) => *deadline <= now,
                 _ => false,
             };
-            self.give_back(now, c.channel, seq, failed, c.settings.max_attempts, 0, None);
+            self.give_back(
+                now,
+                c.channel,
+                seq,
+                failed,
+                c.settings.max_attempts,
+                0,
+                None,
+            );
         }
-        let Some(ch) = self.channels.get_mut(&c.channel) else { return };
+        let Some(ch) = self.channels.get_mut(&c.channel) else {
+            return;
+        };
         ch.consumers.retain(|x| *x != id);
         if ch.consumers.is_empty() && ch.ephemeral {
             self.drop_channel(c.channel, "ephemeral channel has no consumer");
@@ -306,7 +402,10 @@ impl Topic {
 
     /// Sets a consumer's credit (`rdy`), capped at the `max_in_flight` limit.
     pub fn rdy(&mut self, now: Millis, id: ConsumerId, count: u32) -> Result<(), CoreError> {
-        let c = self.consumers.get_mut(&id).ok_or(CoreError::NoSuchConsumer)?;
+        let c = self
+            .consumers
+            .get_mut(&id)
+            .ok_or(CoreError::NoSuchConsumer)?;
         c.rdy = count.min(self.limits.max_in_flight);
         let ch = c.channel;
         self.seen(now, id);
@@ -331,7 +430,10 @@ impl Topic {
         }
         if let Some(Some(cp)) = &checkpoint {
             if cp.len() > self.limits.max_checkpoint_bytes {
-                return Err(CoreError::CheckpointTooLarge { size: cp.len(), limit: self.limits.max_checkpoint_bytes });
+                return Err(CoreError::CheckpointTooLarge {
+                    size: cp.len(),
+                    limit: self.limits.max_checkpoint_bytes,
+                });
             }
         }
         if delay > self.limits.max_delay_ms {
@@ -343,7 +445,15 @@ impl Topic {
         match verb {
             Settle::Fin => self.finish(ch_id, seq),
             Settle::Touch => deadline = Some(self.touch(now, ch_id, seq, settings, checkpoint)),
-            Settle::Req => self.give_back(now, ch_id, seq, true, settings.max_attempts, delay, checkpoint),
+            Settle::Req => self.give_back(
+                now,
+                ch_id,
+                seq,
+                true,
+                settings.max_attempts,
+                delay,
+                checkpoint,
+            ),
             Settle::Shelve => self.give_back(now, ch_id, seq, false, 0, delay, checkpoint),
         }
         if verb != Settle::Touch {
@@ -357,8 +467,12 @@ impl Topic {
     }
 
     fn finish(&mut self, ch_id: u32, seq: Seq) {
-        let Some(ch) = self.channels.get_mut(&ch_id) else { return };
-        let Some(m) = ch.messages.get_mut(&seq) else { return };
+        let Some(ch) = self.channels.get_mut(&ch_id) else {
+            return;
+        };
+        let Some(m) = ch.messages.get_mut(&seq) else {
+            return;
+        };
         if let MessageState::InFlight { deadline, .. } = m.state {
             self.timers.remove(&(deadline, ch_id, seq));
         }
@@ -368,26 +482,49 @@ impl Topic {
         self.dirty.insert(ch_id);
         let name = ch.record.name.clone();
         if ch.advance_floor() {
-            self.effects.push(Effect::Store(Store::DropMessagesThrough { channel: name, through: ch.record.floor }));
+            self.effects.push(Effect::Store(Store::DropMessagesThrough {
+                channel: name,
+                through: ch.record.floor,
+            }));
         } else {
-            self.effects.push(Effect::Store(Store::Message { channel: name, record }));
+            self.effects.push(Effect::Store(Store::Message {
+                channel: name,
+                record,
+            }));
         }
     }
 
-    fn touch(&mut self, now: Millis, ch_id: u32, seq: Seq, s: ConsumerSettings, checkpoint: Checkpoint) -> Millis {
+    fn touch(
+        &mut self,
+        now: Millis,
+        ch_id: u32,
+        seq: Seq,
+        s: ConsumerSettings,
+        checkpoint: Checkpoint,
+    ) -> Millis {
         let new_deadline = now.saturating_add(s.handler_timeout_ms);
-        let Some(ch) = self.channels.get_mut(&ch_id) else { return new_deadline };
-        let Some(m) = ch.messages.get_mut(&seq) else { return new_deadline };
+        let Some(ch) = self.channels.get_mut(&ch_id) else {
+            return new_deadline;
+        };
+        let Some(m) = ch.messages.get_mut(&seq) else {
+            return new_deadline;
+        };
         if let MessageState::InFlight { deadline, consumer } = m.state {
             self.timers.remove(&(deadline, ch_id, seq));
             self.timers.insert((new_deadline, ch_id, seq));
-            m.state = MessageState::InFlight { consumer, deadline: new_deadline };
+            m.state = MessageState::InFlight {
+                consumer,
+                deadline: new_deadline,
+            };
         }
         if let Some(cp) = checkpoint {
             m.checkpoint = cp;
         }
         let record = m.clone();
-        self.effects.push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record }));
+        self.effects.push(Effect::Store(Store::Message {
+            channel: ch.record.name.clone(),
+            record,
+        }));
         new_deadline
     }
 
@@ -404,8 +541,12 @@ impl Topic {
         delay: Millis,
         checkpoint: Checkpoint,
     ) {
-        let Some(ch) = self.channels.get_mut(&ch_id) else { return };
-        let Some(mut m) = ch.messages.get(&seq).cloned() else { return };
+        let Some(ch) = self.channels.get_mut(&ch_id) else {
+            return;
+        };
+        let Some(mut m) = ch.messages.get(&seq).cloned() else {
+            return;
+        };
         match m.state {
             MessageState::InFlight { deadline, .. } => {
                 self.timers.remove(&(deadline, ch_id, seq));
@@ -432,7 +573,10 @@ impl Topic {
         };
         ch.record.requeued_total += 1;
         self.dirty.insert(ch_id);
-        self.effects.push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record: m.clone() }));
+        self.effects.push(Effect::Store(Store::Message {
+            channel: ch.record.name.clone(),
+            record: m.clone(),
+        }));
         ch.put(m);
     }
 
@@ -457,8 +601,12 @@ impl Topic {
             }
             self.timers.pop_first();
             touched.insert(ch_id);
-            let Some(ch) = self.channels.get_mut(&ch_id) else { continue };
-            let Some(m) = ch.messages.get(&seq) else { continue };
+            let Some(ch) = self.channels.get_mut(&ch_id) else {
+                continue;
+            };
+            let Some(m) = ch.messages.get(&seq) else {
+                continue;
+            };
             match m.state {
                 MessageState::InFlight { consumer, deadline } if deadline == when => {
                     ch.record.timed_out_total += 1;
@@ -475,7 +623,10 @@ impl Topic {
                 MessageState::Deferred { until } if until == when => {
                     let mut m = m.clone();
                     m.state = MessageState::Ready;
-                    self.effects.push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record: m.clone() }));
+                    self.effects.push(Effect::Store(Store::Message {
+                        channel: ch.record.name.clone(),
+                        record: m.clone(),
+                    }));
                     ch.put(m);
                 }
                 _ => {}
@@ -497,14 +648,20 @@ impl Topic {
         if let Some(c) = self.consumers.get_mut(&id) {
             c.heartbeat_key = None;
         }
-        self.effects.push(Effect::Close { consumer: id, code: CLOSE_HEARTBEAT, reason: "heartbeat timeout".into() });
+        self.effects.push(Effect::Close {
+            consumer: id,
+            code: CLOSE_HEARTBEAT,
+            reason: "heartbeat timeout".into(),
+        });
         self.detach(now, id);
     }
 
     /// Keeps a consumer in the heartbeat queue exactly while it holds messages, so idle
     /// consumers never wake the driver.
     fn refresh_heartbeat(&mut self, id: ConsumerId) {
-        let Some(c) = self.consumers.get_mut(&id) else { return };
+        let Some(c) = self.consumers.get_mut(&id) else {
+            return;
+        };
         let want = (!c.in_flight.is_empty()).then(|| c.gone_at());
         if want != c.heartbeat_key {
             if let Some(k) = c.heartbeat_key {
@@ -529,23 +686,34 @@ impl Topic {
     /// Delivers ready messages of a channel to its consumers with credit, round robin.
     fn pump(&mut self, now: Millis, ch_id: u32) {
         loop {
-            let Some(ch) = self.channels.get_mut(&ch_id) else { return };
+            let Some(ch) = self.channels.get_mut(&ch_id) else {
+                return;
+            };
             if ch.record.paused || ch.consumers.is_empty() {
                 return;
             }
             let consumers = &self.consumers;
-            let Some(cid) = ch.pick_consumer(|c| consumers.get(&c).is_some_and(Consumer::has_credit)) else { return };
+            let Some(cid) =
+                ch.pick_consumer(|c| consumers.get(&c).is_some_and(Consumer::has_credit))
+            else {
+                return;
+            };
             if consumers.get(&cid).is_some_and(|c| c.gone_at() <= now) {
                 self.close_silent(now, cid);
                 continue;
             }
-            let Some(seq) = ch.next_ready(self.head) else { return };
+            let Some(seq) = ch.next_ready(self.head) else {
+                return;
+            };
             self.deliver(now, ch_id, seq, cid);
         }
     }
 
     fn deliver(&mut self, now: Millis, ch_id: u32, seq: Seq, cid: ConsumerId) {
-        let (Some(ch), Some(c)) = (self.channels.get_mut(&ch_id), self.consumers.get_mut(&cid)) else { return };
+        let (Some(ch), Some(c)) = (self.channels.get_mut(&ch_id), self.consumers.get_mut(&cid))
+        else {
+            return;
+        };
         let deadline = now.saturating_add(c.settings.handler_timeout_ms);
         let mut m = ch.messages.get(&seq).cloned().unwrap_or(MessageRecord {
             seq,
@@ -555,7 +723,10 @@ impl Topic {
             checkpoint: None,
         });
         m.attempt += 1;
-        m.state = MessageState::InFlight { consumer: cid, deadline };
+        m.state = MessageState::InFlight {
+            consumer: cid,
+            deadline,
+        };
         if seq == ch.record.cursor {
             ch.record.cursor += 1;
         }
@@ -571,7 +742,10 @@ impl Topic {
             deadline,
             checkpoint: m.checkpoint.clone(),
         };
-        self.effects.push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record: m.clone() }));
+        self.effects.push(Effect::Store(Store::Message {
+            channel: ch.record.name.clone(),
+            record: m.clone(),
+        }));
         self.effects.push(Effect::Deliver(delivery));
         ch.put(m);
         self.refresh_heartbeat(cid);
@@ -583,7 +757,8 @@ impl Topic {
     pub fn drain_effects(&mut self) -> Vec<Effect> {
         for id in std::mem::take(&mut self.dirty) {
             if let Some(ch) = self.channels.get(&id) {
-                self.effects.push(Effect::Store(Store::Channel(ch.record.clone())));
+                self.effects
+                    .push(Effect::Store(Store::Channel(ch.record.clone())));
             }
         }
         std::mem::take(&mut self.effects)

@@ -147,7 +147,8 @@ impl ClientFrame {
             error: ApiError::invalid(format!("malformed frame: {e}")),
         })?;
         let reference = raw.reference.clone();
-        raw.into_frame().map_err(|error| FrameError { reference, error })
+        raw.into_frame()
+            .map_err(|error| FrameError { reference, error })
     }
 
     /// Name of the op, for logs.
@@ -155,10 +156,20 @@ impl ClientFrame {
         match self {
             ClientFrame::Hello(_) => "hello",
             ClientFrame::Rdy { .. } => "rdy",
-            ClientFrame::Settle { verb: Settle::Fin, .. } => "fin",
-            ClientFrame::Settle { verb: Settle::Touch, .. } => "touch",
-            ClientFrame::Settle { verb: Settle::Req, .. } => "req",
-            ClientFrame::Settle { verb: Settle::Shelve, .. } => "shelve",
+            ClientFrame::Settle {
+                verb: Settle::Fin, ..
+            } => "fin",
+            ClientFrame::Settle {
+                verb: Settle::Touch,
+                ..
+            } => "touch",
+            ClientFrame::Settle {
+                verb: Settle::Req, ..
+            } => "req",
+            ClientFrame::Settle {
+                verb: Settle::Shelve,
+                ..
+            } => "shelve",
             ClientFrame::Respond { .. } => "respond",
             ClientFrame::Pub { .. } => "pub",
             ClientFrame::Ping => "ping",
@@ -173,13 +184,18 @@ fn reference_of(text: &str) -> Option<Value> {
         #[serde(rename = "ref")]
         reference: Option<Value>,
     }
-    serde_json::from_str::<OnlyRef>(text).ok().and_then(|r| r.reference)
+    serde_json::from_str::<OnlyRef>(text)
+        .ok()
+        .and_then(|r| r.reference)
 }
 
 impl RawFrame {
     fn into_frame(self) -> Result<ClientFrame, ApiError> {
-        let op = self.op.ok_or_else(|| ApiError::invalid("frame has no \"op\""))?;
-        let need_id = |id: Option<String>| id.ok_or_else(|| ApiError::invalid(format!("{op} needs \"id\"")));
+        let op = self
+            .op
+            .ok_or_else(|| ApiError::invalid("frame has no \"op\""))?;
+        let need_id =
+            |id: Option<String>| id.ok_or_else(|| ApiError::invalid(format!("{op} needs \"id\"")));
         let settle = |verb| -> Result<ClientFrame, ApiError> {
             Ok(ClientFrame::Settle {
                 verb,
@@ -201,7 +217,9 @@ impl RawFrame {
                 heartbeat_ms: self.heartbeat_ms,
             })),
             "rdy" => Ok(ClientFrame::Rdy {
-                count: self.count.ok_or_else(|| ApiError::invalid("rdy needs \"count\""))?,
+                count: self
+                    .count
+                    .ok_or_else(|| ApiError::invalid("rdy needs \"count\""))?,
             }),
             "fin" => settle(Settle::Fin),
             "touch" => settle(Settle::Touch),
@@ -209,13 +227,17 @@ impl RawFrame {
             "shelve" => settle(Settle::Shelve),
             "respond" => Ok(ClientFrame::Respond {
                 id: need_id(self.id.clone())?,
-                data: self.data.ok_or_else(|| ApiError::invalid("respond needs \"data\""))?,
+                data: self
+                    .data
+                    .ok_or_else(|| ApiError::invalid("respond needs \"data\""))?,
                 datacontenttype: self.datacontenttype,
                 reference: self.reference,
             }),
             "pub" => {
                 if self.event.is_some() == self.data.is_some() {
-                    return Err(ApiError::invalid("pub needs exactly one of \"event\" and \"data\""));
+                    return Err(ApiError::invalid(
+                        "pub needs exactly one of \"event\" and \"data\"",
+                    ));
                 }
                 Ok(ClientFrame::Pub {
                     event: self.event,
@@ -239,8 +261,8 @@ pub enum ServerFrame<'a> {
     Welcome {
         /// Topic (wire name).
         topic: &'a str,
-        /// Channel (wire name).
-        channel: &'a str,
+        /// Channel (wire name); null on a publisher socket.
+        channel: Option<&'a str>,
         /// This consumer's session id.
         session: &'a str,
         /// Credit granted at start.
@@ -248,8 +270,6 @@ pub enum ServerFrame<'a> {
         /// Keep-alive interval in force.
         heartbeat_ms: u64,
     },
-    /// A delivery.
-    Msg(Delivery<'a>),
     /// A frame took effect.
     Ok {
         /// The frame's `ref`.
@@ -282,9 +302,9 @@ pub enum ServerFrame<'a> {
     Pong,
 }
 
-/// The body of a `msg` frame.
-#[derive(Debug, Serialize)]
-pub struct Delivery<'a> {
+/// Everything a `msg` frame carries but the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MsgHeader<'a> {
     /// Message id.
     pub id: &'a str,
     /// Topic sequence number.
@@ -297,10 +317,23 @@ pub struct Delivery<'a> {
     pub deadline: u64,
     /// Whether a `respond` is expected.
     pub reply: bool,
-    /// Last saved handler state, or null.
-    pub checkpoint: Option<&'a RawValue>,
-    /// The CloudEvent, as stored.
-    pub event: &'a RawValue,
+    /// Last saved handler state (JSON text), or none.
+    pub checkpoint: Option<&'a str>,
+}
+
+/// Encodes a `msg` frame around already-encoded JSON (the stored event and checkpoint),
+/// so a delivery never re-parses or re-serializes the event.
+pub fn msg_frame(h: &MsgHeader<'_>, event_json: &str) -> String {
+    let id = serde_json::to_string(h.id).unwrap_or_else(|_| "\"\"".into());
+    format!(
+        r#"{{"op":"msg","id":{id},"seq":{},"attempt":{},"failures":{},"deadline":{},"reply":{},"checkpoint":{},"event":{event_json}}}"#,
+        h.seq,
+        h.attempt,
+        h.failures,
+        h.deadline,
+        h.reply,
+        h.checkpoint.unwrap_or("null"),
+    )
 }
 
 impl ServerFrame<'_> {
@@ -313,13 +346,25 @@ impl ServerFrame<'_> {
 
     /// An `error` frame for `e`.
     pub fn error(reference: Option<&'_ Value>, e: &'_ ApiError) -> String {
-        ServerFrame::Error { reference, code: e.code, message: &e.message }.encode()
+        ServerFrame::Error {
+            reference,
+            code: e.code,
+            message: &e.message,
+        }
+        .encode()
     }
 }
 
 /// `ok` for a frame with this `ref`.
 pub fn ok_frame(reference: Option<&Value>) -> String {
-    ServerFrame::Ok { reference, id: None, seq: None, duplicate: None, deadline: None }.encode()
+    ServerFrame::Ok {
+        reference,
+        id: None,
+        seq: None,
+        duplicate: None,
+        deadline: None,
+    }
+    .encode()
 }
 
 /// Checks a number against a range, naming the field in the error.
@@ -327,7 +372,10 @@ pub fn in_range(field: &str, value: u64, lo: u64, hi: u64) -> Result<u64, ApiErr
     if (lo..=hi).contains(&value) {
         Ok(value)
     } else {
-        Err(ApiError::new(ErrorCode::InvalidRequest, format!("{field} must be {lo}..={hi}, got {value}")))
+        Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("{field} must be {lo}..={hi}, got {value}"),
+        ))
     }
 }
 
@@ -337,9 +385,16 @@ mod tests {
 
     #[test]
     fn decodes_settle_with_null_state_as_present() {
-        let f = ClientFrame::decode(r#"{"op":"fin","id":"x","state":null,"ref":7,"extra":1}"#).unwrap();
+        let f =
+            ClientFrame::decode(r#"{"op":"fin","id":"x","state":null,"ref":7,"extra":1}"#).unwrap();
         match f {
-            ClientFrame::Settle { verb: Settle::Fin, id, state, reference, .. } => {
+            ClientFrame::Settle {
+                verb: Settle::Fin,
+                id,
+                state,
+                reference,
+                ..
+            } => {
                 assert_eq!(id, "x");
                 assert_eq!(state.unwrap().get(), "null");
                 assert_eq!(reference, Some(Value::from(7)));
@@ -365,9 +420,8 @@ mod tests {
     }
 
     #[test]
-    fn encodes_msg_with_raw_event() {
-        let ev = RawValue::from_string(r#"{"id":"1"}"#.into()).unwrap();
-        let d = Delivery {
+    fn encodes_msg_around_raw_json() {
+        let h = MsgHeader {
             id: "0000000000000001",
             seq: 1,
             attempt: 1,
@@ -375,12 +429,21 @@ mod tests {
             deadline: 5,
             reply: false,
             checkpoint: None,
-            event: &ev,
         };
+        let text = msg_frame(&h, r#"{"id":"1"}"#);
         assert_eq!(
-            ServerFrame::Msg(d).encode(),
+            text,
             r#"{"op":"msg","id":"0000000000000001","seq":1,"attempt":1,"failures":0,"deadline":5,"reply":false,"checkpoint":null,"event":{"id":"1"}}"#
         );
+        let v: Value = serde_json::from_str(&msg_frame(
+            &MsgHeader {
+                checkpoint: Some(r#"{"n":2}"#),
+                ..h
+            },
+            "{}",
+        ))
+        .unwrap();
+        assert_eq!(v["checkpoint"]["n"], 2);
         assert_eq!(ok_frame(None), r#"{"op":"ok","ref":null}"#);
     }
 }

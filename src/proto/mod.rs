@@ -10,6 +10,7 @@ pub mod http;
 pub mod id;
 pub mod limits;
 pub mod names;
+pub mod route;
 
 pub use error::{ApiError, ErrorCode};
 pub use limits::Limits;

@@ -1,0 +1,150 @@
+//! The HTTP routes of the contract, parsed once from method and path, with names checked.
+//!
+//! Path segments are percent-decoded before the name grammar is applied, so a channel
+//! `c#ephemeral` is written `c%23ephemeral` in a URL and `[DEV]x` may be `%5BDEV%5Dx`.
+
+use super::error::{ApiError, ErrorCode};
+use super::names::{ChannelName, TopicName};
+use percent_encoding::percent_decode_str;
+
+/// A channel-scoped operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelOp {
+    /// `PUT .../channels/{c}`
+    Create,
+    /// `DELETE .../channels/{c}`
+    Delete,
+    /// `POST .../pause`
+    Pause,
+    /// `POST .../unpause`
+    Unpause,
+    /// `POST .../seek`
+    Seek,
+    /// `GET .../dead`
+    Dead,
+    /// `POST .../dead/redrive`
+    Redrive,
+    /// `GET .../ws` (consumer socket)
+    Socket,
+}
+
+/// A topic-scoped operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicOp {
+    /// `POST /v1/topics/{t}/events`
+    Publish,
+    /// `POST /v1/topics/{t}/requests`
+    Request,
+    /// `GET /v1/topics/{t}`
+    Stats,
+    /// `DELETE /v1/topics/{t}`
+    Delete,
+    /// `GET /v1/topics/{t}/ws` (publisher socket)
+    Socket,
+}
+
+/// A parsed route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /v1/health`
+    Health,
+    /// `GET /v1/topics`
+    ListTopics,
+    /// A topic operation.
+    Topic(TopicName, TopicOp),
+    /// A channel operation.
+    Channel(TopicName, ChannelName, ChannelOp),
+}
+
+fn segment(s: &str) -> Result<String, ApiError> {
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| ApiError::new(ErrorCode::InvalidName, "a path segment is not UTF-8"))
+}
+
+impl Route {
+    /// Parses `method` and `path` (without query). Unknown paths are `not_found`; bad
+    /// names are `invalid_name`.
+    pub fn parse(method: &str, path: &str) -> Result<Route, ApiError> {
+        let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+        let not_found = || ApiError::new(ErrorCode::NotFound, format!("no route {method} {path}"));
+        let topic = |s: &str| TopicName::parse(&segment(s)?);
+        let channel = |s: &str| ChannelName::parse(&segment(s)?);
+        let route = match (method, parts.as_slice()) {
+            ("GET", ["v1", "health"]) => Route::Health,
+            ("GET", ["v1", "topics"]) => Route::ListTopics,
+            (m, ["v1", "topics", t]) => {
+                let op = match m {
+                    "GET" => TopicOp::Stats,
+                    "DELETE" => TopicOp::Delete,
+                    _ => return Err(not_found()),
+                };
+                Route::Topic(topic(t)?, op)
+            }
+            ("POST", ["v1", "topics", t, "events"]) => Route::Topic(topic(t)?, TopicOp::Publish),
+            ("POST", ["v1", "topics", t, "requests"]) => Route::Topic(topic(t)?, TopicOp::Request),
+            ("GET", ["v1", "topics", t, "ws"]) => Route::Topic(topic(t)?, TopicOp::Socket),
+            (m, ["v1", "topics", t, "channels", c, rest @ ..]) => {
+                let op = match (m, rest) {
+                    ("PUT", []) => ChannelOp::Create,
+                    ("DELETE", []) => ChannelOp::Delete,
+                    ("POST", ["pause"]) => ChannelOp::Pause,
+                    ("POST", ["unpause"]) => ChannelOp::Unpause,
+                    ("POST", ["seek"]) => ChannelOp::Seek,
+                    ("GET", ["dead"]) => ChannelOp::Dead,
+                    ("POST", ["dead", "redrive"]) => ChannelOp::Redrive,
+                    ("GET", ["ws"]) => ChannelOp::Socket,
+                    _ => return Err(not_found()),
+                };
+                Route::Channel(topic(t)?, channel(c)?, op)
+            }
+            _ => return Err(not_found()),
+        };
+        Ok(route)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_routes_and_checks_names() {
+        assert_eq!(Route::parse("GET", "/v1/health").unwrap(), Route::Health);
+        let r = Route::parse("GET", "/v1/topics/%5BDEV%5Dt/channels/c%23ephemeral/ws").unwrap();
+        match r {
+            Route::Channel(t, c, ChannelOp::Socket) => {
+                assert_eq!(t.as_str(), "[DEV]t");
+                assert!(c.is_ephemeral());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            Route::parse("POST", "/v1/topics/a@b/events")
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidName
+        );
+        assert_eq!(
+            Route::parse("POST", "/v1/topics/a%2Fb/events")
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidName
+        );
+        assert_eq!(
+            Route::parse("POST", "/v1/topics/a%00/events")
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidName
+        );
+        assert_eq!(
+            Route::parse("PATCH", "/v1/topics/a").unwrap_err().code,
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            Route::parse("GET", "/nope").unwrap_err().code,
+            ErrorCode::NotFound
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! Small helpers for HTTP answers: JSON bodies and the contract's error body.
+
+use crate::proto::{ApiError, ErrorCode};
+use serde::Serialize;
+use worker::{Headers, Response, Result};
+
+/// A JSON answer with `status`.
+pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
+    let text = serde_json::to_string(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    json_text(status, text)
+}
+
+/// A JSON answer from text already encoded.
+pub fn json_text(status: u16, text: String) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    Ok(Response::ok(text)?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+/// The contract's error answer.
+pub fn error(e: &ApiError) -> Result<Response> {
+    json_text(e.code.http_status(), e.to_body())
+}
+
+/// Shorthand: an error answer from a code and a message.
+pub fn fail(code: ErrorCode, message: impl Into<String>) -> Result<Response> {
+    error(&ApiError::new(code, message))
+}
+
+/// `204 No Content`.
+pub fn no_content() -> Result<Response> {
+    Ok(Response::empty()?.with_status(204))
+}
+
+/// Milliseconds since the epoch, from the runtime's clock.
+pub fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}

@@ -1,0 +1,336 @@
+//! The topic Durable Object: one per topic. It owns the topic's [`Queue`] (the pure core),
+//! feeds it HTTP requests, socket frames and alarms, and turns its effects into SQLite
+//! writes, socket sends and closes.
+//!
+//! State is rebuilt from SQLite and the surviving sockets' attachments whenever the object
+//! starts (first use, restart, or wake from hibernation), so nothing lives only in memory.
+//! The `RefCell` is never borrowed across an `.await`.
+
+use super::auth::Access;
+use super::cache::BodyCache;
+use super::http::{self, now_ms};
+use super::socket::Attachment;
+use super::storage::Db;
+use crate::core::{ConsumerId, Effect, Seq, Topic as Queue};
+use crate::proto::frame::{msg_frame, MsgHeader};
+use crate::proto::id::message_id;
+use crate::proto::route::Route;
+use crate::proto::{ApiError, ErrorCode, Limits};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use worker::{
+    console_error, durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime,
+    State, WebSocket, WebSocketIncomingMessage,
+};
+
+/// How long a socket may wait before its `hello`.
+pub const HELLO_TIMEOUT_MS: u64 = 10_000;
+
+/// The topic Durable Object (class `Topic` in `wrangler.toml`).
+#[durable_object]
+pub struct Topic {
+    state: State,
+    env: Env,
+    inner: RefCell<Option<Inner>>,
+    /// The alarm time last set (`None`: unknown or none).
+    alarm_at: Cell<Option<u64>>,
+}
+
+/// Everything the object keeps in memory, rebuilt on every start.
+pub struct Inner {
+    /// SQLite access.
+    pub db: Db,
+    /// The topic's name, once known.
+    pub topic: Option<String>,
+    /// The queue core.
+    pub queue: Queue,
+    /// Sockets of attached consumers.
+    pub sockets: HashMap<ConsumerId, WebSocket>,
+    /// Sockets that have not said `hello` yet, with their deadline.
+    pub pending: Vec<(u64, WebSocket)>,
+    /// Events stored.
+    pub retained: u64,
+    /// Lowest stored seq.
+    pub oldest: Seq,
+    /// Recent event bodies, for deliveries.
+    pub cache: BodyCache,
+    /// Limits in force.
+    pub limits: Limits,
+    /// Access rules (anonymous allowed, admin token).
+    pub access: Access,
+}
+
+impl DurableObject for Topic {
+    fn new(state: State, env: Env) -> Self {
+        Topic {
+            state,
+            env,
+            inner: RefCell::new(None),
+            alarm_at: Cell::new(None),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let route = match Route::parse(&req.method().to_string(), &req.path()) {
+            Ok(r) => r,
+            Err(e) => return http::error(&e),
+        };
+        let answer = self.handle_http(route, req).await;
+        self.sync_alarm().await;
+        match answer {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                console_error!("ismld: request failed: {e}");
+                http::fail(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_at.set(None);
+        let now = now_ms();
+        let result = self.with(|inner| {
+            inner.queue.handle_timeout(now);
+            inner.expire_pending(now);
+            inner.apply()
+        });
+        if let Err(e) = result {
+            console_error!("ismld: alarm failed: {e}");
+        }
+        self.sync_alarm().await;
+        Response::ok("")
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        let now = now_ms();
+        let result = self.with(|inner| inner.on_frame(now, &ws, message));
+        if let Err(e) = result {
+            console_error!("ismld: frame failed: {e}");
+        }
+        self.sync_alarm().await;
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
+        self.socket_gone(&ws).await;
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.socket_gone(&ws).await;
+        Ok(())
+    }
+}
+
+impl Topic {
+    /// Runs `f` on the loaded state, loading it first if this is a fresh start.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Inner) -> Result<R>) -> Result<R> {
+        let mut slot = self
+            .inner
+            .try_borrow_mut()
+            .map_err(|_| worker::Error::RustError("state busy".into()))?;
+        if slot.is_none() {
+            *slot = Some(self.load()?);
+        }
+        match slot.as_mut() {
+            Some(inner) => f(inner),
+            None => Err(worker::Error::RustError("state not loaded".into())),
+        }
+    }
+
+    fn load(&self) -> Result<Inner> {
+        let now = now_ms();
+        let db = Db::open(self.state.storage().sql())?;
+        let loaded = db.load()?;
+        let limits = super::limits_from_env(&self.env);
+        let mut queue = Queue::new(limits.clone());
+        queue.restore(loaded.head, loaded.channels, loaded.messages);
+        let mut sockets = HashMap::new();
+        let mut pending = Vec::new();
+        let mut lost = Vec::new();
+        for ws in self.state.get_websockets() {
+            match ws.deserialize_attachment::<Attachment>() {
+                Ok(Some(att)) => match att.consumer() {
+                    Some((id, channel, settings, rdy)) => {
+                        if queue.restore_consumer(now, id, &channel, settings, rdy) {
+                            sockets.insert(id, ws);
+                        } else {
+                            lost.push(ws);
+                        }
+                    }
+                    None if !att.welcomed => pending.push((att.opened_at + HELLO_TIMEOUT_MS, ws)),
+                    None => {}
+                },
+                _ => lost.push(ws),
+            }
+        }
+        for ws in lost {
+            let _ = ws.close(Some(crate::core::CLOSE_DELETED), Some("channel deleted"));
+        }
+        queue.finish_restore(now);
+        let mut inner = Inner {
+            db,
+            topic: loaded.topic,
+            queue,
+            sockets,
+            pending,
+            retained: loaded.retained,
+            oldest: loaded.oldest,
+            cache: BodyCache::default(),
+            limits,
+            access: super::auth::Access::from_env(&self.env),
+        };
+        inner.apply()?;
+        Ok(inner)
+    }
+
+    async fn socket_gone(&self, ws: &WebSocket) {
+        let now = now_ms();
+        let result = self.with(|inner| {
+            if let Ok(Some(att)) = ws.deserialize_attachment::<Attachment>() {
+                if let Some((id, ..)) = att.consumer() {
+                    inner.sockets.remove(&id);
+                    inner.queue.detach(now, id);
+                }
+            }
+            inner.apply()
+        });
+        if let Err(e) = result {
+            console_error!("ismld: close failed: {e}");
+        }
+        let _ = ws.close(Some(1000), Some("bye"));
+        self.sync_alarm().await;
+    }
+
+    /// Sets the object's one alarm to the earliest time the core (or a pending `hello`)
+    /// has work, or deletes it when there is none.
+    async fn sync_alarm(&self) {
+        let next = match self.inner.try_borrow_mut() {
+            Ok(mut slot) => match slot.as_mut() {
+                Some(inner) => inner.next_wakeup(),
+                None => return,
+            },
+            Err(_) => return,
+        };
+        if next == self.alarm_at.get() {
+            return;
+        }
+        let storage = self.state.storage();
+        let result = match next {
+            Some(t) => {
+                storage
+                    .set_alarm(ScheduledTime::new(js_sys::Date::new(&(t as f64).into())))
+                    .await
+            }
+            None => storage.delete_alarm().await,
+        };
+        match result {
+            Ok(()) => self.alarm_at.set(next),
+            Err(e) => console_error!("ismld: setting the alarm failed: {e}"),
+        }
+    }
+
+    async fn handle_http(&self, route: Route, req: Request) -> Result<Response> {
+        super::ops::handle(self, route, req).await
+    }
+
+    /// The object's state handle (for accepting sockets).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+}
+
+impl Inner {
+    /// Applies the core's queued effects: rows, deliveries, closes.
+    pub fn apply(&mut self) -> Result<()> {
+        for effect in self.queue.drain_effects() {
+            match effect {
+                Effect::Store(op) => self.db.apply(&op)?,
+                Effect::Deliver(d) => {
+                    let Some(ws) = self.sockets.get(&d.consumer) else {
+                        continue;
+                    };
+                    let body = match self.cache.get(d.seq) {
+                        Some(b) => b,
+                        None => match self.db.event_body(d.seq)? {
+                            Some(b) => self.cache.put(d.seq, b),
+                            None => {
+                                console_error!("ismld: event {} is missing from storage", d.seq);
+                                continue;
+                            }
+                        },
+                    };
+                    let id = message_id(d.seq);
+                    let header = MsgHeader {
+                        id: &id,
+                        seq: d.seq,
+                        attempt: d.attempt,
+                        failures: d.failures,
+                        deadline: d.deadline,
+                        reply: false,
+                        checkpoint: d.checkpoint.as_deref(),
+                    };
+                    let _ = ws.send_with_str(msg_frame(&header, &body));
+                }
+                Effect::Close {
+                    consumer,
+                    code,
+                    reason,
+                } => {
+                    if let Some(ws) = self.sockets.remove(&consumer) {
+                        let _ = ws.close(Some(code), Some(reason));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes sockets that did not say `hello` in time (4001).
+    pub fn expire_pending(&mut self, now: u64) {
+        self.pending.retain(|(deadline, ws)| {
+            let welcomed =
+                matches!(ws.deserialize_attachment::<Attachment>(), Ok(Some(a)) if a.welcomed);
+            if welcomed {
+                return false;
+            }
+            if *deadline <= now {
+                let _ = ws.close(Some(4001), Some("hello must come first, within 10 s"));
+                return false;
+            }
+            true
+        });
+    }
+
+    fn next_wakeup(&self) -> Option<u64> {
+        let pending = self.pending.iter().map(|(t, _)| *t).min();
+        match (self.queue.poll_timeout(), pending) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Remembers the topic's name on first use.
+    pub fn remember_topic(&mut self, name: &str) -> Result<()> {
+        if self.topic.as_deref() != Some(name) {
+            self.db.set_meta("topic", name)?;
+            self.topic = Some(name.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Maps a core or wire error for an HTTP answer.
+    pub fn api_error(e: impl Into<ApiError>) -> Result<Response> {
+        http::error(&e.into())
+    }
+}

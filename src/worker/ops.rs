@@ -1,0 +1,372 @@
+//! HTTP operations on the topic object (PROTOCOL.md section 3): publish, stats, channels,
+//! topic deletion, and accepting sockets.
+
+use super::http::{self, json, no_content, now_ms};
+use super::object::{Inner, Topic, HELLO_TIMEOUT_MS};
+use super::publish::{self, Body};
+use super::socket::Attachment;
+use crate::proto::event::{self, Accepted};
+use crate::proto::frame::Json;
+use crate::proto::http::{BatchItem, BatchPublished, CreateChannel, Published, TopicStats};
+use crate::proto::id::message_id;
+use crate::proto::route::{ChannelOp, Route, TopicOp};
+use crate::proto::{ApiError, ChannelName, ErrorCode, TopicName};
+use worker::{Request, Response, Result, WebSocketPair};
+
+/// Header the front Worker sets: the `source` for events the bus makes.
+pub const SOURCE_HEADER: &str = "x-ismld-source";
+
+/// Query parameters that override a publish's extensions.
+#[derive(Debug, Default)]
+struct Overrides {
+    ordering_key: Option<String>,
+    delay_ms: Option<u64>,
+}
+
+fn overrides(req: &Request) -> std::result::Result<Overrides, ApiError> {
+    let mut o = Overrides::default();
+    let Ok(url) = req.url() else { return Ok(o) };
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "ordering_key" => {
+                event::check_ordering_key(Some(&v))?;
+                o.ordering_key = Some(v.into_owned()).filter(|k| !k.is_empty());
+            }
+            "delay_ms" => {
+                o.delay_ms = Some(
+                    v.parse()
+                        .map_err(|_| ApiError::invalid("delay_ms must be a whole number of ms"))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(o)
+}
+
+/// Serves one HTTP request routed to this topic's object.
+pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Response> {
+    match route {
+        Route::Topic(topic, TopicOp::Publish) => {
+            let o = match overrides(&req) {
+                Ok(o) => o,
+                Err(e) => return http::error(&e),
+            };
+            let limit = obj.with(|i| Ok(i.limits.max_batch_bytes))?;
+            let declared: Option<usize> = req
+                .headers()
+                .get("content-length")?
+                .and_then(|v| v.parse().ok());
+            if declared.is_some_and(|n| n > limit) {
+                return http::fail(
+                    ErrorCode::PayloadTooLarge,
+                    format!("body is over {limit} bytes"),
+                );
+            }
+            let bytes = req.bytes().await?;
+            let headers: Vec<(String, String)> = req.headers().entries().collect();
+            let content_type = req.headers().get("content-type")?;
+            let source = req
+                .headers()
+                .get(SOURCE_HEADER)?
+                .unwrap_or_else(|| "/anonymous".into());
+            let now = now_ms();
+            obj.with(|inner| {
+                let body = Body {
+                    content_type: content_type.as_deref(),
+                    headers: &headers,
+                    bytes: &bytes,
+                    source: &source,
+                    topic: topic.as_str(),
+                };
+                inner.http_publish(now, &topic, &body, o)
+            })
+        }
+        Route::Topic(topic, TopicOp::Stats) => obj.with(|inner| inner.http_stats(&topic)),
+        Route::Topic(_, TopicOp::Delete) => obj.with(|inner| {
+            inner.delete_topic()?;
+            no_content()
+        }),
+        Route::Topic(topic, TopicOp::Socket) => accept_socket(obj, &req, &topic, None),
+        Route::Channel(topic, channel, ChannelOp::Socket) => {
+            accept_socket(obj, &req, &topic, Some(channel))
+        }
+        Route::Channel(topic, channel, ChannelOp::Create) => {
+            let text = req.text().await?;
+            let body: CreateChannel = if text.trim().is_empty() {
+                CreateChannel::default()
+            } else {
+                match serde_json::from_str(&text) {
+                    Ok(b) => b,
+                    Err(e) => return http::error(&ApiError::invalid(format!("bad body: {e}"))),
+                }
+            };
+            obj.with(|inner| {
+                inner.remember_topic(topic.as_str())?;
+                let created = inner
+                    .queue
+                    .create_channel(&channel, body.from_seq, inner.oldest);
+                inner.apply()?;
+                inner.channel_answer(if created { 201 } else { 200 }, &channel)
+            })
+        }
+        Route::Channel(_, channel, ChannelOp::Delete) => {
+            obj.with(|inner| match inner.queue.delete_channel(channel.as_str()) {
+                Ok(()) => {
+                    inner.apply()?;
+                    no_content()
+                }
+                Err(e) => Inner::api_error(e),
+            })
+        }
+        Route::Channel(_, channel, op @ (ChannelOp::Pause | ChannelOp::Unpause)) => {
+            obj.with(|inner| {
+                let now = now_ms();
+                match inner
+                    .queue
+                    .set_paused(now, channel.as_str(), op == ChannelOp::Pause)
+                {
+                    Ok(()) => {
+                        inner.apply()?;
+                        inner.channel_answer(200, &channel)
+                    }
+                    Err(e) => Inner::api_error(e),
+                }
+            })
+        }
+        Route::Channel(_, _, ChannelOp::Seek | ChannelOp::Dead | ChannelOp::Redrive)
+        | Route::Topic(_, TopicOp::Request) => http::fail(
+            ErrorCode::NotFound,
+            "this endpoint is not available in this version",
+        ),
+        Route::Health | Route::ListTopics => http::fail(ErrorCode::NotFound, "not a topic route"),
+    }
+}
+
+fn accept_socket(
+    obj: &Topic,
+    req: &Request,
+    topic: &TopicName,
+    channel: Option<ChannelName>,
+) -> Result<Response> {
+    if !req
+        .headers()
+        .get("upgrade")?
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+    {
+        return http::fail(
+            ErrorCode::InvalidRequest,
+            "expected a WebSocket upgrade (Upgrade: websocket)",
+        );
+    }
+    let now = now_ms();
+    let pair = WebSocketPair::new()?;
+    obj.state().accept_web_socket(&pair.server);
+    let att = Attachment {
+        channel: channel.map(|c| c.as_str().to_owned()),
+        opened_at: now,
+        ..Default::default()
+    };
+    pair.server.serialize_attachment(&att)?;
+    obj.with(|inner| {
+        inner.remember_topic(topic.as_str())?;
+        inner
+            .pending
+            .push((now + HELLO_TIMEOUT_MS, pair.server.clone()));
+        Ok(())
+    })?;
+    Response::from_websocket(pair.client)
+}
+
+impl Inner {
+    fn http_publish(
+        &mut self,
+        now: u64,
+        topic: &TopicName,
+        body: &Body<'_>,
+        o: Overrides,
+    ) -> Result<Response> {
+        let events = match publish::read(body, self.queue.head() + 1, now, &self.limits, false) {
+            Ok(e) => e,
+            Err(e) => return http::error(&e),
+        };
+        let batch = publish::is_batch(body.content_type);
+        let results = match self.append(now, topic, events, o.ordering_key, o.delay_ms) {
+            Ok(r) => r,
+            Err(e) => return http::error(&e),
+        };
+        if batch {
+            let results = results
+                .into_iter()
+                .map(|(id, seq, duplicate)| BatchItem { id, seq, duplicate })
+                .collect();
+            json(
+                201,
+                &BatchPublished {
+                    topic: topic.as_str().to_owned(),
+                    results,
+                },
+            )
+        } else {
+            let Some((id, seq, duplicate)) = results.into_iter().next() else {
+                return http::fail(ErrorCode::Internal, "no event appended");
+            };
+            json(
+                201,
+                &Published {
+                    topic: topic.as_str().to_owned(),
+                    id,
+                    seq,
+                    duplicate,
+                },
+            )
+        }
+    }
+
+    /// Appends accepted events durably and delivers them. Returns (id, seq, duplicate)
+    /// per event. All or nothing: every check happens before the first write.
+    pub fn append(
+        &mut self,
+        now: u64,
+        topic: &TopicName,
+        events: Vec<Accepted>,
+        ordering_key: Option<String>,
+        delay_ms: Option<u64>,
+    ) -> std::result::Result<Vec<(String, u64, bool)>, ApiError> {
+        let n = events.len() as u64;
+        if self.retained + n > self.limits.max_topic_events {
+            return Err(ApiError::new(
+                ErrorCode::StorageFull,
+                format!(
+                    "topic holds {} events, its limit is {}",
+                    self.retained, self.limits.max_topic_events
+                ),
+            ));
+        }
+        if delay_ms.is_some_and(|d| d > self.limits.max_delay_ms) {
+            return Err(ApiError::invalid(format!(
+                "delay_ms must be at most {}",
+                self.limits.max_delay_ms
+            )));
+        }
+        let deliver_at: Vec<Option<u64>> = events
+            .iter()
+            .map(|e| {
+                delay_ms
+                    .map(|d| now.saturating_add(d))
+                    .or(e.meta.deliver_at)
+            })
+            .collect();
+        let first = self.queue.head() + 1;
+        let internal =
+            |e: worker::Error| ApiError::new(ErrorCode::Internal, format!("storage: {e}"));
+        self.remember_topic(topic.as_str()).map_err(internal)?;
+        // Check the core accepts (delays) before writing any row.
+        let limit = now.saturating_add(self.limits.max_delay_ms);
+        if deliver_at.iter().flatten().any(|&t| t > limit) {
+            return Err(ApiError::invalid(format!(
+                "events may be deferred by at most {} ms",
+                self.limits.max_delay_ms
+            )));
+        }
+        let mut out = Vec::with_capacity(events.len());
+        for (i, e) in events.into_iter().enumerate() {
+            let seq = first + i as u64;
+            let key = ordering_key.as_deref().or(e.meta.ordering_key.as_deref());
+            self.db
+                .insert_event(seq, &e.meta.source, &e.meta.id, now, key, &e.text)
+                .map_err(internal)?;
+            self.cache.put(seq, e.text);
+            out.push((message_id(seq), seq, false));
+        }
+        self.retained += n;
+        if self.oldest > first {
+            self.oldest = first;
+        }
+        self.queue
+            .publish(now, &deliver_at)
+            .map_err(ApiError::from)?;
+        self.apply().map_err(internal)?;
+        Ok(out)
+    }
+
+    /// Publishes one event from a `pub` frame.
+    pub fn publish_frame(
+        &mut self,
+        now: u64,
+        source: &str,
+        event: Option<Json>,
+        data: Option<Json>,
+        ordering_key: Option<String>,
+        delay_ms: Option<u64>,
+    ) -> std::result::Result<(String, u64, bool), ApiError> {
+        let topic_name = self.topic.clone().unwrap_or_default();
+        let topic = TopicName::parse(&topic_name)?;
+        event::check_ordering_key(ordering_key.as_deref())?;
+        let accepted = match (event, data) {
+            (Some(ev), None) => event::accept(ev.get(), now, &self.limits)?,
+            (None, Some(d)) => {
+                let id = message_id(self.queue.head() + 1);
+                event::from_plain(
+                    &id,
+                    source,
+                    &topic_name,
+                    Some("application/json"),
+                    d.get().as_bytes(),
+                    now,
+                    &self.limits,
+                )?
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "pub needs exactly one of \"event\" and \"data\"",
+                ))
+            }
+        };
+        let mut r = self.append(now, &topic, vec![accepted], ordering_key, delay_ms)?;
+        r.pop()
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "no event appended"))
+    }
+
+    fn http_stats(&mut self, topic: &TopicName) -> Result<Response> {
+        let channels = self.queue.stats();
+        if self.topic.is_none() && self.queue.head() == 0 && channels.is_empty() {
+            return http::fail(ErrorCode::NotFound, format!("no topic {topic}"));
+        }
+        json(
+            200,
+            &TopicStats {
+                topic: topic.as_str().to_owned(),
+                seq: self.queue.head(),
+                retained: self.retained,
+                channels,
+            },
+        )
+    }
+
+    fn channel_answer(&self, status: u16, channel: &ChannelName) -> Result<Response> {
+        match self
+            .queue
+            .stats()
+            .into_iter()
+            .find(|c| c.channel == channel.as_str())
+        {
+            Some(s) => json(status, &s),
+            None => http::fail(ErrorCode::NotFound, format!("no channel {channel}")),
+        }
+    }
+
+    fn delete_topic(&mut self) -> Result<()> {
+        self.queue.delete_all();
+        self.apply()?;
+        for (_, ws) in self.pending.drain(..) {
+            let _ = ws.close(Some(crate::core::CLOSE_DELETED), Some("topic deleted"));
+        }
+        self.db.wipe()?;
+        self.cache.clear();
+        self.retained = 0;
+        self.oldest = 1;
+        self.topic = None;
+        Ok(())
+    }
+}

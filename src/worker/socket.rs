@@ -1,0 +1,329 @@
+//! WebSocket frames (PROTOCOL.md section 4) on the topic object: the `hello` handshake,
+//! consumer frames, and `pub` on any socket.
+//!
+//! What a socket is lives in its hibernation attachment, so a woken object knows every
+//! consumer's channel, settings and credit without any socket having to speak first.
+
+use super::object::Inner;
+use crate::core::{Checkpoint, ConsumerId, ConsumerSettings};
+use crate::proto::frame::{in_range, ClientFrame, Hello, ServerFrame};
+use crate::proto::id::parse_message_id;
+use crate::proto::{ApiError, ChannelName, ErrorCode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use worker::{Result, WebSocket, WebSocketIncomingMessage};
+
+/// Close code: a frame out of sequence (a second `hello`).
+pub const CLOSE_SEQUENCE: u16 = 4000;
+/// Close code: no valid `hello` first.
+pub const CLOSE_UNAUTHORIZED: u16 = 4001;
+/// Close code: a frame over the size limit.
+pub const CLOSE_TOO_LARGE: u16 = 4013;
+
+/// What the object remembers about a socket across hibernation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Channel for a consumer socket; none for a publisher socket.
+    pub channel: Option<String>,
+    /// When the socket was accepted.
+    pub opened_at: u64,
+    /// Whether `hello` was accepted.
+    pub welcomed: bool,
+    /// `source` of events made from `pub` data.
+    pub source: String,
+    /// Consumer id, once attached.
+    pub id: Option<u64>,
+    /// Credit.
+    pub rdy: u32,
+    /// Consumer settings.
+    pub handler_timeout_ms: u64,
+    /// Consumer settings.
+    pub max_attempts: u32,
+    /// Consumer settings.
+    pub heartbeat_ms: u64,
+}
+
+impl Attachment {
+    /// The consumer this socket is, if it is an attached consumer.
+    pub fn consumer(&self) -> Option<(ConsumerId, String, ConsumerSettings, u32)> {
+        let (id, channel) = (self.id?, self.channel.clone()?);
+        let settings = ConsumerSettings {
+            handler_timeout_ms: self.handler_timeout_ms,
+            max_attempts: self.max_attempts,
+            heartbeat_ms: self.heartbeat_ms,
+        };
+        Some((ConsumerId(id), channel, settings, self.rdy))
+    }
+}
+
+fn send(ws: &WebSocket, text: String) {
+    let _ = ws.send_with_str(text);
+}
+
+fn send_error(ws: &WebSocket, reference: Option<&Value>, e: &ApiError) {
+    send(ws, ServerFrame::error(reference, e));
+}
+
+impl Inner {
+    /// Handles one frame from a socket.
+    pub fn on_frame(
+        &mut self,
+        now: u64,
+        ws: &WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        let Ok(Some(mut att)) = ws.deserialize_attachment::<Attachment>() else {
+            let _ = ws.close(Some(CLOSE_SEQUENCE), Some("unknown socket"));
+            return Ok(());
+        };
+        let consumer = att.consumer().map(|c| c.0);
+        let text = match message {
+            WebSocketIncomingMessage::String(s) => s,
+            WebSocketIncomingMessage::Binary(b) => match String::from_utf8(b) {
+                Ok(s) => s,
+                Err(_) => {
+                    send_error(ws, None, &ApiError::invalid("frames are UTF-8 JSON text"));
+                    return Ok(());
+                }
+            },
+        };
+        if text.len() > self.limits.max_frame_bytes {
+            self.close_socket(now, ws, consumer, CLOSE_TOO_LARGE, "frame too large");
+            return self.apply();
+        }
+        let frame = match ClientFrame::decode(&text) {
+            Ok(f) => f,
+            Err(fe) => {
+                send_error(ws, fe.reference.as_ref(), &fe.error);
+                return Ok(());
+            }
+        };
+        if !att.welcomed {
+            match frame {
+                ClientFrame::Hello(h) => self.hello(now, ws, &mut att, h)?,
+                _ => self.close_socket(
+                    now,
+                    ws,
+                    None,
+                    CLOSE_UNAUTHORIZED,
+                    "hello must be the first frame",
+                ),
+            }
+            return self.apply();
+        }
+        if let Some(id) = consumer {
+            self.queue.seen(now, id);
+        }
+        match frame {
+            ClientFrame::Hello(_) => self.close_socket(
+                now,
+                ws,
+                consumer,
+                CLOSE_SEQUENCE,
+                "hello was already accepted",
+            ),
+            ClientFrame::Ping => send(ws, ServerFrame::Pong.encode()),
+            ClientFrame::Rdy { count } => match consumer {
+                Some(id) if count <= u64::from(self.limits.max_in_flight) => {
+                    att.rdy = count as u32;
+                    let _ = ws.serialize_attachment(&att);
+                    let _ = self.queue.rdy(now, id, count as u32);
+                }
+                Some(_) => send_error(
+                    ws,
+                    None,
+                    &ApiError::invalid(format!(
+                        "rdy count must be 0..={}",
+                        self.limits.max_in_flight
+                    )),
+                ),
+                None => send_error(ws, None, &ApiError::invalid("rdy needs a consumer socket")),
+            },
+            ClientFrame::Settle {
+                verb,
+                id,
+                state,
+                delay_ms,
+                reference,
+            } => {
+                let Some(cid) = consumer else {
+                    send_error(
+                        ws,
+                        reference.as_ref(),
+                        &ApiError::invalid("this is a publisher socket"),
+                    );
+                    return Ok(());
+                };
+                let checkpoint: Checkpoint = state.map(|raw| match raw.get() {
+                    "null" => None,
+                    text => Some(text.to_owned()),
+                });
+                let not_found = || {
+                    ApiError::new(
+                        ErrorCode::NotFound,
+                        format!("message {id} is not in flight to this consumer"),
+                    )
+                };
+                let result = parse_message_id(&id).ok_or_else(not_found).and_then(|seq| {
+                    self.queue
+                        .settle(now, cid, verb, seq, checkpoint, delay_ms.unwrap_or(0))
+                        .map_err(ApiError::from)
+                });
+                match result {
+                    Ok(deadline) => send(
+                        ws,
+                        ServerFrame::Ok {
+                            reference: reference.as_ref(),
+                            id: None,
+                            seq: None,
+                            duplicate: None,
+                            deadline,
+                        }
+                        .encode(),
+                    ),
+                    Err(e) => send_error(ws, reference.as_ref(), &e),
+                }
+            }
+            ClientFrame::Respond { reference, .. } => send_error(
+                ws,
+                reference.as_ref(),
+                &ApiError::invalid("request-response is not available yet (issue #6)"),
+            ),
+            ClientFrame::Pub {
+                event,
+                data,
+                ordering_key,
+                delay_ms,
+                reference,
+            } => {
+                let result =
+                    self.publish_frame(now, &att.source, event, data, ordering_key, delay_ms);
+                match result {
+                    Ok((id, seq, duplicate)) => send(
+                        ws,
+                        ServerFrame::Ok {
+                            reference: reference.as_ref(),
+                            id: Some(&id),
+                            seq: Some(seq),
+                            duplicate: Some(duplicate),
+                            deadline: None,
+                        }
+                        .encode(),
+                    ),
+                    Err(e) => send_error(ws, reference.as_ref(), &e),
+                }
+            }
+        }
+        self.apply()
+    }
+
+    fn hello(&mut self, now: u64, ws: &WebSocket, att: &mut Attachment, h: Hello) -> Result<()> {
+        let identity = match self.access.identify_hello(h.token.as_deref()) {
+            Ok(i) => i,
+            Err(e) => {
+                self.close_socket(now, ws, None, CLOSE_UNAUTHORIZED, &e.message);
+                return Ok(());
+            }
+        };
+        let settings = match self.settings(&h) {
+            Ok(s) => s,
+            Err(e) => {
+                send_error(ws, None, &e);
+                return Ok(());
+            }
+        };
+        let topic = self.topic.clone().unwrap_or_default();
+        att.welcomed = true;
+        att.source = identity.source().to_owned();
+        self.pending.retain(|(_, w)| w != ws);
+        let Some(channel) = att.channel.clone() else {
+            let _ = ws.serialize_attachment(&*att);
+            let welcome = ServerFrame::Welcome {
+                topic: &topic,
+                channel: None,
+                session: "publisher",
+                max_in_flight: 0,
+                heartbeat_ms: settings.1.heartbeat_ms,
+            };
+            send(ws, welcome.encode());
+            return Ok(());
+        };
+        let Ok(name) = ChannelName::parse(&channel) else {
+            self.close_socket(now, ws, None, CLOSE_SEQUENCE, "bad channel name");
+            return Ok(());
+        };
+        let (rdy, settings) = settings;
+        let id = self.queue.attach(now, &name, settings, rdy);
+        att.id = Some(id.0);
+        att.rdy = rdy;
+        att.handler_timeout_ms = settings.handler_timeout_ms;
+        att.max_attempts = settings.max_attempts;
+        att.heartbeat_ms = settings.heartbeat_ms;
+        let _ = ws.serialize_attachment(&*att);
+        self.sockets.insert(id, ws.clone());
+        let session = format!("{:x}", id.0);
+        let welcome = ServerFrame::Welcome {
+            topic: &topic,
+            channel: Some(&channel),
+            session: &session,
+            max_in_flight: u64::from(rdy),
+            heartbeat_ms: settings.heartbeat_ms,
+        };
+        send(ws, welcome.encode());
+        Ok(())
+    }
+
+    /// Checks the consumer settings of a `hello` against the limits.
+    fn settings(&self, h: &Hello) -> std::result::Result<(u32, ConsumerSettings), ApiError> {
+        let l = &self.limits;
+        let max_in_flight = in_range(
+            "max_in_flight",
+            h.max_in_flight.unwrap_or(1),
+            1,
+            u64::from(l.max_in_flight),
+        )?;
+        let handler_timeout_ms = in_range(
+            "handler_timeout_ms",
+            h.handler_timeout_ms.unwrap_or(60_000),
+            l.min_handler_timeout_ms,
+            l.max_handler_timeout_ms,
+        )?;
+        let heartbeat_ms = in_range(
+            "heartbeat_ms",
+            h.heartbeat_ms.unwrap_or(30_000),
+            l.min_heartbeat_ms,
+            l.max_heartbeat_ms,
+        )?;
+        let max_attempts = in_range(
+            "max_attempts",
+            h.max_attempts.unwrap_or(0),
+            0,
+            u64::from(u32::MAX),
+        )?;
+        Ok((
+            max_in_flight as u32,
+            ConsumerSettings {
+                handler_timeout_ms,
+                max_attempts: max_attempts as u32,
+                heartbeat_ms,
+            },
+        ))
+    }
+
+    /// Closes a socket from the server side; a consumer's messages go back at once.
+    pub fn close_socket(
+        &mut self,
+        now: u64,
+        ws: &WebSocket,
+        consumer: Option<ConsumerId>,
+        code: u16,
+        reason: &str,
+    ) {
+        if let Some(id) = consumer {
+            self.sockets.remove(&id);
+            self.queue.detach(now, id);
+        }
+        self.pending.retain(|(_, w)| w != ws);
+        let _ = ws.close(Some(code), Some(reason));
+    }
+}

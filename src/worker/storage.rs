@@ -1,0 +1,311 @@
+//! The topic's Durable Object SQLite storage: schema, loading the core's state at start-up,
+//! and applying the core's [`Store`] effects.
+//!
+//! Every call here is synchronous (`ctx.storage.sql.exec`), so all writes of one event
+//! handler commit together, and the runtime's output gate holds back the handler's replies
+//! (a `201`, an `ok`) until they are durable.
+
+use crate::core::{ChannelRecord, ConsumerId, MessageRecord, MessageState, Seq, Store};
+use serde::Deserialize;
+use worker::{Result, SqlStorage, SqlStorageValue};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY, source TEXT NOT NULL, eid TEXT NOT NULL, ts INTEGER NOT NULL,
+  okey TEXT, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS channels (
+  name TEXT PRIMARY KEY, base_seq INTEGER NOT NULL, floor INTEGER NOT NULL,
+  cursor INTEGER NOT NULL, paused INTEGER NOT NULL, delivered_total INTEGER NOT NULL,
+  finished_total INTEGER NOT NULL, requeued_total INTEGER NOT NULL,
+  timed_out_total INTEGER NOT NULL, dropped_total INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  channel TEXT NOT NULL, seq INTEGER NOT NULL, state INTEGER NOT NULL, consumer INTEGER,
+  due INTEGER, attempt INTEGER NOT NULL, failures INTEGER NOT NULL, checkpoint TEXT,
+  PRIMARY KEY (channel, seq)) WITHOUT ROWID;
+";
+
+const IN_FLIGHT: i64 = 1;
+const READY: i64 = 2;
+const DEFERRED: i64 = 3;
+const DEAD: i64 = 4;
+const FINISHED: i64 = 5;
+
+fn int(v: u64) -> SqlStorageValue {
+    SqlStorageValue::Integer(v as i64)
+}
+
+/// Typed access to one object's SQLite database.
+pub struct Db {
+    sql: SqlStorage,
+}
+
+/// What start-up reads.
+pub struct Loaded {
+    /// Topic name, if the topic was ever used.
+    pub topic: Option<String>,
+    /// Highest seq given.
+    pub head: Seq,
+    /// Events stored.
+    pub retained: u64,
+    /// Lowest stored seq (head + 1 if none).
+    pub oldest: Seq,
+    /// Channel rows.
+    pub channels: Vec<ChannelRecord>,
+    /// Message rows with their channel names.
+    pub messages: Vec<(String, MessageRecord)>,
+}
+
+#[derive(Deserialize)]
+struct ChannelRow {
+    name: String,
+    base_seq: f64,
+    floor: f64,
+    cursor: f64,
+    paused: f64,
+    delivered_total: f64,
+    finished_total: f64,
+    requeued_total: f64,
+    timed_out_total: f64,
+    dropped_total: f64,
+}
+
+#[derive(Deserialize)]
+struct MessageRow {
+    channel: String,
+    seq: f64,
+    state: f64,
+    consumer: Option<f64>,
+    due: Option<f64>,
+    attempt: f64,
+    failures: f64,
+    checkpoint: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Stats {
+    head: Option<f64>,
+    oldest: Option<f64>,
+    n: f64,
+}
+
+#[derive(Deserialize)]
+struct Value {
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct Body {
+    body: String,
+}
+
+impl Db {
+    /// Opens the database, creating the schema if needed.
+    pub fn open(sql: SqlStorage) -> Result<Db> {
+        sql.exec(SCHEMA, None)?;
+        Ok(Db { sql })
+    }
+
+    /// Reads everything the core needs at start-up.
+    pub fn load(&self) -> Result<Loaded> {
+        let topic = self.meta("topic")?;
+        let pruned: Seq = self
+            .meta("pruned_through")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let s: Stats = self
+            .sql
+            .exec(
+                "SELECT max(seq) AS head, min(seq) AS oldest, count(*) AS n FROM events",
+                None,
+            )?
+            .one()?;
+        let head = (s.head.unwrap_or(0.0) as Seq).max(pruned);
+        let channels = self
+            .sql
+            .exec("SELECT * FROM channels", None)?
+            .to_array::<ChannelRow>()?
+            .into_iter()
+            .map(|r| ChannelRecord {
+                name: r.name,
+                base_seq: r.base_seq as u64,
+                floor: r.floor as u64,
+                cursor: r.cursor as u64,
+                paused: r.paused != 0.0,
+                delivered_total: r.delivered_total as u64,
+                finished_total: r.finished_total as u64,
+                requeued_total: r.requeued_total as u64,
+                timed_out_total: r.timed_out_total as u64,
+                dropped_total: r.dropped_total as u64,
+            })
+            .collect();
+        let messages = self
+            .sql
+            .exec("SELECT * FROM messages", None)?
+            .to_array::<MessageRow>()?
+            .into_iter()
+            .filter_map(|r| {
+                let due = r.due.unwrap_or(0.0) as u64;
+                let state = match r.state as i64 {
+                    IN_FLIGHT => MessageState::InFlight {
+                        consumer: ConsumerId(r.consumer.unwrap_or(0.0) as u64),
+                        deadline: due,
+                    },
+                    READY => MessageState::Ready,
+                    DEFERRED => MessageState::Deferred { until: due },
+                    DEAD => MessageState::Dead,
+                    FINISHED => MessageState::Finished,
+                    _ => return None,
+                };
+                let record = MessageRecord {
+                    seq: r.seq as u64,
+                    state,
+                    attempt: r.attempt as u32,
+                    failures: r.failures as u32,
+                    checkpoint: r.checkpoint,
+                };
+                Some((r.channel, record))
+            })
+            .collect();
+        Ok(Loaded {
+            topic,
+            head,
+            retained: s.n as u64,
+            oldest: s.oldest.map(|o| o as u64).unwrap_or(head + 1),
+            channels,
+            messages,
+        })
+    }
+
+    /// A meta value.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        let rows: Vec<Value> = self
+            .sql
+            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(|v| v.value))
+    }
+
+    /// Sets a meta value.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![key.into(), value.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Appends one event.
+    pub fn insert_event(
+        &self,
+        seq: Seq,
+        source: &str,
+        eid: &str,
+        ts: u64,
+        okey: Option<&str>,
+        body: &str,
+    ) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO events (seq, source, eid, ts, okey, body) VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                int(seq),
+                source.into(),
+                eid.into(),
+                int(ts),
+                okey.into(),
+                body.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The stored CloudEvent text of `seq`.
+    pub fn event_body(&self, seq: Seq) -> Result<Option<String>> {
+        let rows: Vec<Body> = self
+            .sql
+            .exec("SELECT body FROM events WHERE seq = ?", vec![int(seq)])?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(|b| b.body))
+    }
+
+    /// Deletes all data of the topic.
+    pub fn wipe(&self) -> Result<()> {
+        self.sql.exec(
+            "DELETE FROM events; DELETE FROM channels; DELETE FROM messages; DELETE FROM meta;",
+            None,
+        )?;
+        Ok(())
+    }
+
+    /// Applies one change the core asked for.
+    pub fn apply(&self, op: &Store) -> Result<()> {
+        match op {
+            Store::Channel(c) => {
+                self.sql.exec(
+                    "INSERT OR REPLACE INTO channels (name, base_seq, floor, cursor, paused, delivered_total, \
+                     finished_total, requeued_total, timed_out_total, dropped_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    vec![
+                        c.name.as_str().into(),
+                        int(c.base_seq),
+                        int(c.floor),
+                        int(c.cursor),
+                        int(u64::from(c.paused)),
+                        int(c.delivered_total),
+                        int(c.finished_total),
+                        int(c.requeued_total),
+                        int(c.timed_out_total),
+                        int(c.dropped_total),
+                    ],
+                )?;
+            }
+            Store::DropChannel(name) => {
+                self.sql.exec(
+                    "DELETE FROM messages WHERE channel = ?",
+                    vec![name.as_str().into()],
+                )?;
+                self.sql.exec(
+                    "DELETE FROM channels WHERE name = ?",
+                    vec![name.as_str().into()],
+                )?;
+            }
+            Store::Message { channel, record: m } => {
+                let (state, consumer, due) = match m.state {
+                    MessageState::InFlight { consumer, deadline } => {
+                        (IN_FLIGHT, Some(consumer.0), deadline)
+                    }
+                    MessageState::Ready => (READY, None, 0),
+                    MessageState::Deferred { until } => (DEFERRED, None, until),
+                    MessageState::Dead => (DEAD, None, 0),
+                    MessageState::Finished => (FINISHED, None, 0),
+                };
+                self.sql.exec(
+                    "INSERT OR REPLACE INTO messages (channel, seq, state, consumer, due, attempt, failures, checkpoint) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    vec![
+                        channel.as_str().into(),
+                        int(m.seq),
+                        SqlStorageValue::Integer(state),
+                        consumer.map(int).unwrap_or(SqlStorageValue::Null),
+                        int(due),
+                        int(u64::from(m.attempt)),
+                        int(u64::from(m.failures)),
+                        m.checkpoint.as_deref().into(),
+                    ],
+                )?;
+            }
+            Store::DropMessage { channel, seq } => {
+                self.sql.exec(
+                    "DELETE FROM messages WHERE channel = ? AND seq = ?",
+                    vec![channel.as_str().into(), int(*seq)],
+                )?;
+            }
+            Store::DropMessagesThrough { channel, through } => {
+                self.sql.exec(
+                    "DELETE FROM messages WHERE channel = ? AND seq <= ?",
+                    vec![channel.as_str().into(), int(*through)],
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
