@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Starts ismld locally: builds the Worker and runs it in workerd with `wrangler dev`, with
+# persistent Durable Object state under .wrangler/state (kept across restarts).
+#   PORT=8787 ISMLD_ADMIN_TOKEN=... ALLOW_ANONYMOUS=true npm run dev
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh
+
+PORT="${PORT:-8787}"
+ALLOW_ANONYMOUS="${ALLOW_ANONYMOUS:-true}"
+
+# The admin token: $ISMLD_ADMIN_TOKEN, else the one kept in .dev.vars, else a new one.
+if [ -n "${ISMLD_ADMIN_TOKEN:-}" ]; then
+  token="$ISMLD_ADMIN_TOKEN"
+elif [ -f .dev.vars ] && grep -q '^ADMIN_TOKEN=' .dev.vars; then
+  token="$(grep '^ADMIN_TOKEN=' .dev.vars | head -n1 | cut -d= -f2-)"
+else
+  token="dev-$(node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))')"
+fi
+umask 077
+printf 'ADMIN_TOKEN=%s\n' "$token" > .dev.vars
+
+log "building the Worker"
+bash scripts/build-worker.sh >/dev/null
+
+url="http://127.0.0.1:$PORT"
+log "ismld is starting at $url"
+log "dev admin token: $token   (Authorization: Bearer <token>)"
+if [ "$ALLOW_ANONYMOUS" = "true" ]; then
+  log "ALLOW_ANONYMOUS=true: requests without credentials are accepted (local dev only;"
+  log "  deployments default to false). Run with ALLOW_ANONYMOUS=false to require credentials."
+fi
+log "try: curl -X POST $url/v1/topics/hello/events -H 'content-type: application/json' -d '{\"hi\":1}'"
+exec wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
+  --var "ALLOW_ANONYMOUS:$ALLOW_ANONYMOUS" --show-interactive-dev-session=false

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs everything ismld's build, dev server and tests need, idempotently and at pinned
+# versions, skipping what is already there. Needs only rustup/cargo and Node + npm.
+#   bash scripts/setup.sh            # the Worker toolchain (dev and tests)
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate pinned in Cargo.toml
+WORKER_BUILD_VERSION=0.8.7     # must match the worker crate's 0.8.x
+
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "rust target wasm32-unknown-unknown: present"
+else
+  log "installing rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+have() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"; }
+
+if have wasm-bindgen "$WASM_BINDGEN_VERSION"; then
+  log "wasm-bindgen-cli $WASM_BINDGEN_VERSION: present"
+else
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (cargo install, a few minutes once)"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if have worker-build "$WORKER_BUILD_VERSION"; then
+  log "worker-build $WORKER_BUILD_VERSION: present"
+else
+  log "installing worker-build $WORKER_BUILD_VERSION (cargo install, a few minutes once)"
+  cargo install worker-build --version "$WORKER_BUILD_VERSION" --force
+fi
+
+# npm devDependencies: Node 22 (wrangler needs >= 22.12), wrangler + workerd, binaryen,
+# esbuild, ws. `npm ci` is not used: this registry lacks some optional platform packages.
+stamp=node_modules/.ismld-installed
+if [ -f "$stamp" ] && [ "$stamp" -nt package.json ] && [ "$stamp" -nt package-lock.json ]; then
+  log "npm devDependencies: present"
+else
+  log "installing npm devDependencies (npm install)"
+  npm install --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi
+log "node for the tools: $(node --version) ($(command -v node))"
