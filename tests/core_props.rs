@@ -81,10 +81,9 @@ impl World {
                 Effect::Store(Store::DropMessage { channel, seq }) => {
                     self.rows.messages.remove(&(channel, seq));
                 }
-                Effect::Store(Store::DropMessagesThrough { channel, through }) => self
-                    .rows
-                    .messages
-                    .retain(|(c, s), _| *c != channel || *s > through),
+                Effect::Store(Store::DropMessagesThrough { channel, through }) => {
+                    self.rows.messages.retain(|(c, s), _| *c != channel || *s > through)
+                }
                 Effect::Store(Store::DropChannel(name)) => {
                     self.rows.channels.remove(&name);
                     self.rows.messages.retain(|(c, _), _| *c != name);
@@ -117,17 +116,8 @@ impl World {
 
     fn reload(&mut self, keep_consumers: bool) {
         let mut t = Topic::new(Limits::default());
-        let messages = self
-            .rows
-            .messages
-            .iter()
-            .map(|((c, _), m)| (c.clone(), m.clone()))
-            .collect();
-        t.restore(
-            self.topic.head(),
-            self.rows.channels.values().cloned().collect(),
-            messages,
-        );
+        let messages = self.rows.messages.iter().map(|((c, _), m)| (c.clone(), m.clone())).collect();
+        t.restore(self.topic.head(), self.rows.channels.values().cloned().collect(), messages);
         if keep_consumers {
             for l in &self.live {
                 assert!(t.restore_consumer(self.now, l.id, &l.channel, l.settings, l.rdy));
@@ -152,17 +142,10 @@ impl World {
                 if !self.topic.has_channel(name) {
                     self.created.insert(name.to_owned(), self.topic.head());
                 }
-                let settings = ConsumerSettings {
-                    handler_timeout_ms: 1000,
-                    max_attempts: 0,
-                    heartbeat_ms: 5000,
-                };
-                let id = self.topic.attach(
-                    self.now,
-                    &ChannelName::parse(name).unwrap(),
-                    settings,
-                    u32::from(rdy),
-                );
+                let settings =
+                    ConsumerSettings { handler_timeout_ms: 1000, max_attempts: 0, heartbeat_ms: 5000 };
+                let id =
+                    self.topic.attach(self.now, &ChannelName::parse(name).unwrap(), settings, u32::from(rdy));
                 self.live.push(Live {
                     id,
                     channel: name.into(),
@@ -187,19 +170,13 @@ impl World {
             Op::Settle(i, m, verb, delay) if n > 0 => {
                 let l = &self.live[i as usize % n];
                 let (id, channel) = (l.id, l.channel.clone());
-                let Some(&seq) = l
-                    .in_flight
-                    .iter()
-                    .nth(m as usize % l.in_flight.len().max(1))
-                else {
+                let Some(&seq) = l.in_flight.iter().nth(m as usize % l.in_flight.len().max(1)) else {
                     return;
                 };
                 let verb = [Settle::Fin, Settle::Req, Settle::Touch, Settle::Shelve][verb as usize];
                 let cp = Some(Some(format!("{{\"at\":{}}}", self.now)));
                 // The model may be stale (a deadline passed): then the core must refuse.
-                let result = self
-                    .topic
-                    .settle(self.now, id, verb, seq, cp, u64::from(delay));
+                let result = self.topic.settle(self.now, id, verb, seq, cp, u64::from(delay));
                 if result.is_ok() {
                     if verb == Settle::Fin {
                         self.finished.insert((channel, seq));

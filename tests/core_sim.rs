@@ -2,8 +2,8 @@
 //! time is a number the test moves.
 
 use ismld::core::{
-    ChannelRecord, ConsumerId, ConsumerSettings, Delivery, Effect, MessageRecord, MessageState,
-    Store, Topic, CLOSE_HEARTBEAT,
+    ChannelRecord, ConsumerId, ConsumerSettings, Delivery, Effect, MessageRecord, MessageState, Store, Topic,
+    CLOSE_HEARTBEAT,
 };
 use ismld::proto::frame::Settle;
 use ismld::proto::{ChannelName, ErrorCode, Limits};
@@ -13,11 +13,7 @@ fn ch(name: &str) -> ChannelName {
 }
 
 fn settings(timeout: u64) -> ConsumerSettings {
-    ConsumerSettings {
-        handler_timeout_ms: timeout,
-        max_attempts: 0,
-        heartbeat_ms: 30_000,
-    }
+    ConsumerSettings { handler_timeout_ms: timeout, max_attempts: 0, heartbeat_ms: 30_000 }
 }
 
 fn deliveries(t: &mut Topic) -> Vec<Delivery> {
@@ -43,12 +39,7 @@ fn every_channel_gets_every_event_published_after_it_exists() {
     assert!(deliveries(&mut t).is_empty());
     t.publish(1, &[None, None]).unwrap();
     let ds = deliveries(&mut t);
-    let to = |c: ConsumerId| {
-        ds.iter()
-            .filter(|d| d.consumer == c)
-            .map(|d| d.seq)
-            .collect::<Vec<_>>()
-    };
+    let to = |c: ConsumerId| ds.iter().filter(|d| d.consumer == c).map(|d| d.seq).collect::<Vec<_>>();
     assert_eq!(to(a), vec![2, 3]);
     assert_eq!(to(b), vec![2, 3]);
 }
@@ -67,6 +58,13 @@ fn consumers_on_one_channel_share_messages() {
     let mut all = seqs(&ds);
     all.sort();
     assert_eq!(all, (1..=10).collect::<Vec<_>>());
+    // One publish at a time alternates too.
+    for _ in 0..4 {
+        t.publish(1, &[None]).unwrap();
+    }
+    let who: Vec<ConsumerId> = deliveries(&mut t).iter().map(|d| d.consumer).collect();
+    assert_eq!(who.iter().filter(|c| **c == c1).count(), 2, "{who:?}");
+    assert_eq!(who.iter().filter(|c| **c == c2).count(), 2, "{who:?}");
 }
 
 #[test]
@@ -84,10 +82,7 @@ fn credit_limits_in_flight_and_fin_frees_it() {
     t.rdy(3, c, 5).unwrap();
     assert_eq!(seqs(&deliveries(&mut t)), vec![4, 5]);
     let s = &t.stats()[0];
-    assert_eq!(
-        (s.depth, s.in_flight, s.finished_total, s.delivered_total),
-        (2, 2, 3, 5)
-    );
+    assert_eq!((s.depth, s.in_flight, s.finished_total, s.delivered_total), (2, 2, 3, 5));
 }
 
 #[test]
@@ -102,12 +97,7 @@ fn fin_of_a_message_not_in_flight_to_the_consumer_is_refused_and_changes_nothing
     assert_eq!(e.code(), ErrorCode::NotFound);
     assert!(t.drain_effects().is_empty());
     assert_eq!(t.stats()[0].in_flight, 2);
-    assert_eq!(
-        t.settle(1, c1, Settle::Fin, 99, None, 0)
-            .unwrap_err()
-            .code(),
-        ErrorCode::NotFound
-    );
+    assert_eq!(t.settle(1, c1, Settle::Fin, 99, None, 0).unwrap_err().code(), ErrorCode::NotFound);
 }
 
 #[test]
@@ -151,30 +141,14 @@ fn touch_extends_the_deadline_and_saves_the_checkpoint() {
     let c = t.attach(0, &ch("c"), settings(1000), 1);
     t.publish(0, &[None]).unwrap();
     deliveries(&mut t);
-    let deadline = t
-        .settle(
-            900,
-            c,
-            Settle::Touch,
-            1,
-            Some(Some(r#"{"step":2}"#.into())),
-            0,
-        )
-        .unwrap();
+    let deadline = t.settle(900, c, Settle::Touch, 1, Some(Some(r#"{"step":2}"#.into())), 0).unwrap();
     assert_eq!(deadline, Some(1900));
     assert_eq!(t.poll_timeout(), Some(1900));
     t.handle_timeout(1000);
-    assert!(
-        deliveries(&mut t).is_empty(),
-        "the old deadline no longer applies"
-    );
+    assert!(deliveries(&mut t).is_empty(), "the old deadline no longer applies");
     t.handle_timeout(1900);
     let d = deliveries(&mut t);
-    assert_eq!(
-        d[0].checkpoint.as_deref(),
-        Some(r#"{"step":2}"#),
-        "redelivery carries the checkpoint"
-    );
+    assert_eq!(d[0].checkpoint.as_deref(), Some(r#"{"step":2}"#), "redelivery carries the checkpoint");
 }
 
 #[test]
@@ -195,11 +169,7 @@ fn a_silent_consumer_holding_messages_is_closed_and_its_messages_requeued() {
     let c = t.attach(
         0,
         &ch("c"),
-        ConsumerSettings {
-            handler_timeout_ms: 600_000,
-            max_attempts: 0,
-            heartbeat_ms: 5_000,
-        },
+        ConsumerSettings { handler_timeout_ms: 600_000, max_attempts: 0, heartbeat_ms: 5_000 },
         1,
     );
     t.publish(0, &[None]).unwrap();
@@ -209,7 +179,9 @@ fn a_silent_consumer_holding_messages_is_closed_and_its_messages_requeued() {
     assert_eq!(t.poll_timeout(), Some(14_000));
     t.handle_timeout(14_000);
     let effects = t.drain_effects();
-    assert!(effects.iter().any(|e| matches!(e, Effect::Close { consumer, code, .. } if *consumer == c && *code == CLOSE_HEARTBEAT)));
+    assert!(effects.iter().any(
+        |e| matches!(e, Effect::Close { consumer, code, .. } if *consumer == c && *code == CLOSE_HEARTBEAT)
+    ));
     assert!(!t.has_consumer(c));
     assert_eq!(t.stats()[0].ready, 1);
 }
@@ -218,11 +190,7 @@ fn a_silent_consumer_holding_messages_is_closed_and_its_messages_requeued() {
 fn an_idle_consumer_sets_no_timer() {
     let mut t = Topic::new(Limits::default());
     t.attach(0, &ch("c"), settings(1000), 1);
-    assert_eq!(
-        t.poll_timeout(),
-        None,
-        "nothing in flight: nothing to wake for"
-    );
+    assert_eq!(t.poll_timeout(), None, "nothing in flight: nothing to wake for");
 }
 
 #[test]
@@ -236,10 +204,7 @@ fn fin_in_order_advances_the_floor_and_drops_rows() {
     assert!(fx.iter().any(|e| matches!(e, Effect::Store(Store::Message { record, .. }) if record.seq == 2 && record.state == MessageState::Finished)));
     t.settle(1, c, Settle::Fin, 1, None, 0).unwrap();
     let fx = t.drain_effects();
-    assert!(fx.iter().any(|e| matches!(
-        e,
-        Effect::Store(Store::DropMessagesThrough { through: 2, .. })
-    )));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Store(Store::DropMessagesThrough { through: 2, .. }))));
     let s = &t.stats()[0];
     assert_eq!((s.depth, s.in_flight, s.finished_total), (1, 1, 2));
 }
@@ -267,9 +232,9 @@ impl Rows {
                 Effect::Store(Store::DropMessage { channel, seq }) => {
                     self.messages.remove(&(channel, seq));
                 }
-                Effect::Store(Store::DropMessagesThrough { channel, through }) => self
-                    .messages
-                    .retain(|(c, s), _| *c != channel || *s > through),
+                Effect::Store(Store::DropMessagesThrough { channel, through }) => {
+                    self.messages.retain(|(c, s), _| *c != channel || *s > through)
+                }
                 Effect::Store(Store::DropChannel(name)) => {
                     self.channels.remove(&name);
                     self.messages.retain(|(c, _), _| *c != name);
@@ -282,11 +247,7 @@ impl Rows {
 
     fn restore(&self, head: u64) -> Topic {
         let mut r = Topic::new(Limits::default());
-        let messages = self
-            .messages
-            .iter()
-            .map(|((c, _), m)| (c.clone(), m.clone()))
-            .collect();
+        let messages = self.messages.iter().map(|((c, _), m)| (c.clone(), m.clone())).collect();
         r.restore(head, self.channels.values().cloned().collect(), messages);
         r
     }
@@ -310,11 +271,7 @@ fn state_restored_from_rows_hands_orphans_back() {
     let d = rows.drain(&mut r);
     let mut got: Vec<(u64, u32)> = d.iter().map(|d| (d.seq, d.attempt)).collect();
     got.sort();
-    assert_eq!(
-        got,
-        vec![(1, 2), (3, 2), (4, 1)],
-        "finished 2 is never redelivered"
-    );
+    assert_eq!(got, vec![(1, 2), (3, 2), (4, 1)], "finished 2 is never redelivered");
     assert!(d.iter().all(|d| d.consumer == c2 && d.failures == 0));
 }
 
@@ -329,10 +286,7 @@ fn a_hibernated_consumer_keeps_its_messages_and_deadlines() {
     let mut r = rows.restore(2);
     assert!(r.restore_consumer(500, c, "c", settings(1000), 1));
     r.finish_restore(500);
-    assert!(
-        rows.drain(&mut r).is_empty(),
-        "still in flight: no redelivery, credit used"
-    );
+    assert!(rows.drain(&mut r).is_empty(), "still in flight: no redelivery, credit used");
     assert_eq!(r.poll_timeout(), Some(1000));
     r.settle(600, c, Settle::Fin, 1, None, 0).unwrap();
     assert_eq!(seqs(&rows.drain(&mut r)), vec![2]);

@@ -109,9 +109,7 @@ impl Channel {
                 MessageState::Ready => {}
             }
         }
-        let depth = head
-            .saturating_sub(self.record.floor)
-            .saturating_sub(finished + dead);
+        let depth = head.saturating_sub(self.record.floor).saturating_sub(finished + dead);
         let r = &self.record;
         ChannelStats {
             channel: r.name.clone(),

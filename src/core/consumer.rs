@@ -16,11 +16,7 @@ pub struct ConsumerSettings {
 
 impl Default for ConsumerSettings {
     fn default() -> Self {
-        ConsumerSettings {
-            handler_timeout_ms: 60_000,
-            max_attempts: 0,
-            heartbeat_ms: 30_000,
-        }
+        ConsumerSettings { handler_timeout_ms: 60_000, max_attempts: 0, heartbeat_ms: 30_000 }
     }
 }
 
@@ -49,7 +45,6 @@ impl Consumer {
 
     /// When it is considered gone if it stays silent.
     pub fn gone_at(&self) -> Millis {
-        self.last_seen
-            .saturating_add(self.settings.heartbeat_ms.saturating_mul(2))
+        self.last_seen.saturating_add(self.settings.heartbeat_ms.saturating_mul(2))
     }
 }

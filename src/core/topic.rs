@@ -39,11 +39,7 @@ pub struct Topic {
 impl Topic {
     /// An empty topic.
     pub fn new(limits: Limits) -> Self {
-        Topic {
-            limits,
-            next_consumer: 1,
-            ..Default::default()
-        }
+        Topic { limits, next_consumer: 1, ..Default::default() }
     }
 
     /// The last seq given (0 for none).
@@ -69,20 +65,14 @@ impl Topic {
         self.head = head;
         for record in channels {
             let name = record.name.clone();
-            let ephemeral = ChannelName::parse(&name)
-                .map(|n| n.is_ephemeral())
-                .unwrap_or(false);
+            let ephemeral = ChannelName::parse(&name).map(|n| n.is_ephemeral()).unwrap_or(false);
             let id = self.next_channel;
             self.next_channel += 1;
             self.by_name.insert(name, id);
             self.channels.insert(id, Channel::new(record, ephemeral));
         }
         for (channel, record) in messages {
-            if let Some(ch) = self
-                .by_name
-                .get(&channel)
-                .and_then(|id| self.channels.get_mut(id))
-            {
+            if let Some(ch) = self.by_name.get(&channel).and_then(|id| self.channels.get_mut(id)) {
                 ch.put(record);
             }
         }
@@ -144,12 +134,7 @@ impl Topic {
 
     /// Creates a channel; `oldest` is the lowest seq still retained. Returns false if it
     /// already existed (nothing changes then).
-    pub fn create_channel(
-        &mut self,
-        name: &ChannelName,
-        from_seq: Option<Seq>,
-        oldest: Seq,
-    ) -> bool {
+    pub fn create_channel(&mut self, name: &ChannelName, from_seq: Option<Seq>, oldest: Seq) -> bool {
         if self.by_name.contains_key(name.as_str()) {
             return false;
         }
@@ -167,18 +152,14 @@ impl Topic {
         let id = self.next_channel;
         self.next_channel += 1;
         self.by_name.insert(record.name.clone(), id);
-        self.channels
-            .insert(id, Channel::new(record, name.is_ephemeral()));
+        self.channels.insert(id, Channel::new(record, name.is_ephemeral()));
         self.dirty.insert(id);
         true
     }
 
     /// Deletes a channel with its backlog; its consumers are closed with 4004.
     pub fn delete_channel(&mut self, name: &str) -> Result<(), CoreError> {
-        let id = *self
-            .by_name
-            .get(name)
-            .ok_or_else(|| CoreError::NoSuchChannel(name.to_owned()))?;
+        let id = *self.by_name.get(name).ok_or_else(|| CoreError::NoSuchChannel(name.to_owned()))?;
         self.drop_channel(id, "channel deleted");
         Ok(())
     }
@@ -204,23 +185,15 @@ impl Topic {
                     self.heartbeats.remove(&(k, *c));
                 }
             }
-            self.effects.push(Effect::Close {
-                consumer: *c,
-                code: CLOSE_DELETED,
-                reason: reason.to_owned(),
-            });
+            self.effects.push(Effect::Close { consumer: *c, code: CLOSE_DELETED, reason: reason.to_owned() });
         }
         self.timers.retain(|&(_, ch_id, _)| ch_id != id);
-        self.effects
-            .push(Effect::Store(Store::DropChannel(ch.record.name)));
+        self.effects.push(Effect::Store(Store::DropChannel(ch.record.name)));
     }
 
     /// Pauses or resumes delivery on a channel.
     pub fn set_paused(&mut self, now: Millis, name: &str, paused: bool) -> Result<(), CoreError> {
-        let id = *self
-            .by_name
-            .get(name)
-            .ok_or_else(|| CoreError::NoSuchChannel(name.to_owned()))?;
+        let id = *self.by_name.get(name).ok_or_else(|| CoreError::NoSuchChannel(name.to_owned()))?;
         if let Some(ch) = self.channels.get_mut(&id) {
             ch.record.paused = paused;
         }
@@ -236,30 +209,18 @@ impl Topic {
 
     /// Stats of every channel, by name.
     pub fn stats(&self) -> Vec<ChannelStats> {
-        self.by_name
-            .values()
-            .filter_map(|id| self.channels.get(id))
-            .map(|c| c.stats(self.head))
-            .collect()
+        self.by_name.values().filter_map(|id| self.channels.get(id)).map(|c| c.stats(self.head)).collect()
     }
 
     /// The lowest seq some channel still needs (not finished everywhere), or `head + 1`.
     pub fn lowest_needed(&self) -> Seq {
-        self.channels
-            .values()
-            .map(|c| c.record.floor + 1)
-            .min()
-            .unwrap_or(self.head + 1)
+        self.channels.values().map(|c| c.record.floor + 1).min().unwrap_or(self.head + 1)
     }
 
     // ---- publish ----
 
     /// Appends events; `deliver_at[i]` defers event i. Returns the first new seq.
-    pub fn publish(
-        &mut self,
-        now: Millis,
-        deliver_at: &[Option<Millis>],
-    ) -> Result<Seq, CoreError> {
+    pub fn publish(&mut self, now: Millis, deliver_at: &[Option<Millis>]) -> Result<Seq, CoreError> {
         let limit = now.saturating_add(self.limits.max_delay_ms);
         if deliver_at.iter().flatten().any(|&t| t > limit) {
             return Err(CoreError::DelayTooLong(self.limits.max_delay_ms));
@@ -302,11 +263,7 @@ impl Topic {
         rdy: u32,
     ) -> ConsumerId {
         self.create_channel(channel, None, 0);
-        let ch = self
-            .by_name
-            .get(channel.as_str())
-            .copied()
-            .unwrap_or_default();
+        let ch = self.by_name.get(channel.as_str()).copied().unwrap_or_default();
         let id = ConsumerId(self.next_consumer);
         self.next_consumer += 1;
         self.insert_consumer(now, id, ch, settings, rdy);
@@ -339,9 +296,7 @@ impl Topic {
     /// The consumer's channel name, if it is attached.
     pub fn channel_of(&self, id: ConsumerId) -> Option<&str> {
         let c = self.consumers.get(&id)?;
-        self.channels
-            .get(&c.channel)
-            .map(|ch| ch.record.name.as_str())
+        self.channels.get(&c.channel).map(|ch| ch.record.name.as_str())
     }
 
     /// Whether the consumer is attached.
@@ -360,26 +315,13 @@ impl Topic {
             self.heartbeats.remove(&(k, id));
         }
         for &seq in &c.in_flight {
-            let failed = match self
-                .channels
-                .get(&c.channel)
-                .and_then(|ch| ch.messages.get(&seq))
-            {
-                Some(MessageRecord {
-                    state: MessageState::InFlight { deadline, .. },
-                    ..
-                }) => *deadline <= now,
+            let failed = match self.channels.get(&c.channel).and_then(|ch| ch.messages.get(&seq)) {
+                Some(MessageRecord { state: MessageState::InFlight { deadline, .. }, .. }) => {
+                    *deadline <= now
+                }
                 _ => false,
             };
-            self.give_back(
-                now,
-                c.channel,
-                seq,
-                failed,
-                c.settings.max_attempts,
-                0,
-                None,
-            );
+            self.give_back(now, c.channel, seq, failed, c.settings.max_attempts, 0, None);
         }
         let Some(ch) = self.channels.get_mut(&c.channel) else {
             return;
@@ -402,10 +344,7 @@ impl Topic {
 
     /// Sets a consumer's credit (`rdy`), capped at the `max_in_flight` limit.
     pub fn rdy(&mut self, now: Millis, id: ConsumerId, count: u32) -> Result<(), CoreError> {
-        let c = self
-            .consumers
-            .get_mut(&id)
-            .ok_or(CoreError::NoSuchConsumer)?;
+        let c = self.consumers.get_mut(&id).ok_or(CoreError::NoSuchConsumer)?;
         c.rdy = count.min(self.limits.max_in_flight);
         let ch = c.channel;
         self.seen(now, id);
@@ -445,15 +384,7 @@ impl Topic {
         match verb {
             Settle::Fin => self.finish(ch_id, seq),
             Settle::Touch => deadline = Some(self.touch(now, ch_id, seq, settings, checkpoint)),
-            Settle::Req => self.give_back(
-                now,
-                ch_id,
-                seq,
-                true,
-                settings.max_attempts,
-                delay,
-                checkpoint,
-            ),
+            Settle::Req => self.give_back(now, ch_id, seq, true, settings.max_attempts, delay, checkpoint),
             Settle::Shelve => self.give_back(now, ch_id, seq, false, 0, delay, checkpoint),
         }
         if verb != Settle::Touch {
@@ -482,15 +413,10 @@ impl Topic {
         self.dirty.insert(ch_id);
         let name = ch.record.name.clone();
         if ch.advance_floor() {
-            self.effects.push(Effect::Store(Store::DropMessagesThrough {
-                channel: name,
-                through: ch.record.floor,
-            }));
+            self.effects
+                .push(Effect::Store(Store::DropMessagesThrough { channel: name, through: ch.record.floor }));
         } else {
-            self.effects.push(Effect::Store(Store::Message {
-                channel: name,
-                record,
-            }));
+            self.effects.push(Effect::Store(Store::Message { channel: name, record }));
         }
     }
 
@@ -512,19 +438,13 @@ impl Topic {
         if let MessageState::InFlight { deadline, consumer } = m.state {
             self.timers.remove(&(deadline, ch_id, seq));
             self.timers.insert((new_deadline, ch_id, seq));
-            m.state = MessageState::InFlight {
-                consumer,
-                deadline: new_deadline,
-            };
+            m.state = MessageState::InFlight { consumer, deadline: new_deadline };
         }
         if let Some(cp) = checkpoint {
             m.checkpoint = cp;
         }
         let record = m.clone();
-        self.effects.push(Effect::Store(Store::Message {
-            channel: ch.record.name.clone(),
-            record,
-        }));
+        self.effects.push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record }));
         new_deadline
     }
 
@@ -573,10 +493,8 @@ impl Topic {
         };
         ch.record.requeued_total += 1;
         self.dirty.insert(ch_id);
-        self.effects.push(Effect::Store(Store::Message {
-            channel: ch.record.name.clone(),
-            record: m.clone(),
-        }));
+        self.effects
+            .push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record: m.clone() }));
         ch.put(m);
     }
 
@@ -686,32 +604,26 @@ impl Topic {
     /// Delivers ready messages of a channel to its consumers with credit, round robin.
     fn pump(&mut self, now: Millis, ch_id: u32) {
         loop {
-            let Some(ch) = self.channels.get_mut(&ch_id) else {
-                return;
-            };
+            let Some(ch) = self.channels.get_mut(&ch_id) else { return };
             if ch.record.paused || ch.consumers.is_empty() {
                 return;
             }
+            // The message first: the round robin only turns when something is delivered.
+            let Some(seq) = ch.next_ready(self.head) else { return };
             let consumers = &self.consumers;
-            let Some(cid) =
-                ch.pick_consumer(|c| consumers.get(&c).is_some_and(Consumer::has_credit))
-            else {
+            let Some(cid) = ch.pick_consumer(|c| consumers.get(&c).is_some_and(Consumer::has_credit)) else {
                 return;
             };
             if consumers.get(&cid).is_some_and(|c| c.gone_at() <= now) {
                 self.close_silent(now, cid);
                 continue;
             }
-            let Some(seq) = ch.next_ready(self.head) else {
-                return;
-            };
             self.deliver(now, ch_id, seq, cid);
         }
     }
 
     fn deliver(&mut self, now: Millis, ch_id: u32, seq: Seq, cid: ConsumerId) {
-        let (Some(ch), Some(c)) = (self.channels.get_mut(&ch_id), self.consumers.get_mut(&cid))
-        else {
+        let (Some(ch), Some(c)) = (self.channels.get_mut(&ch_id), self.consumers.get_mut(&cid)) else {
             return;
         };
         let deadline = now.saturating_add(c.settings.handler_timeout_ms);
@@ -723,10 +635,7 @@ impl Topic {
             checkpoint: None,
         });
         m.attempt += 1;
-        m.state = MessageState::InFlight {
-            consumer: cid,
-            deadline,
-        };
+        m.state = MessageState::InFlight { consumer: cid, deadline };
         if seq == ch.record.cursor {
             ch.record.cursor += 1;
         }
@@ -742,10 +651,8 @@ impl Topic {
             deadline,
             checkpoint: m.checkpoint.clone(),
         };
-        self.effects.push(Effect::Store(Store::Message {
-            channel: ch.record.name.clone(),
-            record: m.clone(),
-        }));
+        self.effects
+            .push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record: m.clone() }));
         self.effects.push(Effect::Deliver(delivery));
         ch.put(m);
         self.refresh_heartbeat(cid);
@@ -757,8 +664,7 @@ impl Topic {
     pub fn drain_effects(&mut self) -> Vec<Effect> {
         for id in std::mem::take(&mut self.dirty) {
             if let Some(ch) = self.channels.get(&id) {
-                self.effects
-                    .push(Effect::Store(Store::Channel(ch.record.clone())));
+                self.effects.push(Effect::Store(Store::Channel(ch.record.clone())));
             }
         }
         std::mem::take(&mut self.effects)

@@ -81,10 +81,7 @@ pub struct ApiError {
 impl ApiError {
     /// Makes an error with the given code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-        }
+        ApiError { code, message: message.into() }
     }
 
     /// Shorthand for `invalid_request`.
@@ -103,13 +100,8 @@ impl ApiError {
         struct Body<'a> {
             error: Inner<'a>,
         }
-        serde_json::to_string(&Body {
-            error: Inner {
-                code: self.code,
-                message: &self.message,
-            },
-        })
-        .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"encoding failed"}}"#.into())
+        serde_json::to_string(&Body { error: Inner { code: self.code, message: &self.message } })
+            .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"encoding failed"}}"#.into())
     }
 }
 
@@ -120,10 +112,7 @@ mod tests {
     #[test]
     fn body_has_the_contract_shape() {
         let e = ApiError::new(ErrorCode::StorageFull, "full");
-        assert_eq!(
-            e.to_body(),
-            r#"{"error":{"code":"storage_full","message":"full"}}"#
-        );
+        assert_eq!(e.to_body(), r#"{"error":{"code":"storage_full","message":"full"}}"#);
         assert_eq!(e.code.http_status(), 507);
     }
 }

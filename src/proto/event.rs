@@ -54,19 +54,14 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
 
 fn attr_name_ok(name: &str) -> bool {
     name == "data_base64"
-        || (!name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        || (!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 fn string_attr(name: &str, raw: &RawValue) -> Result<Option<String>, ApiError> {
     match serde_json::from_str::<Value>(raw.get()) {
         Ok(Value::String(s)) => Ok(Some(s)),
         Ok(Value::Null) => Ok(None),
-        _ => Err(ApiError::invalid(format!(
-            "CloudEvent attribute {name:?} must be a string"
-        ))),
+        _ => Err(ApiError::invalid(format!("CloudEvent attribute {name:?} must be a string"))),
     }
 }
 
@@ -80,16 +75,12 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
     let attrs: HashMap<String, &RawValue> = serde_json::from_str(text)
         .map_err(|e| ApiError::invalid(format!("a CloudEvent must be a JSON object: {e}")))?;
     let get = |name: &str| -> Result<Option<String>, ApiError> {
-        attrs
-            .get(name)
-            .map_or(Ok(None), |raw| string_attr(name, raw))
+        attrs.get(name).map_or(Ok(None), |raw| string_attr(name, raw))
     };
     let required = |name: &str| -> Result<String, ApiError> {
         match get(name)? {
             Some(s) if !s.is_empty() => Ok(s),
-            _ => Err(ApiError::invalid(format!(
-                "CloudEvent attribute {name:?} is required"
-            ))),
+            _ => Err(ApiError::invalid(format!("CloudEvent attribute {name:?} is required"))),
         }
     };
     if required("specversion")? != "1.0" {
@@ -100,23 +91,18 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
     required("type")?;
     for name in ["subject", "datacontenttype", "dataschema"] {
         if get(name)?.is_some_and(|s| s.is_empty()) {
-            return Err(ApiError::invalid(format!(
-                "CloudEvent attribute {name:?} must not be empty"
-            )));
+            return Err(ApiError::invalid(format!("CloudEvent attribute {name:?} must not be empty")));
         }
     }
     let has_time = match get("time")? {
         Some(t) => {
-            parse_rfc3339(&t)
-                .ok_or_else(|| ApiError::invalid("CloudEvent time must be an RFC 3339 time"))?;
+            parse_rfc3339(&t).ok_or_else(|| ApiError::invalid("CloudEvent time must be an RFC 3339 time"))?;
             true
         }
         None => false,
     };
     if attrs.contains_key("data") && attrs.contains_key("data_base64") {
-        return Err(ApiError::invalid(
-            "a CloudEvent has data or data_base64, not both",
-        ));
+        return Err(ApiError::invalid("a CloudEvent has data or data_base64, not both"));
     }
     if let Some(b64) = get("data_base64")? {
         base64::engine::general_purpose::STANDARD
@@ -143,8 +129,7 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
     check_ordering_key(ordering_key.as_deref())?;
     let deliver_at = match get("deliverafter")? {
         Some(t) => Some(
-            parse_rfc3339(&t)
-                .ok_or_else(|| ApiError::invalid("deliverafter must be an RFC 3339 time"))?,
+            parse_rfc3339(&t).ok_or_else(|| ApiError::invalid("deliverafter must be an RFC 3339 time"))?,
         ),
         None => None,
     };
@@ -159,23 +144,15 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
     if text.len() > limits.max_event_bytes {
         return Err(too_large(text.len(), limits));
     }
-    Ok(Accepted {
-        text,
-        meta: EventMeta {
-            id,
-            source,
-            ordering_key,
-            deliver_at,
-        },
-    })
+    Ok(Accepted { text, meta: EventMeta { id, source, ordering_key, deliver_at } })
 }
 
 /// Checks an ordering key's length.
 pub fn check_ordering_key(key: Option<&str>) -> Result<(), ApiError> {
     match key {
-        Some(k) if k.len() > MAX_ORDERING_KEY_BYTES => Err(ApiError::invalid(format!(
-            "orderingkey is at most {MAX_ORDERING_KEY_BYTES} bytes"
-        ))),
+        Some(k) if k.len() > MAX_ORDERING_KEY_BYTES => {
+            Err(ApiError::invalid(format!("orderingkey is at most {MAX_ORDERING_KEY_BYTES} bytes")))
+        }
         _ => Ok(()),
     }
 }
@@ -183,10 +160,7 @@ pub fn check_ordering_key(key: Option<&str>) -> Result<(), ApiError> {
 fn too_large(len: usize, limits: &Limits) -> ApiError {
     ApiError::new(
         ErrorCode::PayloadTooLarge,
-        format!(
-            "event is {len} bytes; the limit is {}",
-            limits.max_event_bytes
-        ),
+        format!("event is {len} bytes; the limit is {}", limits.max_event_bytes),
     )
 }
 
@@ -195,27 +169,18 @@ pub fn accept_batch(text: &str, now: u64, limits: &Limits) -> Result<Vec<Accepte
     if text.len() > limits.max_batch_bytes {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!(
-                "batch is {} bytes; the limit is {}",
-                text.len(),
-                limits.max_batch_bytes
-            ),
+            format!("batch is {} bytes; the limit is {}", text.len(), limits.max_batch_bytes),
         ));
     }
-    let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
-        ApiError::invalid(format!("a batch must be a JSON array of CloudEvents: {e}"))
-    })?;
+    let items: Vec<&RawValue> = serde_json::from_str(text)
+        .map_err(|e| ApiError::invalid(format!("a batch must be a JSON array of CloudEvents: {e}")))?;
     if items.is_empty() {
         return Err(ApiError::invalid("a batch needs at least one event"));
     }
     if items.len() > limits.max_batch_events {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!(
-                "batch has {} events; the limit is {}",
-                items.len(),
-                limits.max_batch_events
-            ),
+            format!("batch has {} events; the limit is {}", items.len(), limits.max_batch_events),
         ));
     }
     items
@@ -235,20 +200,11 @@ pub fn is_json_media_type(media: &str) -> bool {
 
 /// The media type of a `Content-Type` value, lower-cased, without parameters.
 pub fn media_type(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// Puts a body into `event` as `data` (JSON or text) or `data_base64`, per the contract.
-fn put_data(
-    event: &mut Map<String, Value>,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Result<(), ApiError> {
+fn put_data(event: &mut Map<String, Value>, content_type: Option<&str>, body: &[u8]) -> Result<(), ApiError> {
     if let Some(ct) = content_type.filter(|c| !c.is_empty()) {
         event.insert("datacontenttype".into(), Value::String(ct.to_owned()));
     }
@@ -335,7 +291,8 @@ mod tests {
             r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","data":{"x":1.50},"time":"1970-01-01T00:00:00.000Z"}"#
         );
         assert_eq!(a.meta.id, "a");
-        let with_time = r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","time":"2026-01-01T00:00:00Z"}"#;
+        let with_time =
+            r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","time":"2026-01-01T00:00:00Z"}"#;
         assert_eq!(accept(with_time, 0, &lim()).unwrap().text, with_time);
     }
 
@@ -354,11 +311,7 @@ mod tests {
             r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","Bad":"x"}"#,
             r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","ext":{"a":1}}"#,
         ] {
-            assert_eq!(
-                accept(bad, 0, &lim()).unwrap_err().code,
-                ErrorCode::InvalidRequest,
-                "{bad}"
-            );
+            assert_eq!(accept(bad, 0, &lim()).unwrap_err().code, ErrorCode::InvalidRequest, "{bad}");
         }
         let long = format!(
             r#"{{"specversion":"1.0","id":"a","source":"/s","type":"t","orderingkey":"{}"}}"#,
@@ -367,12 +320,7 @@ mod tests {
         assert!(accept(&long, 0, &lim()).is_err());
         let mut small = lim();
         small.max_event_bytes = 10;
-        let e = accept(
-            r#"{"specversion":"1.0","id":"a","source":"/s","type":"t"}"#,
-            0,
-            &small,
-        )
-        .unwrap_err();
+        let e = accept(r#"{"specversion":"1.0","id":"a","source":"/s","type":"t"}"#, 0, &small).unwrap_err();
         assert_eq!(e.code, ErrorCode::PayloadTooLarge);
     }
 
@@ -389,38 +337,21 @@ mod tests {
         let ok = r#"[{"specversion":"1.0","id":"a","source":"/s","type":"t"},{"specversion":"1.0","id":"b","source":"/s","type":"t"}]"#;
         assert_eq!(accept_batch(ok, 0, &lim()).unwrap().len(), 2);
         let bad = r#"[{"specversion":"1.0","id":"a","source":"/s","type":"t"},{"id":"b"}]"#;
-        assert!(accept_batch(bad, 0, &lim())
-            .unwrap_err()
-            .message
-            .starts_with("event 1"));
+        assert!(accept_batch(bad, 0, &lim()).unwrap_err().message.starts_with("event 1"));
         assert!(accept_batch("[]", 0, &lim()).is_err());
     }
 
     #[test]
     fn plain_and_binary_forms() {
-        let a = from_plain(
-            "i",
-            "/anonymous",
-            "T",
-            Some("application/json"),
-            br#"{"k":[1]}"#,
-            0,
-            &lim(),
-        )
-        .unwrap();
+        let a =
+            from_plain("i", "/anonymous", "T", Some("application/json"), br#"{"k":[1]}"#, 0, &lim()).unwrap();
         let v: Value = serde_json::from_str(&a.text).unwrap();
         assert_eq!(v["data"]["k"][0], 1);
         assert_eq!(v["type"], "T");
         let a = from_plain("i", "/anonymous", "T", Some("text/plain"), b"hi", 0, &lim()).unwrap();
-        assert_eq!(
-            serde_json::from_str::<Value>(&a.text).unwrap()["data"],
-            "hi"
-        );
+        assert_eq!(serde_json::from_str::<Value>(&a.text).unwrap()["data"], "hi");
         let a = from_plain("i", "/anonymous", "T", None, &[0xff, 0], 0, &lim()).unwrap();
-        assert_eq!(
-            serde_json::from_str::<Value>(&a.text).unwrap()["data_base64"],
-            "/wA="
-        );
+        assert_eq!(serde_json::from_str::<Value>(&a.text).unwrap()["data_base64"], "/wA=");
         assert!(from_plain("i", "/a", "T", Some("application/json"), b"{", 0, &lim()).is_err());
         let h = [
             ("CE-SpecVersion", "1.0"),

@@ -147,8 +147,7 @@ impl ClientFrame {
             error: ApiError::invalid(format!("malformed frame: {e}")),
         })?;
         let reference = raw.reference.clone();
-        raw.into_frame()
-            .map_err(|error| FrameError { reference, error })
+        raw.into_frame().map_err(|error| FrameError { reference, error })
     }
 
     /// Name of the op, for logs.
@@ -156,20 +155,10 @@ impl ClientFrame {
         match self {
             ClientFrame::Hello(_) => "hello",
             ClientFrame::Rdy { .. } => "rdy",
-            ClientFrame::Settle {
-                verb: Settle::Fin, ..
-            } => "fin",
-            ClientFrame::Settle {
-                verb: Settle::Touch,
-                ..
-            } => "touch",
-            ClientFrame::Settle {
-                verb: Settle::Req, ..
-            } => "req",
-            ClientFrame::Settle {
-                verb: Settle::Shelve,
-                ..
-            } => "shelve",
+            ClientFrame::Settle { verb: Settle::Fin, .. } => "fin",
+            ClientFrame::Settle { verb: Settle::Touch, .. } => "touch",
+            ClientFrame::Settle { verb: Settle::Req, .. } => "req",
+            ClientFrame::Settle { verb: Settle::Shelve, .. } => "shelve",
             ClientFrame::Respond { .. } => "respond",
             ClientFrame::Pub { .. } => "pub",
             ClientFrame::Ping => "ping",
@@ -184,18 +173,13 @@ fn reference_of(text: &str) -> Option<Value> {
         #[serde(rename = "ref")]
         reference: Option<Value>,
     }
-    serde_json::from_str::<OnlyRef>(text)
-        .ok()
-        .and_then(|r| r.reference)
+    serde_json::from_str::<OnlyRef>(text).ok().and_then(|r| r.reference)
 }
 
 impl RawFrame {
     fn into_frame(self) -> Result<ClientFrame, ApiError> {
-        let op = self
-            .op
-            .ok_or_else(|| ApiError::invalid("frame has no \"op\""))?;
-        let need_id =
-            |id: Option<String>| id.ok_or_else(|| ApiError::invalid(format!("{op} needs \"id\"")));
+        let op = self.op.ok_or_else(|| ApiError::invalid("frame has no \"op\""))?;
+        let need_id = |id: Option<String>| id.ok_or_else(|| ApiError::invalid(format!("{op} needs \"id\"")));
         let settle = |verb| -> Result<ClientFrame, ApiError> {
             Ok(ClientFrame::Settle {
                 verb,
@@ -217,9 +201,7 @@ impl RawFrame {
                 heartbeat_ms: self.heartbeat_ms,
             })),
             "rdy" => Ok(ClientFrame::Rdy {
-                count: self
-                    .count
-                    .ok_or_else(|| ApiError::invalid("rdy needs \"count\""))?,
+                count: self.count.ok_or_else(|| ApiError::invalid("rdy needs \"count\""))?,
             }),
             "fin" => settle(Settle::Fin),
             "touch" => settle(Settle::Touch),
@@ -227,17 +209,13 @@ impl RawFrame {
             "shelve" => settle(Settle::Shelve),
             "respond" => Ok(ClientFrame::Respond {
                 id: need_id(self.id.clone())?,
-                data: self
-                    .data
-                    .ok_or_else(|| ApiError::invalid("respond needs \"data\""))?,
+                data: self.data.ok_or_else(|| ApiError::invalid("respond needs \"data\""))?,
                 datacontenttype: self.datacontenttype,
                 reference: self.reference,
             }),
             "pub" => {
                 if self.event.is_some() == self.data.is_some() {
-                    return Err(ApiError::invalid(
-                        "pub needs exactly one of \"event\" and \"data\"",
-                    ));
+                    return Err(ApiError::invalid("pub needs exactly one of \"event\" and \"data\""));
                 }
                 Ok(ClientFrame::Pub {
                     event: self.event,
@@ -339,32 +317,19 @@ pub fn msg_frame(h: &MsgHeader<'_>, event_json: &str) -> String {
 impl ServerFrame<'_> {
     /// The frame as JSON text.
     pub fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"op":"error","code":"internal","message":"encoding failed"}"#.to_owned()
-        })
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| r#"{"op":"error","code":"internal","message":"encoding failed"}"#.to_owned())
     }
 
     /// An `error` frame for `e`.
     pub fn error(reference: Option<&'_ Value>, e: &'_ ApiError) -> String {
-        ServerFrame::Error {
-            reference,
-            code: e.code,
-            message: &e.message,
-        }
-        .encode()
+        ServerFrame::Error { reference, code: e.code, message: &e.message }.encode()
     }
 }
 
 /// `ok` for a frame with this `ref`.
 pub fn ok_frame(reference: Option<&Value>) -> String {
-    ServerFrame::Ok {
-        reference,
-        id: None,
-        seq: None,
-        duplicate: None,
-        deadline: None,
-    }
-    .encode()
+    ServerFrame::Ok { reference, id: None, seq: None, duplicate: None, deadline: None }.encode()
 }
 
 /// Checks a number against a range, naming the field in the error.
@@ -372,10 +337,7 @@ pub fn in_range(field: &str, value: u64, lo: u64, hi: u64) -> Result<u64, ApiErr
     if (lo..=hi).contains(&value) {
         Ok(value)
     } else {
-        Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("{field} must be {lo}..={hi}, got {value}"),
-        ))
+        Err(ApiError::new(ErrorCode::InvalidRequest, format!("{field} must be {lo}..={hi}, got {value}")))
     }
 }
 
@@ -385,16 +347,9 @@ mod tests {
 
     #[test]
     fn decodes_settle_with_null_state_as_present() {
-        let f =
-            ClientFrame::decode(r#"{"op":"fin","id":"x","state":null,"ref":7,"extra":1}"#).unwrap();
+        let f = ClientFrame::decode(r#"{"op":"fin","id":"x","state":null,"ref":7,"extra":1}"#).unwrap();
         match f {
-            ClientFrame::Settle {
-                verb: Settle::Fin,
-                id,
-                state,
-                reference,
-                ..
-            } => {
+            ClientFrame::Settle { verb: Settle::Fin, id, state, reference, .. } => {
                 assert_eq!(id, "x");
                 assert_eq!(state.unwrap().get(), "null");
                 assert_eq!(reference, Some(Value::from(7)));
@@ -435,14 +390,9 @@ mod tests {
             text,
             r#"{"op":"msg","id":"0000000000000001","seq":1,"attempt":1,"failures":0,"deadline":5,"reply":false,"checkpoint":null,"event":{"id":"1"}}"#
         );
-        let v: Value = serde_json::from_str(&msg_frame(
-            &MsgHeader {
-                checkpoint: Some(r#"{"n":2}"#),
-                ..h
-            },
-            "{}",
-        ))
-        .unwrap();
+        let v: Value =
+            serde_json::from_str(&msg_frame(&MsgHeader { checkpoint: Some(r#"{"n":2}"#), ..h }, "{}"))
+                .unwrap();
         assert_eq!(v["checkpoint"]["n"], 2);
         assert_eq!(ok_frame(None), r#"{"op":"ok","ref":null}"#);
     }

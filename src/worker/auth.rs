@@ -38,20 +38,14 @@ impl Identity {
 impl Access {
     /// Reads `ALLOW_ANONYMOUS` and the `ADMIN_TOKEN` secret.
     pub fn from_env(env: &Env) -> Access {
-        let anonymous = env
-            .var("ALLOW_ANONYMOUS")
-            .map(|v| v.to_string() == "true")
-            .unwrap_or(false);
+        let anonymous = env.var("ALLOW_ANONYMOUS").map(|v| v.to_string() == "true").unwrap_or(false);
         let admin_token = env
             .secret("ADMIN_TOKEN")
             .map(|v| v.to_string())
             .or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()))
             .ok()
             .filter(|t| !t.is_empty());
-        Access {
-            anonymous,
-            admin_token,
-        }
+        Access { anonymous, admin_token }
     }
 
     /// Whether `token` is the admin token (constant-time).
@@ -65,10 +59,7 @@ impl Access {
     /// Identifies the caller of an HTTP request from its `Authorization` header.
     pub fn identify(&self, authorization: Option<&str>) -> Result<Identity, ApiError> {
         match authorization.map(str::trim) {
-            Some(h) => match h
-                .strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-            {
+            Some(h) => match h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")) {
                 Some(token) if self.is_admin_token(token.trim()) => Ok(Identity::Admin),
                 _ => Err(unauthorized()),
             },
@@ -91,15 +82,9 @@ impl Access {
         if *who == Identity::Admin {
             Ok(())
         } else if self.admin_token.is_none() {
-            Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "admin endpoints need ADMIN_TOKEN to be configured",
-            ))
+            Err(ApiError::new(ErrorCode::Unauthorized, "admin endpoints need ADMIN_TOKEN to be configured"))
         } else {
-            Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "this endpoint needs the admin token",
-            ))
+            Err(ApiError::new(ErrorCode::Unauthorized, "this endpoint needs the admin token"))
         }
     }
 }

@@ -14,9 +14,7 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
 pub fn json_text(status: u16, text: String) -> Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
-    Ok(Response::ok(text)?
-        .with_status(status)
-        .with_headers(headers))
+    Ok(Response::ok(text)?.with_status(status).with_headers(headers))
 }
 
 /// The contract's error answer.

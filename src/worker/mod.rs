@@ -26,11 +26,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The limits of this deployment: the defaults, lowered by `[vars]`.
 pub fn limits_from_env(env: &Env) -> Limits {
-    Limits::default().with_overrides(
-        Limits::VARS
-            .iter()
-            .filter_map(|k| env.var(k).ok().map(|v| (*k, v.to_string()))),
-    )
+    Limits::default()
+        .with_overrides(Limits::VARS.iter().filter_map(|k| env.var(k).ok().map(|v| (*k, v.to_string()))))
 }
 
 #[event(start)]
@@ -55,10 +52,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             if let Err(e) = access.require_admin(&who) {
                 return http::error(&e);
             }
-            return http::fail(
-                ErrorCode::NotFound,
-                "the topic registry is not available in this version",
-            );
+            return http::fail(ErrorCode::NotFound, "the topic registry is not available in this version");
         }
         Route::Topic(t, op) => (t.clone(), *op == TopicOp::Socket, *op == TopicOp::Delete),
         Route::Channel(t, _, op) => (t.clone(), *op == ChannelOp::Socket, false),

@@ -19,8 +19,8 @@ use crate::proto::{ApiError, ErrorCode, Limits};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use worker::{
-    console_error, durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime,
-    State, WebSocket, WebSocketIncomingMessage,
+    console_error, durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State,
+    WebSocket, WebSocketIncomingMessage,
 };
 
 /// How long a socket may wait before its `hello`.
@@ -62,12 +62,7 @@ pub struct Inner {
 
 impl DurableObject for Topic {
     fn new(state: State, env: Env) -> Self {
-        Topic {
-            state,
-            env,
-            inner: RefCell::new(None),
-            alarm_at: Cell::new(None),
-        }
+        Topic { state, env, inner: RefCell::new(None), alarm_at: Cell::new(None) }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -101,11 +96,7 @@ impl DurableObject for Topic {
         Response::ok("")
     }
 
-    async fn websocket_message(
-        &self,
-        ws: WebSocket,
-        message: WebSocketIncomingMessage,
-    ) -> Result<()> {
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         let now = now_ms();
         let result = self.with(|inner| inner.on_frame(now, &ws, message));
         if let Err(e) = result {
@@ -135,10 +126,8 @@ impl DurableObject for Topic {
 impl Topic {
     /// Runs `f` on the loaded state, loading it first if this is a fresh start.
     pub fn with<R>(&self, f: impl FnOnce(&mut Inner) -> Result<R>) -> Result<R> {
-        let mut slot = self
-            .inner
-            .try_borrow_mut()
-            .map_err(|_| worker::Error::RustError("state busy".into()))?;
+        let mut slot =
+            self.inner.try_borrow_mut().map_err(|_| worker::Error::RustError("state busy".into()))?;
         if slot.is_none() {
             *slot = Some(self.load()?);
         }
@@ -227,11 +216,7 @@ impl Topic {
         }
         let storage = self.state.storage();
         let result = match next {
-            Some(t) => {
-                storage
-                    .set_alarm(ScheduledTime::new(js_sys::Date::new(&(t as f64).into())))
-                    .await
-            }
+            Some(t) => storage.set_alarm(ScheduledTime::new(js_sys::Date::new(&(t as f64).into()))).await,
             None => storage.delete_alarm().await,
         };
         match result {
@@ -282,11 +267,7 @@ impl Inner {
                     };
                     let _ = ws.send_with_str(msg_frame(&header, &body));
                 }
-                Effect::Close {
-                    consumer,
-                    code,
-                    reason,
-                } => {
+                Effect::Close { consumer, code, reason } => {
                     if let Some(ws) = self.sockets.remove(&consumer) {
                         let _ = ws.close(Some(code), Some(reason));
                     }
@@ -299,8 +280,7 @@ impl Inner {
     /// Closes sockets that did not say `hello` in time (4001).
     pub fn expire_pending(&mut self, now: u64) {
         self.pending.retain(|(deadline, ws)| {
-            let welcomed =
-                matches!(ws.deserialize_attachment::<Attachment>(), Ok(Some(a)) if a.welcomed);
+            let welcomed = matches!(ws.deserialize_attachment::<Attachment>(), Ok(Some(a)) if a.welcomed);
             if welcomed {
                 return false;
             }

@@ -33,10 +33,8 @@ fn overrides(req: &Request) -> std::result::Result<Overrides, ApiError> {
                 o.ordering_key = Some(v.into_owned()).filter(|k| !k.is_empty());
             }
             "delay_ms" => {
-                o.delay_ms = Some(
-                    v.parse()
-                        .map_err(|_| ApiError::invalid("delay_ms must be a whole number of ms"))?,
-                );
+                o.delay_ms =
+                    Some(v.parse().map_err(|_| ApiError::invalid("delay_ms must be a whole number of ms"))?);
             }
             _ => {}
         }
@@ -53,23 +51,14 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
                 Err(e) => return http::error(&e),
             };
             let limit = obj.with(|i| Ok(i.limits.max_batch_bytes))?;
-            let declared: Option<usize> = req
-                .headers()
-                .get("content-length")?
-                .and_then(|v| v.parse().ok());
+            let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
             if declared.is_some_and(|n| n > limit) {
-                return http::fail(
-                    ErrorCode::PayloadTooLarge,
-                    format!("body is over {limit} bytes"),
-                );
+                return http::fail(ErrorCode::PayloadTooLarge, format!("body is over {limit} bytes"));
             }
             let bytes = req.bytes().await?;
             let headers: Vec<(String, String)> = req.headers().entries().collect();
             let content_type = req.headers().get("content-type")?;
-            let source = req
-                .headers()
-                .get(SOURCE_HEADER)?
-                .unwrap_or_else(|| "/anonymous".into());
+            let source = req.headers().get(SOURCE_HEADER)?.unwrap_or_else(|| "/anonymous".into());
             let now = now_ms();
             obj.with(|inner| {
                 let body = Body {
@@ -88,9 +77,7 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
             no_content()
         }),
         Route::Topic(topic, TopicOp::Socket) => accept_socket(obj, &req, &topic, None),
-        Route::Channel(topic, channel, ChannelOp::Socket) => {
-            accept_socket(obj, &req, &topic, Some(channel))
-        }
+        Route::Channel(topic, channel, ChannelOp::Socket) => accept_socket(obj, &req, &topic, Some(channel)),
         Route::Channel(topic, channel, ChannelOp::Create) => {
             let text = req.text().await?;
             let body: CreateChannel = if text.trim().is_empty() {
@@ -103,9 +90,7 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
             };
             obj.with(|inner| {
                 inner.remember_topic(topic.as_str())?;
-                let created = inner
-                    .queue
-                    .create_channel(&channel, body.from_seq, inner.oldest);
+                let created = inner.queue.create_channel(&channel, body.from_seq, inner.oldest);
                 inner.apply()?;
                 inner.channel_answer(if created { 201 } else { 200 }, &channel)
             })
@@ -119,26 +104,20 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
                 Err(e) => Inner::api_error(e),
             })
         }
-        Route::Channel(_, channel, op @ (ChannelOp::Pause | ChannelOp::Unpause)) => {
-            obj.with(|inner| {
-                let now = now_ms();
-                match inner
-                    .queue
-                    .set_paused(now, channel.as_str(), op == ChannelOp::Pause)
-                {
-                    Ok(()) => {
-                        inner.apply()?;
-                        inner.channel_answer(200, &channel)
-                    }
-                    Err(e) => Inner::api_error(e),
+        Route::Channel(_, channel, op @ (ChannelOp::Pause | ChannelOp::Unpause)) => obj.with(|inner| {
+            let now = now_ms();
+            match inner.queue.set_paused(now, channel.as_str(), op == ChannelOp::Pause) {
+                Ok(()) => {
+                    inner.apply()?;
+                    inner.channel_answer(200, &channel)
                 }
-            })
-        }
+                Err(e) => Inner::api_error(e),
+            }
+        }),
         Route::Channel(_, _, ChannelOp::Seek | ChannelOp::Dead | ChannelOp::Redrive)
-        | Route::Topic(_, TopicOp::Request) => http::fail(
-            ErrorCode::NotFound,
-            "this endpoint is not available in this version",
-        ),
+        | Route::Topic(_, TopicOp::Request) => {
+            http::fail(ErrorCode::NotFound, "this endpoint is not available in this version")
+        }
         Route::Health | Route::ListTopics => http::fail(ErrorCode::NotFound, "not a topic route"),
     }
 }
@@ -149,30 +128,18 @@ fn accept_socket(
     topic: &TopicName,
     channel: Option<ChannelName>,
 ) -> Result<Response> {
-    if !req
-        .headers()
-        .get("upgrade")?
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-    {
-        return http::fail(
-            ErrorCode::InvalidRequest,
-            "expected a WebSocket upgrade (Upgrade: websocket)",
-        );
+    if !req.headers().get("upgrade")?.is_some_and(|v| v.eq_ignore_ascii_case("websocket")) {
+        return http::fail(ErrorCode::InvalidRequest, "expected a WebSocket upgrade (Upgrade: websocket)");
     }
     let now = now_ms();
     let pair = WebSocketPair::new()?;
     obj.state().accept_web_socket(&pair.server);
-    let att = Attachment {
-        channel: channel.map(|c| c.as_str().to_owned()),
-        opened_at: now,
-        ..Default::default()
-    };
+    let att =
+        Attachment { channel: channel.map(|c| c.as_str().to_owned()), opened_at: now, ..Default::default() };
     pair.server.serialize_attachment(&att)?;
     obj.with(|inner| {
         inner.remember_topic(topic.as_str())?;
-        inner
-            .pending
-            .push((now + HELLO_TIMEOUT_MS, pair.server.clone()));
+        inner.pending.push((now + HELLO_TIMEOUT_MS, pair.server.clone()));
         Ok(())
     })?;
     Response::from_websocket(pair.client)
@@ -196,30 +163,14 @@ impl Inner {
             Err(e) => return http::error(&e),
         };
         if batch {
-            let results = results
-                .into_iter()
-                .map(|(id, seq, duplicate)| BatchItem { id, seq, duplicate })
-                .collect();
-            json(
-                201,
-                &BatchPublished {
-                    topic: topic.as_str().to_owned(),
-                    results,
-                },
-            )
+            let results =
+                results.into_iter().map(|(id, seq, duplicate)| BatchItem { id, seq, duplicate }).collect();
+            json(201, &BatchPublished { topic: topic.as_str().to_owned(), results })
         } else {
             let Some((id, seq, duplicate)) = results.into_iter().next() else {
                 return http::fail(ErrorCode::Internal, "no event appended");
             };
-            json(
-                201,
-                &Published {
-                    topic: topic.as_str().to_owned(),
-                    id,
-                    seq,
-                    duplicate,
-                },
-            )
+            json(201, &Published { topic: topic.as_str().to_owned(), id, seq, duplicate })
         }
     }
 
@@ -244,22 +195,12 @@ impl Inner {
             ));
         }
         if delay_ms.is_some_and(|d| d > self.limits.max_delay_ms) {
-            return Err(ApiError::invalid(format!(
-                "delay_ms must be at most {}",
-                self.limits.max_delay_ms
-            )));
+            return Err(ApiError::invalid(format!("delay_ms must be at most {}", self.limits.max_delay_ms)));
         }
-        let deliver_at: Vec<Option<u64>> = events
-            .iter()
-            .map(|e| {
-                delay_ms
-                    .map(|d| now.saturating_add(d))
-                    .or(e.meta.deliver_at)
-            })
-            .collect();
+        let deliver_at: Vec<Option<u64>> =
+            events.iter().map(|e| delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at)).collect();
         let first = self.queue.head() + 1;
-        let internal =
-            |e: worker::Error| ApiError::new(ErrorCode::Internal, format!("storage: {e}"));
+        let internal = |e: worker::Error| ApiError::new(ErrorCode::Internal, format!("storage: {e}"));
         self.remember_topic(topic.as_str()).map_err(internal)?;
         // Check the core accepts (delays) before writing any row.
         let limit = now.saturating_add(self.limits.max_delay_ms);
@@ -273,9 +214,7 @@ impl Inner {
         for (i, e) in events.into_iter().enumerate() {
             let seq = first + i as u64;
             let key = ordering_key.as_deref().or(e.meta.ordering_key.as_deref());
-            self.db
-                .insert_event(seq, &e.meta.source, &e.meta.id, now, key, &e.text)
-                .map_err(internal)?;
+            self.db.insert_event(seq, &e.meta.source, &e.meta.id, now, key, &e.text).map_err(internal)?;
             self.cache.put(seq, e.text);
             out.push((message_id(seq), seq, false));
         }
@@ -283,9 +222,7 @@ impl Inner {
         if self.oldest > first {
             self.oldest = first;
         }
-        self.queue
-            .publish(now, &deliver_at)
-            .map_err(ApiError::from)?;
+        self.queue.publish(now, &deliver_at).map_err(ApiError::from)?;
         self.apply().map_err(internal)?;
         Ok(out)
     }
@@ -317,15 +254,10 @@ impl Inner {
                     &self.limits,
                 )?
             }
-            _ => {
-                return Err(ApiError::invalid(
-                    "pub needs exactly one of \"event\" and \"data\"",
-                ))
-            }
+            _ => return Err(ApiError::invalid("pub needs exactly one of \"event\" and \"data\"")),
         };
         let mut r = self.append(now, &topic, vec![accepted], ordering_key, delay_ms)?;
-        r.pop()
-            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "no event appended"))
+        r.pop().ok_or_else(|| ApiError::new(ErrorCode::Internal, "no event appended"))
     }
 
     fn http_stats(&mut self, topic: &TopicName) -> Result<Response> {
@@ -345,12 +277,7 @@ impl Inner {
     }
 
     fn channel_answer(&self, status: u16, channel: &ChannelName) -> Result<Response> {
-        match self
-            .queue
-            .stats()
-            .into_iter()
-            .find(|c| c.channel == channel.as_str())
-        {
+        match self.queue.stats().into_iter().find(|c| c.channel == channel.as_str()) {
             Some(s) => json(status, &s),
             None => http::fail(ErrorCode::NotFound, format!("no channel {channel}")),
         }

@@ -66,12 +66,7 @@ fn send_error(ws: &WebSocket, reference: Option<&Value>, e: &ApiError) {
 
 impl Inner {
     /// Handles one frame from a socket.
-    pub fn on_frame(
-        &mut self,
-        now: u64,
-        ws: &WebSocket,
-        message: WebSocketIncomingMessage,
-    ) -> Result<()> {
+    pub fn on_frame(&mut self, now: u64, ws: &WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         let Ok(Some(mut att)) = ws.deserialize_attachment::<Attachment>() else {
             let _ = ws.close(Some(CLOSE_SEQUENCE), Some("unknown socket"));
             return Ok(());
@@ -101,13 +96,7 @@ impl Inner {
         if !att.welcomed {
             match frame {
                 ClientFrame::Hello(h) => self.hello(now, ws, &mut att, h)?,
-                _ => self.close_socket(
-                    now,
-                    ws,
-                    None,
-                    CLOSE_UNAUTHORIZED,
-                    "hello must be the first frame",
-                ),
+                _ => self.close_socket(now, ws, None, CLOSE_UNAUTHORIZED, "hello must be the first frame"),
             }
             return self.apply();
         }
@@ -115,13 +104,9 @@ impl Inner {
             self.queue.seen(now, id);
         }
         match frame {
-            ClientFrame::Hello(_) => self.close_socket(
-                now,
-                ws,
-                consumer,
-                CLOSE_SEQUENCE,
-                "hello was already accepted",
-            ),
+            ClientFrame::Hello(_) => {
+                self.close_socket(now, ws, consumer, CLOSE_SEQUENCE, "hello was already accepted")
+            }
             ClientFrame::Ping => send(ws, ServerFrame::Pong.encode()),
             ClientFrame::Rdy { count } => match consumer {
                 Some(id) if count <= u64::from(self.limits.max_in_flight) => {
@@ -132,26 +117,13 @@ impl Inner {
                 Some(_) => send_error(
                     ws,
                     None,
-                    &ApiError::invalid(format!(
-                        "rdy count must be 0..={}",
-                        self.limits.max_in_flight
-                    )),
+                    &ApiError::invalid(format!("rdy count must be 0..={}", self.limits.max_in_flight)),
                 ),
                 None => send_error(ws, None, &ApiError::invalid("rdy needs a consumer socket")),
             },
-            ClientFrame::Settle {
-                verb,
-                id,
-                state,
-                delay_ms,
-                reference,
-            } => {
+            ClientFrame::Settle { verb, id, state, delay_ms, reference } => {
                 let Some(cid) = consumer else {
-                    send_error(
-                        ws,
-                        reference.as_ref(),
-                        &ApiError::invalid("this is a publisher socket"),
-                    );
+                    send_error(ws, reference.as_ref(), &ApiError::invalid("this is a publisher socket"));
                     return Ok(());
                 };
                 let checkpoint: Checkpoint = state.map(|raw| match raw.get() {
@@ -189,15 +161,8 @@ impl Inner {
                 reference.as_ref(),
                 &ApiError::invalid("request-response is not available yet (issue #6)"),
             ),
-            ClientFrame::Pub {
-                event,
-                data,
-                ordering_key,
-                delay_ms,
-                reference,
-            } => {
-                let result =
-                    self.publish_frame(now, &att.source, event, data, ordering_key, delay_ms);
+            ClientFrame::Pub { event, data, ordering_key, delay_ms, reference } => {
+                let result = self.publish_frame(now, &att.source, event, data, ordering_key, delay_ms);
                 match result {
                     Ok((id, seq, duplicate)) => send(
                         ws,
@@ -276,12 +241,8 @@ impl Inner {
     /// Checks the consumer settings of a `hello` against the limits.
     fn settings(&self, h: &Hello) -> std::result::Result<(u32, ConsumerSettings), ApiError> {
         let l = &self.limits;
-        let max_in_flight = in_range(
-            "max_in_flight",
-            h.max_in_flight.unwrap_or(1),
-            1,
-            u64::from(l.max_in_flight),
-        )?;
+        let max_in_flight =
+            in_range("max_in_flight", h.max_in_flight.unwrap_or(1), 1, u64::from(l.max_in_flight))?;
         let handler_timeout_ms = in_range(
             "handler_timeout_ms",
             h.handler_timeout_ms.unwrap_or(60_000),
@@ -294,19 +255,10 @@ impl Inner {
             l.min_heartbeat_ms,
             l.max_heartbeat_ms,
         )?;
-        let max_attempts = in_range(
-            "max_attempts",
-            h.max_attempts.unwrap_or(0),
-            0,
-            u64::from(u32::MAX),
-        )?;
+        let max_attempts = in_range("max_attempts", h.max_attempts.unwrap_or(0), 0, u64::from(u32::MAX))?;
         Ok((
             max_in_flight as u32,
-            ConsumerSettings {
-                handler_timeout_ms,
-                max_attempts: max_attempts as u32,
-                heartbeat_ms,
-            },
+            ConsumerSettings { handler_timeout_ms, max_attempts: max_attempts as u32, heartbeat_ms },
         ))
     }
 

@@ -109,16 +109,10 @@ impl Db {
     /// Reads everything the core needs at start-up.
     pub fn load(&self) -> Result<Loaded> {
         let topic = self.meta("topic")?;
-        let pruned: Seq = self
-            .meta("pruned_through")?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let pruned: Seq = self.meta("pruned_through")?.and_then(|v| v.parse().ok()).unwrap_or(0);
         let s: Stats = self
             .sql
-            .exec(
-                "SELECT max(seq) AS head, min(seq) AS oldest, count(*) AS n FROM events",
-                None,
-            )?
+            .exec("SELECT max(seq) AS head, min(seq) AS oldest, count(*) AS n FROM events", None)?
             .one()?;
         let head = (s.head.unwrap_or(0.0) as Seq).max(pruned);
         let channels = self
@@ -179,10 +173,8 @@ impl Db {
 
     /// A meta value.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        let rows: Vec<Value> = self
-            .sql
-            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?
-            .to_array()?;
+        let rows: Vec<Value> =
+            self.sql.exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?.to_array()?;
         Ok(rows.into_iter().next().map(|v| v.value))
     }
 
@@ -207,24 +199,15 @@ impl Db {
     ) -> Result<()> {
         self.sql.exec(
             "INSERT INTO events (seq, source, eid, ts, okey, body) VALUES (?, ?, ?, ?, ?, ?)",
-            vec![
-                int(seq),
-                source.into(),
-                eid.into(),
-                int(ts),
-                okey.into(),
-                body.into(),
-            ],
+            vec![int(seq), source.into(), eid.into(), int(ts), okey.into(), body.into()],
         )?;
         Ok(())
     }
 
     /// The stored CloudEvent text of `seq`.
     pub fn event_body(&self, seq: Seq) -> Result<Option<String>> {
-        let rows: Vec<Body> = self
-            .sql
-            .exec("SELECT body FROM events WHERE seq = ?", vec![int(seq)])?
-            .to_array()?;
+        let rows: Vec<Body> =
+            self.sql.exec("SELECT body FROM events WHERE seq = ?", vec![int(seq)])?.to_array()?;
         Ok(rows.into_iter().next().map(|b| b.body))
     }
 
@@ -259,20 +242,12 @@ impl Db {
                 )?;
             }
             Store::DropChannel(name) => {
-                self.sql.exec(
-                    "DELETE FROM messages WHERE channel = ?",
-                    vec![name.as_str().into()],
-                )?;
-                self.sql.exec(
-                    "DELETE FROM channels WHERE name = ?",
-                    vec![name.as_str().into()],
-                )?;
+                self.sql.exec("DELETE FROM messages WHERE channel = ?", vec![name.as_str().into()])?;
+                self.sql.exec("DELETE FROM channels WHERE name = ?", vec![name.as_str().into()])?;
             }
             Store::Message { channel, record: m } => {
                 let (state, consumer, due) = match m.state {
-                    MessageState::InFlight { consumer, deadline } => {
-                        (IN_FLIGHT, Some(consumer.0), deadline)
-                    }
+                    MessageState::InFlight { consumer, deadline } => (IN_FLIGHT, Some(consumer.0), deadline),
                     MessageState::Ready => (READY, None, 0),
                     MessageState::Deferred { until } => (DEFERRED, None, until),
                     MessageState::Dead => (DEAD, None, 0),

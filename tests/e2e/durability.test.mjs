@@ -1,0 +1,84 @@
+// Nothing acknowledged is lost: a 201 publish and an `ok` fin survive a restart of the
+// runtime (workerd stopped, then started again on the same persistence directory).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { startWorker, call, publish, cloudEvent, uniqueName, Socket, tempDir } from "./harness.mjs";
+
+test("published events, finished messages, channels and counters survive a restart", async () => {
+  const dir = tempDir();
+  const topic = uniqueName("durable");
+  try {
+    let w = await startWorker({ persist: dir });
+    assert.equal((await call(w.url, "PUT", `/v1/topics/${topic}/channels/idle`)).status, 201);
+    const c = await Socket.consumer(w.url, topic, "work", { max_in_flight: 2 });
+    const sent = [];
+    for (let i = 1; i <= 4; i++) sent.push((await publish(w.url, topic, cloudEvent(`d${i}`, { i }))).body);
+    const m1 = await c.msg();
+    const m2 = await c.msg();
+    assert.equal((await c.request({ op: "fin", id: m1.id })).op, "ok");
+    const m3 = await c.msg();
+    // Now: 1 finished; 2 and 3 in flight to a consumer about to die; 4 never delivered.
+    await w.stop();
+
+    w = await startWorker({ persist: dir });
+    const stats = await call(w.url, "GET", `/v1/topics/${topic}`);
+    assert.equal(stats.status, 200);
+    assert.equal(stats.body.seq, 4);
+    assert.equal(stats.body.retained, 4);
+    const work = stats.body.channels.find((s) => s.channel === "work");
+    const idle = stats.body.channels.find((s) => s.channel === "idle");
+    assert.equal(work.finished_total, 1);
+    assert.equal(work.depth, 3);
+    assert.equal(work.delivered_total, 3);
+    assert.equal(idle.depth, 4, "a channel with no consumer kept every event");
+
+    const c2 = await Socket.consumer(w.url, topic, "work", { max_in_flight: 10 });
+    const got = [await c2.msg(), await c2.msg(), await c2.msg()];
+    const bySeq = Object.fromEntries(got.map((m) => [m.seq, m]));
+    assert.deepEqual(Object.keys(bySeq).map(Number).sort(), [2, 3, 4], "finished 1 is never redelivered");
+    assert.equal(bySeq[2].attempt, 2);
+    assert.equal(bySeq[3].attempt, 2);
+    assert.equal(bySeq[4].attempt, 1);
+    assert.equal(bySeq[2].event.id, "d2");
+    assert.equal(bySeq[2].id, m2.id);
+    assert.equal(bySeq[3].id, m3.id);
+    for (const m of got) assert.equal((await c2.request({ op: "fin", id: m.id })).op, "ok");
+
+    const next = await publish(w.url, topic, cloudEvent("d5", 5));
+    assert.equal(next.body.seq, 5, "seq continues without a gap");
+    assert.equal((await c2.msg()).seq, 5);
+    c2.close();
+    await w.stop();
+
+    w = await startWorker({ persist: dir });
+    const after = await call(w.url, "GET", `/v1/topics/${topic}`);
+    const work2 = after.body.channels.find((s) => s.channel === "work");
+    assert.equal(work2.finished_total, 4);
+    assert.equal(work2.depth, 1, "message 5 was delivered but not finished");
+    await w.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an in-flight deadline still fires after a restart", async () => {
+  const dir = tempDir();
+  const topic = uniqueName("deadline");
+  try {
+    let w = await startWorker({ persist: dir });
+    const c = await Socket.consumer(w.url, topic, "ch", { handler_timeout_ms: 1000 });
+    await publish(w.url, topic, cloudEvent("x", 1));
+    const m = await c.msg();
+    await w.stop();
+    w = await startWorker({ persist: dir });
+    const c2 = await Socket.consumer(w.url, topic, "ch", { handler_timeout_ms: 1000 });
+    const again = await c2.msg(15_000);
+    assert.equal(again.id, m.id);
+    assert.equal(again.attempt, 2);
+    c2.close();
+    await w.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
