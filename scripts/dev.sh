@@ -21,11 +21,8 @@ fi
 umask 077
 printf 'ADMIN_TOKEN=%s\n' "$token" > .dev.vars
 
-log "building the Worker"
-bash scripts/build-worker.sh >/dev/null
-
 url="http://127.0.0.1:$PORT"
-log "ismld is starting at $url"
+log "ismld will listen at $url (wrangler builds the Worker first, and rebuilds on edits to src/)"
 log "dev admin token: $token   (Authorization: Bearer <token>)"
 if [ "$ALLOW_ANONYMOUS" = "true" ]; then
   log "ALLOW_ANONYMOUS=true: requests without credentials are accepted (local dev only;"
