@@ -37,7 +37,7 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let route = match Route::parse(&req.method().to_string(), &req.path()) {
+    let route = match Route::parse(req.method().as_ref(), &req.path()) {
         Ok(r) => r,
         Err(e) => return http::error(&e),
     };

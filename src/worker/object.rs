@@ -66,7 +66,7 @@ impl DurableObject for Topic {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let route = match Route::parse(&req.method().to_string(), &req.path()) {
+        let route = match Route::parse(req.method().as_ref(), &req.path()) {
             Ok(r) => r,
             Err(e) => return http::error(&e),
         };
