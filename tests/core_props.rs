@@ -5,7 +5,7 @@
 //! every message is finished on every channel that existed when it was published).
 
 use ismld::core::{
-    ChannelRecord, ConsumerId, ConsumerSettings, Delivery, Effect, MessageRecord, Store, Topic,
+    ChannelRecord, ConsumerId, ConsumerSettings, Delivery, Effect, MessageRecord, NewMessage, Store, Topic,
 };
 use ismld::proto::frame::Settle;
 use ismld::proto::{ChannelName, Limits};
@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone)]
 enum Op {
-    Publish(u8, Option<u16>),
+    Publish(u8, Option<u16>, Option<u8>),
     Attach(u8, u8),
     Detach(u8),
     Rdy(u8, u8),
@@ -27,7 +27,8 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (1u8..4, proptest::option::weighted(0.2, 1u16..3000)).prop_map(|(n, d)| Op::Publish(n, d)),
+        3 => (1u8..4, proptest::option::weighted(0.2, 1u16..3000), proptest::option::of(0u8..3))
+            .prop_map(|(n, d, k)| Op::Publish(n, d, k)),
         2 => (0u8..3, 0u8..4).prop_map(|(c, r)| Op::Attach(c, r)),
         1 => any::<u8>().prop_map(Op::Detach),
         1 => (any::<u8>(), 0u8..5).prop_map(|(i, r)| Op::Rdy(i, r)),
@@ -63,6 +64,8 @@ struct World {
     finished: BTreeSet<(String, u64)>,
     /// Head when each channel was (last) created.
     created: BTreeMap<String, u64>,
+    /// Ordering keys published, by seq.
+    keys: Vec<(u64, String)>,
 }
 
 impl World {
@@ -90,6 +93,9 @@ impl World {
                     self.created.remove(&name);
                     self.finished.retain(|(c, _)| *c != name);
                 }
+                Effect::Store(Store::ClearMessages(name)) => {
+                    self.rows.messages.retain(|(c, _), _| *c != name)
+                }
                 Effect::Close { consumer, .. } => self.live.retain(|l| l.id != consumer),
             }
         }
@@ -112,12 +118,32 @@ impl World {
         l.in_flight.insert(d.seq);
         assert!(l.in_flight.len() as u32 <= l.rdy, "more than rdy in flight");
         assert_eq!(d.deadline, self.now + l.settings.handler_timeout_ms);
+        // Per-key order: every earlier message with the same key (published while the
+        // channel existed) is finished on this channel.
+        let channel = l.channel.clone();
+        if let Some((_, key)) = self.keys.iter().find(|(s, _)| *s == d.seq) {
+            let from = self.created.get(&channel).copied().unwrap_or(0);
+            for (s, k) in &self.keys {
+                if k == key && *s > from && *s < d.seq {
+                    assert!(
+                        self.finished.contains(&(channel.clone(), *s)),
+                        "seq {} with key {key} delivered before seq {s} was finished",
+                        d.seq
+                    );
+                }
+            }
+        }
     }
 
     fn reload(&mut self, keep_consumers: bool) {
         let mut t = Topic::new(Limits::default());
         let messages = self.rows.messages.iter().map(|((c, _), m)| (c.clone(), m.clone())).collect();
-        t.restore(self.topic.head(), self.rows.channels.values().cloned().collect(), messages);
+        t.restore(
+            self.topic.head(),
+            self.rows.channels.values().cloned().collect(),
+            messages,
+            self.keys.clone(),
+        );
         if keep_consumers {
             for l in &self.live {
                 assert!(t.restore_consumer(self.now, l.id, &l.channel, l.settings, l.rdy));
@@ -133,9 +159,17 @@ impl World {
     fn apply(&mut self, op: Op) {
         let n = self.live.len();
         match op {
-            Op::Publish(k, delay) => {
-                let at = delay.map(|d| self.now + u64::from(d));
-                self.topic.publish(self.now, &vec![at; k as usize]).unwrap();
+            Op::Publish(n, delay, key) => {
+                let deliver_at = delay.map(|d| self.now + u64::from(d));
+                let key = key.map(|k| format!("k{k}"));
+                let first = self.topic.head() + 1;
+                for i in 0..u64::from(n) {
+                    if let Some(k) = &key {
+                        self.keys.push((first + i, k.clone()));
+                    }
+                }
+                let items = vec![NewMessage { deliver_at, key }; n as usize];
+                self.topic.publish(self.now, &items).unwrap();
             }
             Op::Attach(c, rdy) => {
                 let name = CHANNELS[c as usize];
@@ -224,6 +258,7 @@ proptest! {
             live: Vec::new(),
             finished: BTreeSet::new(),
             created: BTreeMap::new(),
+            keys: Vec::new(),
         };
         for op in ops {
             w.apply(op);

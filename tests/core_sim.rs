@@ -2,11 +2,15 @@
 //! time is a number the test moves.
 
 use ismld::core::{
-    ChannelRecord, ConsumerId, ConsumerSettings, Delivery, Effect, MessageRecord, MessageState, Store, Topic,
-    CLOSE_HEARTBEAT,
+    ChannelRecord, ConsumerId, ConsumerSettings, Delivery, Effect, MessageRecord, MessageState, NewMessage,
+    Store, Topic, CLOSE_HEARTBEAT,
 };
 use ismld::proto::frame::Settle;
 use ismld::proto::{ChannelName, ErrorCode, Limits};
+
+fn plain(n: usize) -> Vec<NewMessage> {
+    vec![NewMessage::default(); n]
+}
 
 fn ch(name: &str) -> ChannelName {
     ChannelName::parse(name).unwrap()
@@ -33,11 +37,11 @@ fn seqs(ds: &[Delivery]) -> Vec<u64> {
 #[test]
 fn every_channel_gets_every_event_published_after_it_exists() {
     let mut t = Topic::new(Limits::default());
-    t.publish(0, &[None]).unwrap(); // before any channel: not delivered to later channels
+    t.publish(0, &plain(1)).unwrap(); // before any channel: not delivered to later channels
     let a = t.attach(0, &ch("a"), settings(1000), 10);
     let b = t.attach(0, &ch("b"), settings(1000), 10);
     assert!(deliveries(&mut t).is_empty());
-    t.publish(1, &[None, None]).unwrap();
+    t.publish(1, &plain(2)).unwrap();
     let ds = deliveries(&mut t);
     let to = |c: ConsumerId| ds.iter().filter(|d| d.consumer == c).map(|d| d.seq).collect::<Vec<_>>();
     assert_eq!(to(a), vec![2, 3]);
@@ -49,7 +53,7 @@ fn consumers_on_one_channel_share_messages() {
     let mut t = Topic::new(Limits::default());
     let c1 = t.attach(0, &ch("c"), settings(1000), 100);
     let c2 = t.attach(0, &ch("c"), settings(1000), 100);
-    t.publish(0, &[None; 10]).unwrap();
+    t.publish(0, &plain(10)).unwrap();
     let ds = deliveries(&mut t);
     assert_eq!(ds.len(), 10, "each message goes to exactly one consumer");
     let n1 = ds.iter().filter(|d| d.consumer == c1).count();
@@ -60,7 +64,7 @@ fn consumers_on_one_channel_share_messages() {
     assert_eq!(all, (1..=10).collect::<Vec<_>>());
     // One publish at a time alternates too.
     for _ in 0..4 {
-        t.publish(1, &[None]).unwrap();
+        t.publish(1, &plain(1)).unwrap();
     }
     let who: Vec<ConsumerId> = deliveries(&mut t).iter().map(|d| d.consumer).collect();
     assert_eq!(who.iter().filter(|c| **c == c1).count(), 2, "{who:?}");
@@ -71,7 +75,7 @@ fn consumers_on_one_channel_share_messages() {
 fn credit_limits_in_flight_and_fin_frees_it() {
     let mut t = Topic::new(Limits::default());
     let c = t.attach(0, &ch("c"), settings(1000), 2);
-    t.publish(0, &[None; 5]).unwrap();
+    t.publish(0, &plain(5)).unwrap();
     assert_eq!(seqs(&deliveries(&mut t)), vec![1, 2]);
     t.settle(1, c, Settle::Fin, 1, None, 0).unwrap();
     assert_eq!(seqs(&deliveries(&mut t)), vec![3]);
@@ -90,7 +94,7 @@ fn fin_of_a_message_not_in_flight_to_the_consumer_is_refused_and_changes_nothing
     let mut t = Topic::new(Limits::default());
     let c1 = t.attach(0, &ch("c"), settings(1000), 1);
     let c2 = t.attach(0, &ch("c"), settings(1000), 1);
-    t.publish(0, &[None, None]).unwrap();
+    t.publish(0, &plain(2)).unwrap();
     let ds = deliveries(&mut t);
     let of_c1 = ds.iter().find(|d| d.consumer == c1).unwrap().seq;
     let e = t.settle(1, c2, Settle::Fin, of_c1, None, 0).unwrap_err();
@@ -104,7 +108,7 @@ fn fin_of_a_message_not_in_flight_to_the_consumer_is_refused_and_changes_nothing
 fn req_requeues_at_once_with_a_failure_counted() {
     let mut t = Topic::new(Limits::default());
     let c = t.attach(0, &ch("c"), settings(1000), 1);
-    t.publish(0, &[None]).unwrap();
+    t.publish(0, &plain(1)).unwrap();
     assert_eq!(deliveries(&mut t)[0].attempt, 1);
     t.settle(5, c, Settle::Req, 1, None, 0).unwrap();
     let d = deliveries(&mut t);
@@ -116,7 +120,7 @@ fn req_requeues_at_once_with_a_failure_counted() {
 fn a_message_not_finished_in_time_is_redelivered_with_attempt_incremented() {
     let mut t = Topic::new(Limits::default());
     let c1 = t.attach(0, &ch("c"), settings(1000), 1);
-    t.publish(0, &[None]).unwrap();
+    t.publish(0, &plain(1)).unwrap();
     let d = deliveries(&mut t);
     assert_eq!(d[0].deadline, 1000);
     assert_eq!(t.poll_timeout(), Some(1000));
@@ -139,7 +143,7 @@ fn a_message_not_finished_in_time_is_redelivered_with_attempt_incremented() {
 fn touch_extends_the_deadline_and_saves_the_checkpoint() {
     let mut t = Topic::new(Limits::default());
     let c = t.attach(0, &ch("c"), settings(1000), 1);
-    t.publish(0, &[None]).unwrap();
+    t.publish(0, &plain(1)).unwrap();
     deliveries(&mut t);
     let deadline = t.settle(900, c, Settle::Touch, 1, Some(Some(r#"{"step":2}"#.into())), 0).unwrap();
     assert_eq!(deadline, Some(1900));
@@ -155,7 +159,7 @@ fn touch_extends_the_deadline_and_saves_the_checkpoint() {
 fn closing_requeues_without_failure_before_the_deadline() {
     let mut t = Topic::new(Limits::default());
     let c1 = t.attach(0, &ch("c"), settings(1000), 1);
-    t.publish(0, &[None]).unwrap();
+    t.publish(0, &plain(1)).unwrap();
     deliveries(&mut t);
     t.detach(10, c1);
     let c2 = t.attach(10, &ch("c"), settings(1000), 1);
@@ -172,7 +176,7 @@ fn a_silent_consumer_holding_messages_is_closed_and_its_messages_requeued() {
         ConsumerSettings { handler_timeout_ms: 600_000, max_attempts: 0, heartbeat_ms: 5_000 },
         1,
     );
-    t.publish(0, &[None]).unwrap();
+    t.publish(0, &plain(1)).unwrap();
     deliveries(&mut t);
     assert_eq!(t.poll_timeout(), Some(10_000));
     t.seen(4_000, c);
@@ -197,7 +201,7 @@ fn an_idle_consumer_sets_no_timer() {
 fn fin_in_order_advances_the_floor_and_drops_rows() {
     let mut t = Topic::new(Limits::default());
     let c = t.attach(0, &ch("c"), settings(1000), 3);
-    t.publish(0, &[None; 3]).unwrap();
+    t.publish(0, &plain(3)).unwrap();
     deliveries(&mut t);
     t.settle(1, c, Settle::Fin, 2, None, 0).unwrap();
     let fx = t.drain_effects();
@@ -239,6 +243,7 @@ impl Rows {
                     self.channels.remove(&name);
                     self.messages.retain(|(c, _), _| *c != name);
                 }
+                Effect::Store(Store::ClearMessages(name)) => self.messages.retain(|(c, _), _| *c != name),
                 Effect::Close { .. } => {}
             }
         }
@@ -248,7 +253,7 @@ impl Rows {
     fn restore(&self, head: u64) -> Topic {
         let mut r = Topic::new(Limits::default());
         let messages = self.messages.iter().map(|((c, _), m)| (c.clone(), m.clone())).collect();
-        r.restore(head, self.channels.values().cloned().collect(), messages);
+        r.restore(head, self.channels.values().cloned().collect(), messages, Vec::new());
         r
     }
 }
@@ -258,7 +263,7 @@ fn state_restored_from_rows_hands_orphans_back() {
     let mut rows = Rows::default();
     let mut t = Topic::new(Limits::default());
     let c = t.attach(0, &ch("c"), settings(1000), 2);
-    t.publish(0, &[None; 4]).unwrap();
+    t.publish(0, &plain(4)).unwrap();
     assert_eq!(seqs(&rows.drain(&mut t)), vec![1, 2]);
     t.settle(1, c, Settle::Fin, 2, None, 0).unwrap();
     assert_eq!(seqs(&rows.drain(&mut t)), vec![3]);
@@ -280,7 +285,7 @@ fn a_hibernated_consumer_keeps_its_messages_and_deadlines() {
     let mut rows = Rows::default();
     let mut t = Topic::new(Limits::default());
     let c = t.attach(0, &ch("c"), settings(1000), 1);
-    t.publish(0, &[None, None]).unwrap();
+    t.publish(0, &plain(2)).unwrap();
     rows.drain(&mut t);
     // The object is evicted; the socket survives and is restored from its attachment.
     let mut r = rows.restore(2);

@@ -5,11 +5,20 @@
 //! the floor; messages in `[cursor, head]` are ready and were never delivered, unless an
 //! entry says otherwise (a deferred publish). This keeps memory and storage proportional
 //! to the work in progress, not to the backlog.
+//!
+//! Ordering keys: `keyed` holds, per key, the messages of that key that are still pending
+//! here (not finished, not dead). Only the lowest of them may be delivered; a later one
+//! that is ready waits "parked" (an entry in state `Ready` kept out of the `ready` set)
+//! until the ones before it are finished or dead.
 
 use super::effect::{ChannelRecord, MessageRecord, MessageState};
 use super::{ConsumerId, Seq};
 use crate::proto::http::ChannelStats;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+/// An ordering key, shared between the topic and its channels.
+pub type Key = Rc<str>;
 
 /// A channel's state.
 #[derive(Debug, Clone)]
@@ -20,8 +29,10 @@ pub struct Channel {
     pub ephemeral: bool,
     /// Messages that are not simply "never delivered", by seq.
     pub messages: BTreeMap<Seq, MessageRecord>,
-    /// Entries in state `Ready` (redeliveries), by seq.
+    /// Entries in state `Ready` that may be delivered now (not parked behind a key).
     pub ready: BTreeSet<Seq>,
+    /// Pending messages with an ordering key, by key.
+    pub keyed: HashMap<Key, BTreeSet<Seq>>,
     /// Attached consumers, in attach order.
     pub consumers: Vec<ConsumerId>,
     /// Round-robin position in `consumers`.
@@ -36,14 +47,45 @@ impl Channel {
             ephemeral,
             messages: BTreeMap::new(),
             ready: BTreeSet::new(),
+            keyed: HashMap::new(),
             consumers: Vec::new(),
             next_consumer: 0,
         }
     }
 
-    /// Inserts or replaces an entry, keeping `ready` in step.
-    pub fn put(&mut self, record: MessageRecord) {
-        if record.state == MessageState::Ready {
+    /// Whether `seq` must wait for an earlier message with the same key.
+    pub fn blocked(&self, seq: Seq, key: Option<&Key>) -> bool {
+        key.and_then(|k| self.keyed.get(k)).and_then(|s| s.first()).is_some_and(|&first| first < seq)
+    }
+
+    /// Notes that `seq` (with `key`) is pending on this channel.
+    pub fn hold_key(&mut self, seq: Seq, key: Option<&Key>) {
+        if let Some(k) = key {
+            self.keyed.entry(k.clone()).or_default().insert(seq);
+        }
+    }
+
+    /// Notes that `seq` is finished or dead: its key no longer waits for it. A parked
+    /// message that becomes first of its key is made deliverable.
+    pub fn release_key(&mut self, seq: Seq, key: Option<&Key>) {
+        let Some(k) = key else { return };
+        let Some(set) = self.keyed.get_mut(k) else { return };
+        set.remove(&seq);
+        match set.first().copied() {
+            Some(next) => {
+                if self.messages.get(&next).is_some_and(|m| m.state == MessageState::Ready) {
+                    self.ready.insert(next);
+                }
+            }
+            None => {
+                self.keyed.remove(k);
+            }
+        }
+    }
+
+    /// Inserts or replaces an entry, keeping `ready` in step (parked if its key waits).
+    pub fn put(&mut self, record: MessageRecord, key: Option<&Key>) {
+        if record.state == MessageState::Ready && !self.blocked(record.seq, key) {
             self.ready.insert(record.seq);
         } else {
             self.ready.remove(&record.seq);
@@ -51,16 +93,36 @@ impl Channel {
         self.messages.insert(record.seq, record);
     }
 
-    /// The lowest seq that may be delivered now, if any, moving the cursor past seqs that
-    /// have entries of their own (deferred publishes).
-    pub fn next_ready(&mut self, head: Seq) -> Option<Seq> {
-        while self.record.cursor <= head && self.messages.contains_key(&self.record.cursor) {
-            self.record.cursor += 1;
-        }
-        let fresh = (self.record.cursor <= head).then_some(self.record.cursor);
-        match (self.ready.first().copied(), fresh) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+    /// The lowest seq that may be delivered now, if any. Moves the cursor past seqs that
+    /// have entries of their own, and parks never-delivered messages whose key waits:
+    /// those get a `Ready` entry, returned in `parked` for the driver to persist.
+    pub fn next_ready(
+        &mut self,
+        head: Seq,
+        key_of: impl Fn(Seq) -> Option<Key>,
+        parked: &mut Vec<MessageRecord>,
+    ) -> Option<Seq> {
+        loop {
+            while self.record.cursor <= head && self.messages.contains_key(&self.record.cursor) {
+                self.record.cursor += 1;
+            }
+            let fresh = (self.record.cursor <= head).then_some(self.record.cursor);
+            let requeued = self.ready.first().copied();
+            match (requeued, fresh) {
+                (Some(r), Some(f)) if r < f => return Some(r),
+                (Some(r), None) => return Some(r),
+                (_, Some(f)) => {
+                    let key = key_of(f);
+                    if !self.blocked(f, key.as_ref()) {
+                        return Some(f);
+                    }
+                    let record = MessageRecord::fresh(f);
+                    parked.push(record.clone());
+                    self.messages.insert(f, record);
+                    self.record.cursor += 1;
+                }
+                (None, None) => return None,
+            }
         }
     }
 

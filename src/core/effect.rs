@@ -67,6 +67,8 @@ pub enum Store {
         /// Highest seq to delete.
         through: Seq,
     },
+    /// Delete every message row of a channel (it was rewound with seek).
+    ClearMessages(String),
 }
 
 /// The persistent part of a channel.
@@ -131,4 +133,11 @@ pub struct MessageRecord {
     pub failures: u32,
     /// Last saved handler state (JSON text).
     pub checkpoint: Option<String>,
+}
+
+impl MessageRecord {
+    /// A message that was never delivered, ready.
+    pub fn fresh(seq: Seq) -> Self {
+        MessageRecord { seq, state: MessageState::Ready, attempt: 0, failures: 0, checkpoint: None }
+    }
 }

@@ -1,24 +1,28 @@
-//! The queue: topics, channels, consumers, in-flight deadlines, deferred messages.
+//! The queue: topics, channels, consumers, in-flight deadlines, deferred messages,
+//! ordering keys, dead letters.
 //!
 //! A pure state machine in the manner of quinn-proto: no I/O, no clock, no randomness,
 //! no wasm types. The driver (the topic Durable Object, or the in-process `memory://` bus)
-//! calls [`Topic`]'s `handle`-style methods with the current time, then drains
+//! calls [`Topic`]'s methods with the current time, then drains
 //! [`Topic::drain_effects`] (deliveries, rows to persist, sockets to close) and sets its
 //! one alarm to [`Topic::poll_timeout`].
 //!
 //! Must not touch: storage, sockets, timers, `Date.now()`.
 
 mod channel;
+mod channels;
 mod consumer;
+mod consumers;
+mod delivery;
 mod effect;
 mod error;
 mod topic;
 
-pub use channel::Channel;
+pub use channel::{Channel, Key};
 pub use consumer::{Consumer, ConsumerSettings};
 pub use effect::{ChannelRecord, Delivery, Effect, MessageRecord, MessageState, Store};
 pub use error::CoreError;
-pub use topic::{Checkpoint, Topic};
+pub use topic::{Checkpoint, NewMessage, Topic, EPHEMERAL_BACKLOG};
 
 /// A per-topic sequence number (1, 2, 3, ...).
 pub type Seq = u64;
