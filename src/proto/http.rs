@@ -87,3 +87,41 @@ pub struct CreateChannel {
     /// First sequence number the channel delivers (default: the topic's next).
     pub from_seq: Option<u64>,
 }
+
+/// Body of `POST .../seek`: one of `seq` or `time`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Seek {
+    /// First sequence number to deliver again.
+    pub seq: Option<u64>,
+    /// First acceptance time (RFC 3339) to deliver again.
+    pub time: Option<String>,
+}
+
+/// Body of `POST .../dead/redrive`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Redrive {
+    /// Message ids to redrive (default: every dead letter).
+    pub ids: Option<Vec<String>>,
+}
+
+/// One entry of `GET .../dead`.
+#[derive(Debug, Serialize)]
+pub struct DeadLetter {
+    /// Message id.
+    pub id: String,
+    /// Sequence number.
+    pub seq: u64,
+    /// Failed deliveries.
+    pub failures: u32,
+    /// The CloudEvent, as stored.
+    pub event: Box<serde_json::value::RawValue>,
+    /// Last saved checkpoint, or null.
+    pub checkpoint: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// `GET .../dead`.
+#[derive(Debug, Serialize)]
+pub struct DeadLetters {
+    /// Dead letters, lowest seq first.
+    pub messages: Vec<DeadLetter>,
+}

@@ -30,6 +30,10 @@ pub struct Limits {
     pub max_topic_events: u64,
     /// Largest WebSocket frame, in bytes (a batch fits in one).
     pub max_frame_bytes: usize,
+    /// How long an event finished by every channel stays available to `seek`.
+    pub retention_ms: u64,
+    /// How long a (`source`, `id`) pair is remembered for idempotent publish.
+    pub dedup_window_ms: u64,
 }
 
 impl Default for Limits {
@@ -47,6 +51,8 @@ impl Default for Limits {
             max_delay_ms: 7 * 24 * 3_600_000,
             max_topic_events: 1_000_000,
             max_frame_bytes: (1 << 20) + (64 << 10),
+            retention_ms: 7 * 24 * 3_600_000,
+            dedup_window_ms: 600_000,
         }
     }
 }
@@ -72,6 +78,8 @@ impl Limits {
                 "MAX_HANDLER_TIMEOUT_MS" => lower(&mut self.max_handler_timeout_ms, &v),
                 "MAX_DELAY_MS" => lower(&mut self.max_delay_ms, &v),
                 "MAX_TOPIC_EVENTS" => lower(&mut self.max_topic_events, &v),
+                "RETENTION_MS" => lower(&mut self.retention_ms, &v),
+                "DEDUP_WINDOW_MS" => lower(&mut self.dedup_window_ms, &v),
                 _ => {}
             }
         }
@@ -79,7 +87,7 @@ impl Limits {
     }
 
     /// Names of the variables [`Limits::with_overrides`] reads.
-    pub const VARS: [&'static str; 8] = [
+    pub const VARS: [&'static str; 10] = [
         "MAX_EVENT_BYTES",
         "MAX_BATCH_EVENTS",
         "MAX_BATCH_BYTES",
@@ -88,6 +96,8 @@ impl Limits {
         "MAX_HANDLER_TIMEOUT_MS",
         "MAX_DELAY_MS",
         "MAX_TOPIC_EVENTS",
+        "RETENTION_MS",
+        "DEDUP_WINDOW_MS",
     ];
 }
 

@@ -52,6 +52,8 @@ pub struct Inner {
     pub retained: u64,
     /// Lowest stored seq.
     pub oldest: Seq,
+    /// Acceptance time of the lowest stored seq.
+    pub oldest_ts: Option<u64>,
     /// Recent event bodies, for deliveries.
     pub cache: BodyCache,
     /// Limits in force.
@@ -87,6 +89,7 @@ impl DurableObject for Topic {
         let result = self.with(|inner| {
             inner.queue.handle_timeout(now);
             inner.expire_pending(now);
+            inner.prune(now)?;
             inner.apply()
         });
         if let Err(e) = result {
@@ -143,7 +146,7 @@ impl Topic {
         let loaded = db.load()?;
         let limits = super::limits_from_env(&self.env);
         let mut queue = Queue::new(limits.clone());
-        queue.restore(loaded.head, loaded.channels, loaded.messages);
+        queue.restore(loaded.head, loaded.channels, loaded.messages, loaded.keys);
         let mut sockets = HashMap::new();
         let mut pending = Vec::new();
         let mut lost = Vec::new();
@@ -175,6 +178,7 @@ impl Topic {
             pending,
             retained: loaded.retained,
             oldest: loaded.oldest,
+            oldest_ts: loaded.oldest_ts,
             cache: BodyCache::default(),
             limits,
             access: super::auth::Access::from_env(&self.env),
@@ -293,11 +297,54 @@ impl Inner {
     }
 
     fn next_wakeup(&self) -> Option<u64> {
-        let pending = self.pending.iter().map(|(t, _)| *t).min();
-        match (self.queue.poll_timeout(), pending) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        [self.queue.poll_timeout(), self.pending.iter().map(|(t, _)| *t).min(), self.prune_at()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// When the oldest event may be pruned: it is finished on every channel and its
+    /// retention has run out. `None` while some channel still needs it.
+    fn prune_at(&self) -> Option<u64> {
+        let ts = self.oldest_ts?;
+        (self.retained > 0 && self.oldest < self.queue.lowest_needed())
+            .then(|| ts.saturating_add(self.limits.retention_ms))
+    }
+
+    /// Deletes events that every channel has finished and whose retention has run out,
+    /// oldest first, in bounded chunks.
+    pub fn prune(&mut self, now: u64) -> Result<()> {
+        const CHUNK: u64 = 1_000;
+        let needed = self.queue.lowest_needed();
+        let cutoff = now.saturating_sub(self.limits.retention_ms);
+        for _ in 0..10 {
+            let rows = self.db.oldest_events(CHUNK)?;
+            let through = rows
+                .iter()
+                .take_while(|(seq, ts)| *seq < needed && *ts <= cutoff)
+                .map(|(seq, _)| *seq)
+                .last();
+            let Some(through) = through else { break };
+            self.db.prune_through(through)?;
+            let removed = rows.iter().filter(|(seq, _)| *seq <= through).count() as u64;
+            self.retained = self.retained.saturating_sub(removed);
+            self.queue.forget_keys_below(through + 1);
+            match rows.iter().find(|(seq, _)| *seq > through) {
+                Some(&(seq, ts)) => {
+                    self.oldest = seq;
+                    self.oldest_ts = Some(ts);
+                }
+                None => {
+                    let next = self.db.oldest_events(1)?;
+                    self.oldest = next.first().map(|e| e.0).unwrap_or(self.queue.head() + 1);
+                    self.oldest_ts = next.first().map(|e| e.1);
+                    if next.is_empty() {
+                        break;
+                    }
+                }
+            }
         }
+        Ok(())
     }
 
     /// Remembers the topic's name on first use.

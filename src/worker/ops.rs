@@ -5,12 +5,17 @@ use super::http::{self, json, no_content, now_ms};
 use super::object::{Inner, Topic, HELLO_TIMEOUT_MS};
 use super::publish::{self, Body};
 use super::socket::Attachment;
+use crate::core::NewMessage;
 use crate::proto::event::{self, Accepted};
 use crate::proto::frame::Json;
-use crate::proto::http::{BatchItem, BatchPublished, CreateChannel, Published, TopicStats};
-use crate::proto::id::message_id;
+use crate::proto::http::{
+    BatchItem, BatchPublished, CreateChannel, DeadLetter, DeadLetters, Published, Redrive, Seek, TopicStats,
+};
+use crate::proto::id::{message_id, parse_message_id};
 use crate::proto::route::{ChannelOp, Route, TopicOp};
 use crate::proto::{ApiError, ChannelName, ErrorCode, TopicName};
+use serde_json::value::RawValue;
+use std::collections::HashMap;
 use worker::{Request, Response, Result, WebSocketPair};
 
 /// Header the front Worker sets: the `source` for events the bus makes.
@@ -114,11 +119,64 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
                 Err(e) => Inner::api_error(e),
             }
         }),
-        Route::Channel(_, _, ChannelOp::Seek | ChannelOp::Dead | ChannelOp::Redrive)
-        | Route::Topic(_, TopicOp::Request) => {
+        Route::Channel(_, channel, ChannelOp::Seek) => {
+            let body: Seek = match json_body(&mut req).await? {
+                Ok(b) => b,
+                Err(e) => return http::error(&e),
+            };
+            obj.with(|inner| inner.http_seek(&channel, body))
+        }
+        Route::Channel(_, channel, ChannelOp::Dead) => {
+            let limit = match query_u64(&req, "limit") {
+                Ok(l) => l.unwrap_or(100).clamp(1, 1000) as usize,
+                Err(e) => return http::error(&e),
+            };
+            obj.with(|inner| inner.http_dead(&channel, limit))
+        }
+        Route::Channel(_, channel, ChannelOp::Redrive) => {
+            let body: Redrive = match json_body(&mut req).await? {
+                Ok(b) => b,
+                Err(e) => return http::error(&e),
+            };
+            obj.with(|inner| {
+                let seqs: Option<Vec<u64>> =
+                    body.ids.map(|ids| ids.iter().filter_map(|id| parse_message_id(id)).collect());
+                match inner.queue.redrive(now_ms(), channel.as_str(), seqs.as_deref()) {
+                    Ok(n) => {
+                        inner.apply()?;
+                        json(200, &serde_json::json!({ "redriven": n }))
+                    }
+                    Err(e) => Inner::api_error(e),
+                }
+            })
+        }
+        Route::Topic(_, TopicOp::Request) => {
             http::fail(ErrorCode::NotFound, "this endpoint is not available in this version")
         }
         Route::Health | Route::ListTopics => http::fail(ErrorCode::NotFound, "not a topic route"),
+    }
+}
+
+/// Reads an optional JSON body (empty means the default).
+async fn json_body<T: serde::de::DeserializeOwned + Default>(
+    req: &mut Request,
+) -> Result<std::result::Result<T, ApiError>> {
+    let text = req.text().await?;
+    if text.trim().is_empty() {
+        return Ok(Ok(T::default()));
+    }
+    Ok(serde_json::from_str(&text).map_err(|e| ApiError::invalid(format!("bad body: {e}"))))
+}
+
+/// A whole-number query parameter.
+fn query_u64(req: &Request, name: &str) -> std::result::Result<Option<u64>, ApiError> {
+    let Ok(url) = req.url() else { return Ok(None) };
+    let found = url.query_pairs().find(|(k, _)| k == name);
+    match found {
+        Some((_, v)) => {
+            v.parse().map(Some).map_err(|_| ApiError::invalid(format!("{name} must be a whole number")))
+        }
+        None => Ok(None),
     }
 }
 
@@ -184,8 +242,42 @@ impl Inner {
         ordering_key: Option<String>,
         delay_ms: Option<u64>,
     ) -> std::result::Result<Vec<(String, u64, bool)>, ApiError> {
-        let n = events.len() as u64;
-        if self.retained + n > self.limits.max_topic_events {
+        if delay_ms.is_some_and(|d| d > self.limits.max_delay_ms) {
+            return Err(ApiError::invalid(format!("delay_ms must be at most {}", self.limits.max_delay_ms)));
+        }
+        let internal = |e: worker::Error| ApiError::new(ErrorCode::Internal, format!("storage: {e}"));
+        // Every check before the first write: a refused publish changes nothing.
+        let limit = now.saturating_add(self.limits.max_delay_ms);
+        let deliver_at = |e: &Accepted| delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at);
+        if events.iter().filter_map(deliver_at).any(|t| t > limit) {
+            return Err(ApiError::invalid(format!(
+                "events may be deferred by at most {} ms",
+                self.limits.max_delay_ms
+            )));
+        }
+        // Idempotent publish: a (source, id) seen within the window, earlier in storage or
+        // earlier in this batch, is answered with the original seq and not appended.
+        let since = now.saturating_sub(self.limits.dedup_window_ms);
+        let mut seen: HashMap<(String, String), u64> = HashMap::new();
+        let mut plan = Vec::with_capacity(events.len());
+        let mut next = self.queue.head() + 1;
+        for e in events {
+            let pair = (e.meta.source.clone(), e.meta.id.clone());
+            let original = match seen.get(&pair) {
+                Some(&seq) => Some(seq),
+                None => self.db.find_duplicate(&pair.0, &pair.1, since).map_err(internal)?,
+            };
+            match original {
+                Some(seq) => plan.push((seq, true, None)),
+                None => {
+                    seen.insert(pair, next);
+                    plan.push((next, false, Some(e)));
+                    next += 1;
+                }
+            }
+        }
+        let fresh = plan.iter().filter(|p| !p.1).count() as u64;
+        if self.retained + fresh > self.limits.max_topic_events {
             return Err(ApiError::new(
                 ErrorCode::StorageFull,
                 format!(
@@ -194,36 +286,29 @@ impl Inner {
                 ),
             ));
         }
-        if delay_ms.is_some_and(|d| d > self.limits.max_delay_ms) {
-            return Err(ApiError::invalid(format!("delay_ms must be at most {}", self.limits.max_delay_ms)));
-        }
-        let deliver_at: Vec<Option<u64>> =
-            events.iter().map(|e| delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at)).collect();
-        let first = self.queue.head() + 1;
-        let internal = |e: worker::Error| ApiError::new(ErrorCode::Internal, format!("storage: {e}"));
         self.remember_topic(topic.as_str()).map_err(internal)?;
-        // Check the core accepts (delays) before writing any row.
-        let limit = now.saturating_add(self.limits.max_delay_ms);
-        if deliver_at.iter().flatten().any(|&t| t > limit) {
-            return Err(ApiError::invalid(format!(
-                "events may be deferred by at most {} ms",
-                self.limits.max_delay_ms
-            )));
-        }
-        let mut out = Vec::with_capacity(events.len());
-        for (i, e) in events.into_iter().enumerate() {
-            let seq = first + i as u64;
-            let key = ordering_key.as_deref().or(e.meta.ordering_key.as_deref());
-            self.db.insert_event(seq, &e.meta.source, &e.meta.id, now, key, &e.text).map_err(internal)?;
+        let mut items = Vec::with_capacity(fresh as usize);
+        let mut out = Vec::with_capacity(plan.len());
+        for (seq, duplicate, event) in plan {
+            out.push((message_id(seq), seq, duplicate));
+            let Some(e) = event else { continue };
+            let key = ordering_key.clone().or(e.meta.ordering_key.clone());
+            self.db
+                .insert_event(seq, &e.meta.source, &e.meta.id, now, key.as_deref(), &e.text)
+                .map_err(internal)?;
+            items.push(NewMessage { deliver_at: deliver_at(&e), key });
             self.cache.put(seq, e.text);
-            out.push((message_id(seq), seq, false));
         }
-        self.retained += n;
-        if self.oldest > first {
-            self.oldest = first;
+        if fresh > 0 {
+            let first = self.queue.head() + 1;
+            self.retained += fresh;
+            if self.oldest_ts.is_none() {
+                self.oldest = first;
+                self.oldest_ts = Some(now);
+            }
+            self.queue.publish(now, &items).map_err(ApiError::from)?;
+            self.apply().map_err(internal)?;
         }
-        self.queue.publish(now, &deliver_at).map_err(ApiError::from)?;
-        self.apply().map_err(internal)?;
         Ok(out)
     }
 
@@ -276,6 +361,50 @@ impl Inner {
         )
     }
 
+    fn http_seek(&mut self, channel: &ChannelName, body: Seek) -> Result<Response> {
+        let seq = match (body.seq, body.time.as_deref()) {
+            (Some(seq), None) => seq,
+            (None, Some(t)) => match event::parse_rfc3339(t) {
+                Some(ms) => self.db.seq_at_time(ms)?.unwrap_or(self.queue.head() + 1),
+                None => return http::fail(ErrorCode::InvalidRequest, "time must be an RFC 3339 time"),
+            },
+            _ => {
+                return http::fail(
+                    ErrorCode::InvalidRequest,
+                    "seek takes exactly one of \"seq\" and \"time\"",
+                )
+            }
+        };
+        match self.queue.seek(now_ms(), channel.as_str(), seq, self.oldest) {
+            Ok(ready) => {
+                self.apply()?;
+                json(200, &serde_json::json!({ "ready": ready }))
+            }
+            Err(e) => Inner::api_error(e),
+        }
+    }
+
+    fn http_dead(&mut self, channel: &ChannelName, limit: usize) -> Result<Response> {
+        let dead = match self.queue.dead(channel.as_str(), limit) {
+            Ok(d) => d,
+            Err(e) => return Inner::api_error(e),
+        };
+        let raw =
+            |text: String| RawValue::from_string(text).map_err(|e| worker::Error::RustError(e.to_string()));
+        let mut messages = Vec::with_capacity(dead.len());
+        for m in dead {
+            let Some(body) = self.db.event_body(m.seq)? else { continue };
+            messages.push(DeadLetter {
+                id: message_id(m.seq),
+                seq: m.seq,
+                failures: m.failures,
+                event: raw(body)?,
+                checkpoint: m.checkpoint.map(raw).transpose()?,
+            });
+        }
+        json(200, &DeadLetters { messages })
+    }
+
     fn channel_answer(&self, status: u16, channel: &ChannelName) -> Result<Response> {
         match self.queue.stats().into_iter().find(|c| c.channel == channel.as_str()) {
             Some(s) => json(status, &s),
@@ -293,6 +422,7 @@ impl Inner {
         self.cache.clear();
         self.retained = 0;
         self.oldest = 1;
+        self.oldest_ts = None;
         self.topic = None;
         Ok(())
     }

@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY, source TEXT NOT NULL, eid TEXT NOT NULL, ts INTEGER NOT NULL,
   okey TEXT, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_dedup ON events (source, eid);
 CREATE TABLE IF NOT EXISTS channels (
   name TEXT PRIMARY KEY, base_seq INTEGER NOT NULL, floor INTEGER NOT NULL,
   cursor INTEGER NOT NULL, paused INTEGER NOT NULL, delivered_total INTEGER NOT NULL,
@@ -50,6 +51,10 @@ pub struct Loaded {
     pub retained: u64,
     /// Lowest stored seq (head + 1 if none).
     pub oldest: Seq,
+    /// Acceptance time of the lowest stored seq.
+    pub oldest_ts: Option<u64>,
+    /// Ordering keys of events some channel may still need.
+    pub keys: Vec<(Seq, String)>,
     /// Channel rows.
     pub channels: Vec<ChannelRecord>,
     /// Message rows with their channel names.
@@ -90,6 +95,23 @@ struct Stats {
 }
 
 #[derive(Deserialize)]
+struct SeqTs {
+    seq: f64,
+    ts: f64,
+}
+
+#[derive(Deserialize)]
+struct SeqKey {
+    seq: f64,
+    okey: String,
+}
+
+#[derive(Deserialize)]
+struct MaybeSeq {
+    seq: Option<f64>,
+}
+
+#[derive(Deserialize)]
 struct Value {
     value: String,
 }
@@ -115,7 +137,7 @@ impl Db {
             .exec("SELECT max(seq) AS head, min(seq) AS oldest, count(*) AS n FROM events", None)?
             .one()?;
         let head = (s.head.unwrap_or(0.0) as Seq).max(pruned);
-        let channels = self
+        let channels: Vec<ChannelRecord> = self
             .sql
             .exec("SELECT * FROM channels", None)?
             .to_array::<ChannelRow>()?
@@ -161,11 +183,24 @@ impl Db {
                 Some((r.channel, record))
             })
             .collect();
+        // Keys matter only above the lowest floor: everything below is finished everywhere.
+        let keys = match channels.iter().map(|c| c.floor).min() {
+            Some(floor) => self
+                .sql
+                .exec("SELECT seq, okey FROM events WHERE okey IS NOT NULL AND seq > ?", vec![int(floor)])?
+                .to_array::<SeqKey>()?
+                .into_iter()
+                .map(|r| (r.seq as u64, r.okey))
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(Loaded {
             topic,
             head,
             retained: s.n as u64,
             oldest: s.oldest.map(|o| o as u64).unwrap_or(head + 1),
+            oldest_ts: self.oldest_events(1)?.first().map(|e| e.1),
+            keys,
             channels,
             messages,
         })
@@ -209,6 +244,39 @@ impl Db {
         let rows: Vec<Body> =
             self.sql.exec("SELECT body FROM events WHERE seq = ?", vec![int(seq)])?.to_array()?;
         Ok(rows.into_iter().next().map(|b| b.body))
+    }
+
+    /// The seq of an event with this (`source`, `id`) accepted at or after `since`.
+    pub fn find_duplicate(&self, source: &str, eid: &str, since: u64) -> Result<Option<Seq>> {
+        let rows: Vec<MaybeSeq> = self
+            .sql
+            .exec(
+                "SELECT seq FROM events WHERE source = ? AND eid = ? AND ts >= ? ORDER BY seq LIMIT 1",
+                vec![source.into(), eid.into(), int(since)],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().and_then(|r| r.seq).map(|s| s as u64))
+    }
+
+    /// The first stored seq accepted at or after `ts`.
+    pub fn seq_at_time(&self, ts: u64) -> Result<Option<Seq>> {
+        let row: MaybeSeq =
+            self.sql.exec("SELECT min(seq) AS seq FROM events WHERE ts >= ?", vec![int(ts)])?.one()?;
+        Ok(row.seq.map(|s| s as u64))
+    }
+
+    /// The `n` lowest stored events, as (seq, acceptance time).
+    pub fn oldest_events(&self, n: u64) -> Result<Vec<(Seq, u64)>> {
+        let rows: Vec<SeqTs> =
+            self.sql.exec("SELECT seq, ts FROM events ORDER BY seq LIMIT ?", vec![int(n)])?.to_array()?;
+        Ok(rows.into_iter().map(|r| (r.seq as u64, r.ts as u64)).collect())
+    }
+
+    /// Deletes every event with `seq <= through`, remembering `through` so the head
+    /// survives even when no event is left.
+    pub fn prune_through(&self, through: Seq) -> Result<()> {
+        self.sql.exec("DELETE FROM events WHERE seq <= ?", vec![int(through)])?;
+        self.set_meta("pruned_through", &through.to_string())
     }
 
     /// Deletes all data of the topic.
@@ -273,6 +341,9 @@ impl Db {
                     "DELETE FROM messages WHERE channel = ? AND seq = ?",
                     vec![channel.as_str().into(), int(*seq)],
                 )?;
+            }
+            Store::ClearMessages(channel) => {
+                self.sql.exec("DELETE FROM messages WHERE channel = ?", vec![channel.as_str().into()])?;
             }
             Store::DropMessagesThrough { channel, through } => {
                 self.sql.exec(
