@@ -82,3 +82,37 @@ test("an in-flight deadline still fires after a restart", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("deferred messages, checkpoints and dead letters survive a restart", async () => {
+  const dir = tempDir();
+  const topic = uniqueName("deferred");
+  try {
+    let w = await startWorker({ persist: dir });
+    const c = await Socket.consumer(w.url, topic, "ch", { max_attempts: 1, max_in_flight: 5 });
+    const t0 = Date.now();
+    const later = await publish(w.url, topic, cloudEvent("later", 1), "?delay_ms=2500");
+    await publish(w.url, topic, cloudEvent("poison", 2));
+    await publish(w.url, topic, cloudEvent("work", 3));
+    const poison = await c.msg();
+    const work = await c.msg();
+    await c.request({ op: "req", id: poison.id }); // max_attempts 1: dead
+    await c.request({ op: "shelve", id: work.id, state: { step: 7 }, delay_ms: 2000 });
+    await w.stop();
+
+    w = await startWorker({ persist: dir });
+    const c2 = await Socket.consumer(w.url, topic, "ch", { max_in_flight: 5 });
+    const first = await c2.msg(15_000);
+    const second = await c2.msg(15_000);
+    const byId = Object.fromEntries([first, second].map((m) => [m.event.id, m]));
+    assert.deepEqual(Object.keys(byId).sort(), ["later", "work"]);
+    assert.deepEqual(byId.work.checkpoint, { step: 7 });
+    assert.equal(byId.later.id, later.body.id);
+    assert.ok(Date.now() - t0 >= 2400, "the deferral held across the restart");
+    const dead = await call(w.url, "GET", `/v1/topics/${topic}/channels/ch/dead`);
+    assert.deepEqual(dead.body.messages.map((m) => m.event.id), ["poison"]);
+    c2.close();
+    await w.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
