@@ -54,6 +54,16 @@ pub enum Route {
     Topic(TopicName, TopicOp),
     /// A channel operation.
     Channel(TopicName, ChannelName, ChannelOp),
+    /// `POST /v1/clients`
+    CreateClient,
+    /// `GET /v1/clients`
+    ListClients,
+    /// `POST /v1/clients/{login}/secret`
+    RotateClient(TopicName),
+    /// `DELETE /v1/clients/{login}`
+    DeleteClient(TopicName),
+    /// `POST /v1/tokens`
+    CreateToken,
 }
 
 fn segment(s: &str) -> Result<String, ApiError> {
@@ -71,9 +81,16 @@ impl Route {
         let not_found = || ApiError::new(ErrorCode::NotFound, format!("no route {method} {path}"));
         let topic = |s: &str| TopicName::parse(&segment(s)?);
         let channel = |s: &str| ChannelName::parse(&segment(s)?);
+        // Logins follow the topic name grammar (no ':' so they fit Basic credentials).
+        let login = |s: &str| TopicName::parse(&segment(s)?);
         let route = match (method, parts.as_slice()) {
             ("GET", ["v1", "health"]) => Route::Health,
             ("GET", ["v1", "topics"]) => Route::ListTopics,
+            ("POST", ["v1", "clients"]) => Route::CreateClient,
+            ("GET", ["v1", "clients"]) => Route::ListClients,
+            ("POST", ["v1", "clients", l, "secret"]) => Route::RotateClient(login(l)?),
+            ("DELETE", ["v1", "clients", l]) => Route::DeleteClient(login(l)?),
+            ("POST", ["v1", "tokens"]) => Route::CreateToken,
             (m, ["v1", "topics", t]) => {
                 let op = match m {
                     "GET" => TopicOp::Stats,

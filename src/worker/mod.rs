@@ -1,13 +1,16 @@
 //! The Cloudflare adapter (feature `worker`): the front Worker (routing, names,
-//! authentication) and the topic Durable Object.
+//! authentication, permissions, client administration) and the Durable Objects: `Topic`
+//! (one per topic), `Client` (one per login) and `Registry` (the client list).
 //!
 //! The front Worker is stateless: it parses the route (which checks every name), decides
-//! who the caller is, and forwards topic requests to the topic's object, addressed by name.
-//! Sockets are authenticated by their `hello` frame inside the object, since browsers
-//! cannot set headers on a WebSocket.
+//! who the caller is and whether they may do this, and forwards topic requests to the
+//! topic's object, addressed by name. Sockets are authenticated by their `hello` frame
+//! inside the object, since browsers cannot set headers on a WebSocket.
 
+mod admin;
 mod auth;
 mod cache;
+mod clients;
 mod http;
 mod object;
 mod ops;
@@ -16,8 +19,8 @@ mod socket;
 mod storage;
 
 use crate::proto::route::{ChannelOp, Route, TopicOp};
-use crate::proto::{ErrorCode, Limits};
-use auth::Access;
+use crate::proto::{ApiError, ErrorCode, Limits};
+use auth::{forbidden, Access, Identity};
 use serde_json::json;
 use worker::{event, Context, Env, Request, Response, Result};
 
@@ -37,40 +40,83 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    match route(req, &env).await {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            worker::console_error!("{}", json!({"event": "request.failed", "error": e.to_string()}));
+            http::fail(ErrorCode::Internal, "internal error")
+        }
+    }
+}
+
+/// Checks what `who` may do on `route`.
+fn permit(access: &Access, who: &Identity, route: &Route) -> std::result::Result<(), ApiError> {
+    match route {
+        Route::Health | Route::CreateToken => Ok(()),
+        Route::ListTopics
+        | Route::CreateClient
+        | Route::ListClients
+        | Route::RotateClient(_)
+        | Route::DeleteClient(_) => access.require_admin(who),
+        Route::Topic(_, TopicOp::Delete) => access.require_admin(who),
+        Route::Topic(t, TopicOp::Publish | TopicOp::Request) if !who.may_publish(t.as_str()) => {
+            Err(forbidden("publish to", t.as_str()))
+        }
+        Route::Topic(t, TopicOp::Stats) if !who.may_publish(t.as_str()) && !who.may_subscribe(t.as_str()) => {
+            Err(forbidden("read", t.as_str()))
+        }
+        Route::Channel(t, _, _) if !who.may_subscribe(t.as_str()) => {
+            Err(forbidden("subscribe to", t.as_str()))
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn route(req: Request, env: &Env) -> Result<Response> {
     let route = match Route::parse(req.method().as_ref(), &req.path()) {
         Ok(r) => r,
         Err(e) => return http::error(&e),
     };
-    let access = Access::from_env(&env);
-    let (topic, socket, admin_only) = match &route {
-        Route::Health => return http::json(200, &json!({"ok": true, "version": VERSION})),
-        Route::ListTopics => {
-            let who = match access.identify(req.headers().get("authorization")?.as_deref()) {
-                Ok(w) => w,
-                Err(e) => return http::error(&e),
-            };
-            if let Err(e) = access.require_admin(&who) {
-                return http::error(&e);
-            }
-            return http::fail(ErrorCode::NotFound, "the topic registry is not available in this version");
+    if route == Route::Health {
+        return http::json(200, &json!({"ok": true, "version": VERSION}));
+    }
+    let access = Access::from_env(env);
+    let socket = matches!(route, Route::Topic(_, TopicOp::Socket) | Route::Channel(_, _, ChannelOp::Socket));
+    let authorization = req.headers().get("authorization")?;
+    let who = if socket {
+        None
+    } else {
+        match access.identify(env, authorization.as_deref(), http::now_ms()).await {
+            Ok(w) => Some(w),
+            Err(e) => return http::error(&e),
         }
-        Route::Topic(t, op) => (t.clone(), *op == TopicOp::Socket, *op == TopicOp::Delete),
-        Route::Channel(t, _, op) => (t.clone(), *op == ChannelOp::Socket, false),
+    };
+    if let Some(w) = &who {
+        if let Err(e) = permit(&access, w, &route) {
+            return http::error(&e);
+        }
+    }
+    let topic = match (&route, &who) {
+        (Route::CreateClient, _) => return admin::create_client(env, req).await,
+        (Route::ListClients, _) => return admin::list_clients(env).await,
+        (Route::RotateClient(l), _) => return admin::rotate_client(env, l).await,
+        (Route::DeleteClient(l), _) => return admin::delete_client(env, l).await,
+        (Route::CreateToken, Some(w)) => {
+            let basic =
+                authorization.as_deref().is_some_and(|h| h.trim().to_ascii_lowercase().starts_with("basic "));
+            return admin::create_token(&access, w, basic, req).await;
+        }
+        (Route::ListTopics, _) => {
+            return http::fail(ErrorCode::NotFound, "the topic registry is not available in this version")
+        }
+        (Route::Topic(t, _) | Route::Channel(t, _, _), _) => t.clone(),
+        _ => return http::fail(ErrorCode::NotFound, "no such route"),
     };
     let mut forwarded = req.clone_mut()?;
     let headers = forwarded.headers_mut()?;
     headers.delete(ops::SOURCE_HEADER)?;
-    if !socket {
-        let who = match access.identify(req.headers().get("authorization")?.as_deref()) {
-            Ok(w) => w,
-            Err(e) => return http::error(&e),
-        };
-        if admin_only {
-            if let Err(e) = access.require_admin(&who) {
-                return http::error(&e);
-            }
-        }
-        headers.set(ops::SOURCE_HEADER, who.source())?;
+    if let Some(w) = &who {
+        headers.set(ops::SOURCE_HEADER, &w.source())?;
     }
     let stub = env.durable_object("TOPIC")?.get_by_name(topic.as_str())?;
     stub.fetch_with_request(forwarded).await

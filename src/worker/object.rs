@@ -86,9 +86,10 @@ impl DurableObject for Topic {
     async fn alarm(&self) -> Result<Response> {
         self.alarm_at.set(None);
         let now = now_ms();
+        let sockets = self.state.get_websockets();
         let result = self.with(|inner| {
             inner.queue.handle_timeout(now);
-            inner.expire_pending(now);
+            inner.expire_pending(now, &sockets, false);
             inner.prune(now)?;
             inner.apply()
         });
@@ -101,7 +102,7 @@ impl DurableObject for Topic {
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         let now = now_ms();
-        let result = self.with(|inner| inner.on_frame(now, &ws, message));
+        let result = self.on_message(now, &ws, message).await;
         if let Err(e) = result {
             console_error!("ismld: frame failed: {e}");
         }
@@ -237,6 +238,11 @@ impl Topic {
     pub fn state(&self) -> &State {
         &self.state
     }
+
+    /// The Worker's bindings.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
 }
 
 impl Inner {
@@ -281,19 +287,28 @@ impl Inner {
         Ok(())
     }
 
-    /// Closes sockets that did not say `hello` in time (4001).
-    pub fn expire_pending(&mut self, now: u64) {
-        self.pending.retain(|(deadline, ws)| {
-            let welcomed = matches!(ws.deserialize_attachment::<Attachment>(), Ok(Some(a)) if a.welcomed);
-            if welcomed {
-                return false;
+    /// Closes sockets that did not say `hello` in time (4001), or all of them (4004) when
+    /// the topic is deleted. `sockets` must come from `state.get_websockets()`: once a
+    /// socket is hibernatable, only the runtime's handles to it can close it.
+    pub fn expire_pending(&mut self, now: u64, sockets: &[WebSocket], all: bool) {
+        self.pending.clear();
+        for ws in sockets {
+            let Ok(Some(att)) = ws.deserialize_attachment::<Attachment>() else { continue };
+            if att.welcomed {
+                continue;
             }
-            if *deadline <= now {
+            let deadline = att.opened_at + HELLO_TIMEOUT_MS;
+            if all {
+                let _ = ws.close(Some(crate::core::CLOSE_DELETED), Some("topic deleted"));
+            } else if deadline <= now {
+                let _ = ws.send_with_str(
+                    r#"{"op":"error","code":"unauthorized","message":"no hello within 10 s"}"#,
+                );
                 let _ = ws.close(Some(4001), Some("hello must come first, within 10 s"));
-                return false;
+            } else {
+                self.pending.push((deadline, ws.clone()));
             }
-            true
-        });
+        }
     }
 
     fn next_wakeup(&self) -> Option<u64> {

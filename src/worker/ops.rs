@@ -77,10 +77,13 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
             })
         }
         Route::Topic(topic, TopicOp::Stats) => obj.with(|inner| inner.http_stats(&topic)),
-        Route::Topic(_, TopicOp::Delete) => obj.with(|inner| {
-            inner.delete_topic()?;
-            no_content()
-        }),
+        Route::Topic(_, TopicOp::Delete) => {
+            let sockets = obj.state().get_websockets();
+            obj.with(|inner| {
+                inner.delete_topic(&sockets)?;
+                no_content()
+            })
+        }
         Route::Topic(topic, TopicOp::Socket) => accept_socket(obj, &req, &topic, None),
         Route::Channel(topic, channel, ChannelOp::Socket) => accept_socket(obj, &req, &topic, Some(channel)),
         Route::Channel(topic, channel, ChannelOp::Create) => {
@@ -153,7 +156,7 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
         Route::Topic(_, TopicOp::Request) => {
             http::fail(ErrorCode::NotFound, "this endpoint is not available in this version")
         }
-        Route::Health | Route::ListTopics => http::fail(ErrorCode::NotFound, "not a topic route"),
+        _ => http::fail(ErrorCode::NotFound, "not a topic route"),
     }
 }
 
@@ -412,12 +415,10 @@ impl Inner {
         }
     }
 
-    fn delete_topic(&mut self) -> Result<()> {
+    fn delete_topic(&mut self, sockets: &[worker::WebSocket]) -> Result<()> {
         self.queue.delete_all();
         self.apply()?;
-        for (_, ws) in self.pending.drain(..) {
-            let _ = ws.close(Some(crate::core::CLOSE_DELETED), Some("topic deleted"));
-        }
+        self.expire_pending(0, sockets, true);
         self.db.wipe()?;
         self.cache.clear();
         self.retained = 0;

@@ -4,7 +4,8 @@
 //! What a socket is lives in its hibernation attachment, so a woken object knows every
 //! consumer's channel, settings and credit without any socket having to speak first.
 
-use super::object::Inner;
+use super::auth::{self, Identity};
+use super::object::{Inner, Topic};
 use crate::core::{Checkpoint, ConsumerId, ConsumerSettings};
 use crate::proto::frame::{in_range, ClientFrame, Hello, ServerFrame};
 use crate::proto::id::parse_message_id;
@@ -17,6 +18,8 @@ use worker::{Result, WebSocket, WebSocketIncomingMessage};
 pub const CLOSE_SEQUENCE: u16 = 4000;
 /// Close code: no valid `hello` first.
 pub const CLOSE_UNAUTHORIZED: u16 = 4001;
+/// Close code: authenticated, but no permission for this topic.
+pub const CLOSE_FORBIDDEN: u16 = 4003;
 /// Close code: a frame over the size limit.
 pub const CLOSE_TOO_LARGE: u16 = 4013;
 
@@ -41,6 +44,14 @@ pub struct Attachment {
     pub max_attempts: u32,
     /// Consumer settings.
     pub heartbeat_ms: u64,
+    /// The client's login (none for the admin and anonymous callers).
+    pub login: Option<String>,
+    /// The client's credential generation at `hello`.
+    pub gen: u64,
+    /// When the client's credentials were last checked.
+    pub verified_at: u64,
+    /// Whether `pub` frames are allowed.
+    pub may_publish: bool,
 }
 
 impl Attachment {
@@ -64,9 +75,16 @@ fn send_error(ws: &WebSocket, reference: Option<&Value>, e: &ApiError) {
     send(ws, ServerFrame::error(reference, e));
 }
 
-impl Inner {
-    /// Handles one frame from a socket.
-    pub fn on_frame(&mut self, now: u64, ws: &WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+impl Topic {
+    /// Handles one frame: decodes it, checks credentials (a `hello`'s, or a client's that
+    /// were last checked longer ago than the lookup cache lasts, so a revoked client's
+    /// open sockets stop at their next operation), then applies it to the state.
+    pub async fn on_message(
+        &self,
+        now: u64,
+        ws: &WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
         let Ok(Some(mut att)) = ws.deserialize_attachment::<Attachment>() else {
             let _ = ws.close(Some(CLOSE_SEQUENCE), Some("unknown socket"));
             return Ok(());
@@ -82,9 +100,12 @@ impl Inner {
                 }
             },
         };
-        if text.len() > self.limits.max_frame_bytes {
-            self.close_socket(now, ws, consumer, CLOSE_TOO_LARGE, "frame too large");
-            return self.apply();
+        let max_frame = self.with(|inner| Ok(inner.limits.max_frame_bytes))?;
+        if text.len() > max_frame {
+            return self.with(|inner| {
+                inner.close_socket(now, ws, consumer, CLOSE_TOO_LARGE, "frame too large");
+                inner.apply()
+            });
         }
         let frame = match ClientFrame::decode(&text) {
             Ok(f) => f,
@@ -93,9 +114,58 @@ impl Inner {
                 return Ok(());
             }
         };
+        let mut identity = None;
         if !att.welcomed {
-            match frame {
-                ClientFrame::Hello(h) => self.hello(now, ws, &mut att, h)?,
+            if let ClientFrame::Hello(h) = &frame {
+                let access = self.with(|inner| Ok(inner.access.clone()))?;
+                let who = access
+                    .identify_hello(
+                        self.env(),
+                        h.login.as_deref(),
+                        h.secret.as_deref(),
+                        h.token.as_deref(),
+                        now,
+                    )
+                    .await;
+                identity = Some(who);
+            }
+        } else if let Some(login) = att.login.clone() {
+            let ttl = self.with(|inner| Ok(inner.access.cache_ttl_ms))?;
+            if now.saturating_sub(att.verified_at) >= ttl {
+                match auth::lookup(self.env(), &login, now, ttl).await {
+                    Ok(Some(c)) if c.gen == att.gen => {
+                        att.verified_at = now;
+                        let _ = ws.serialize_attachment(&att);
+                    }
+                    Ok(_) => {
+                        return self.with(|inner| {
+                            inner.close_socket(now, ws, consumer, CLOSE_UNAUTHORIZED, "credentials revoked");
+                            inner.apply()
+                        });
+                    }
+                    // A lookup that fails says nothing about the credentials: go on.
+                    Err(e) => worker::console_error!("ismld: credential check failed: {e}"),
+                }
+            }
+        }
+        self.with(|inner| inner.on_frame(now, ws, att, frame, identity))
+    }
+}
+
+impl Inner {
+    /// Applies one decoded frame from a socket.
+    fn on_frame(
+        &mut self,
+        now: u64,
+        ws: &WebSocket,
+        mut att: Attachment,
+        frame: ClientFrame,
+        identity: Option<std::result::Result<Identity, ApiError>>,
+    ) -> Result<()> {
+        let consumer = att.consumer().map(|c| c.0);
+        if !att.welcomed {
+            match (frame, identity) {
+                (ClientFrame::Hello(h), Some(who)) => self.hello(now, ws, &mut att, h, who)?,
                 _ => self.close_socket(now, ws, None, CLOSE_UNAUTHORIZED, "hello must be the first frame"),
             }
             return self.apply();
@@ -161,6 +231,10 @@ impl Inner {
                 reference.as_ref(),
                 &ApiError::invalid("request-response is not available yet (issue #6)"),
             ),
+            ClientFrame::Pub { reference, .. } if !att.may_publish => {
+                let topic = self.topic.clone().unwrap_or_default();
+                send_error(ws, reference.as_ref(), &auth::forbidden("publish to", &topic));
+            }
             ClientFrame::Pub { event, data, ordering_key, delay_ms, reference } => {
                 let result = self.publish_frame(now, &att.source, event, data, ordering_key, delay_ms);
                 match result {
@@ -182,14 +256,31 @@ impl Inner {
         self.apply()
     }
 
-    fn hello(&mut self, now: u64, ws: &WebSocket, att: &mut Attachment, h: Hello) -> Result<()> {
-        let identity = match self.access.identify_hello(h.token.as_deref()) {
+    fn hello(
+        &mut self,
+        now: u64,
+        ws: &WebSocket,
+        att: &mut Attachment,
+        h: Hello,
+        who: std::result::Result<Identity, ApiError>,
+    ) -> Result<()> {
+        let identity = match who {
             Ok(i) => i,
             Err(e) => {
                 self.close_socket(now, ws, None, CLOSE_UNAUTHORIZED, &e.message);
                 return Ok(());
             }
         };
+        let topic = self.topic.clone().unwrap_or_default();
+        let allowed = match att.channel {
+            Some(_) => identity.may_subscribe(&topic),
+            None => identity.may_publish(&topic),
+        };
+        if !allowed {
+            let what = if att.channel.is_some() { "subscribe to" } else { "publish to" };
+            self.close_socket(now, ws, None, CLOSE_FORBIDDEN, &auth::forbidden(what, &topic).message);
+            return Ok(());
+        }
         let settings = match self.settings(&h) {
             Ok(s) => s,
             Err(e) => {
@@ -197,9 +288,14 @@ impl Inner {
                 return Ok(());
             }
         };
-        let topic = self.topic.clone().unwrap_or_default();
         att.welcomed = true;
-        att.source = identity.source().to_owned();
+        att.source = identity.source();
+        att.may_publish = identity.may_publish(&topic);
+        if let Identity::Client(c) = &identity {
+            att.login = Some(c.login.clone());
+            att.gen = c.gen;
+            att.verified_at = now;
+        }
         self.pending.retain(|(_, w)| w != ws);
         let Some(channel) = att.channel.clone() else {
             let _ = ws.serialize_attachment(&*att);

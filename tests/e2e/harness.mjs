@@ -32,7 +32,11 @@ export async function startWorker({ persist, vars = {} } = {}) {
       ],
       modulesRoot: join(ROOT, "build"),
       compatibilityDate: "2025-11-01",
-      durableObjects: { TOPIC: { className: "Topic", useSQLite: true } },
+      durableObjects: {
+        TOPIC: { className: "Topic", useSQLite: true },
+        CLIENTS: { className: "Client", useSQLite: true },
+        REGISTRY: { className: "Registry", useSQLite: true },
+      },
       bindings: { ALLOW_ANONYMOUS: "true", ADMIN_TOKEN, ...vars },
       resourcePersistencePath: dir,
     }),
