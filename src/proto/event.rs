@@ -39,6 +39,39 @@ pub struct Accepted {
 /// Longest ordering key, in bytes.
 pub const MAX_ORDERING_KEY_BYTES: usize = 1024;
 
+/// Deepest nesting of arrays and objects accepted in event data and checkpoints: the
+/// limit serde_json applies when it parses a value, so every JSON the bus accepts can be
+/// parsed again by it (and by consumers) without deep recursion.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Checks that valid JSON text nests at most [`MAX_JSON_DEPTH`] levels.
+pub fn check_depth(json: &str) -> Result<(), ApiError> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(ApiError::invalid(format!("JSON nests deeper than {MAX_JSON_DEPTH} levels")));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Formats ms since the epoch as RFC 3339 UTC with milliseconds.
 pub fn rfc3339(ms: u64) -> String {
     DateTime::from_timestamp_millis(ms as i64)
@@ -101,6 +134,9 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
         }
         None => false,
     };
+    if let Some(data) = attrs.get("data") {
+        check_depth(data.get())?;
+    }
     if attrs.contains_key("data") && attrs.contains_key("data_base64") {
         return Err(ApiError::invalid("a CloudEvent has data or data_base64, not both"));
     }
@@ -322,6 +358,20 @@ mod tests {
         small.max_event_bytes = 10;
         let e = accept(r#"{"specversion":"1.0","id":"a","source":"/s","type":"t"}"#, 0, &small).unwrap_err();
         assert_eq!(e.code, ErrorCode::PayloadTooLarge);
+    }
+
+    #[test]
+    fn limits_nesting() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(check_depth(&deep(128)).is_ok());
+        assert!(check_depth(&deep(129)).is_err());
+        assert!(
+            check_depth(&format!("[\"{}\"]", "[".repeat(500))).is_ok(),
+            "brackets in strings do not count"
+        );
+        assert!(check_depth(r#"["\\", [[]]]"#).is_ok());
+        let ev = format!(r#"{{"specversion":"1.0","id":"a","source":"/s","type":"t","data":{}}}"#, deep(200));
+        assert!(accept(&ev, 0, &lim()).is_err());
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub enum ClientFrame {
     Rdy {
         /// Messages that may be in flight at once.
         count: u64,
+        /// Echoed in the answer (`ok` only when given).
+        reference: Option<Value>,
     },
     /// fin / touch / req / shelve.
     Settle {
@@ -147,6 +149,10 @@ impl ClientFrame {
             error: ApiError::invalid(format!("malformed frame: {e}")),
         })?;
         let reference = raw.reference.clone();
+        if let Some(state) = &raw.state {
+            super::event::check_depth(state.get())
+                .map_err(|error| FrameError { reference: reference.clone(), error })?;
+        }
         raw.into_frame().map_err(|error| FrameError { reference, error })
     }
 
@@ -202,6 +208,7 @@ impl RawFrame {
             })),
             "rdy" => Ok(ClientFrame::Rdy {
                 count: self.count.ok_or_else(|| ApiError::invalid("rdy needs \"count\""))?,
+                reference: self.reference,
             }),
             "fin" => settle(Settle::Fin),
             "touch" => settle(Settle::Touch),

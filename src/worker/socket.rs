@@ -7,7 +7,7 @@
 use super::auth::{self, Identity};
 use super::object::{Inner, Topic};
 use crate::core::{Checkpoint, ConsumerId, ConsumerSettings};
-use crate::proto::frame::{in_range, ClientFrame, Hello, ServerFrame};
+use crate::proto::frame::{in_range, ok_frame, ClientFrame, Hello, ServerFrame};
 use crate::proto::id::parse_message_id;
 use crate::proto::{ApiError, ChannelName, ErrorCode};
 use serde::{Deserialize, Serialize};
@@ -178,18 +178,21 @@ impl Inner {
                 self.close_socket(now, ws, consumer, CLOSE_SEQUENCE, "hello was already accepted")
             }
             ClientFrame::Ping => send(ws, ServerFrame::Pong.encode()),
-            ClientFrame::Rdy { count } => match consumer {
+            ClientFrame::Rdy { count, reference } => match consumer {
                 Some(id) if count <= u64::from(self.limits.max_in_flight) => {
                     att.rdy = count as u32;
                     let _ = ws.serialize_attachment(&att);
                     let _ = self.queue.rdy(now, id, count as u32);
+                    if reference.is_some() {
+                        send(ws, ok_frame(reference.as_ref()));
+                    }
                 }
                 Some(_) => send_error(
                     ws,
-                    None,
+                    reference.as_ref(),
                     &ApiError::invalid(format!("rdy count must be 0..={}", self.limits.max_in_flight)),
                 ),
-                None => send_error(ws, None, &ApiError::invalid("rdy needs a consumer socket")),
+                None => send_error(ws, reference.as_ref(), &ApiError::invalid("rdy needs a consumer socket")),
             },
             ClientFrame::Settle { verb, id, state, delay_ms, reference } => {
                 let Some(cid) = consumer else {
