@@ -44,30 +44,58 @@ pub const MAX_ORDERING_KEY_BYTES: usize = 1024;
 /// parsed again by it (and by consumers) without deep recursion.
 pub const MAX_JSON_DEPTH: usize = 128;
 
-/// Checks that valid JSON text nests at most [`MAX_JSON_DEPTH`] levels.
-pub fn check_depth(json: &str) -> Result<(), ApiError> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for b in json.bytes() {
+/// Checks valid JSON text for what strict parsers refuse although the JSON grammar allows
+/// it: nesting deeper than `max_depth`, and `\u` escapes of unpaired UTF-16 surrogates
+/// (serde_json, for one, cannot read them back).
+pub fn check_json(json: &str, max_depth: usize) -> Result<(), ApiError> {
+    let bytes = json.as_bytes();
+    let (mut depth, mut in_string, mut i) = (0usize, false, 0usize);
+    let mut high_surrogate = false;
+    let lone = || ApiError::invalid("JSON contains an unpaired UTF-16 surrogate escape");
+    while i < bytes.len() {
+        let b = bytes[i];
         if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
+            if b == b'\\' {
+                if bytes.get(i + 1) == Some(&b'u') {
+                    let unit =
+                        json.get(i + 2..i + 6).and_then(|h| u16::from_str_radix(h, 16).ok()).unwrap_or(0);
+                    match unit {
+                        0xD800..=0xDBFF if !high_surrogate => high_surrogate = true,
+                        0xDC00..=0xDFFF if high_surrogate => high_surrogate = false,
+                        0xD800..=0xDFFF => return Err(lone()),
+                        _ if high_surrogate => return Err(lone()),
+                        _ => {}
+                    }
+                    i += 6;
+                } else {
+                    if high_surrogate {
+                        return Err(lone());
+                    }
+                    i += 2;
+                }
+                continue;
             }
+            if high_surrogate {
+                return Err(lone());
+            }
+            if b == b'"' {
+                in_string = false;
+            }
+            i += 1;
             continue;
         }
         match b {
             b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
-                if depth > MAX_JSON_DEPTH {
+                if depth > max_depth {
                     return Err(ApiError::invalid(format!("JSON nests deeper than {MAX_JSON_DEPTH} levels")));
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     Ok(())
 }
@@ -134,9 +162,8 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
         }
         None => false,
     };
-    if let Some(data) = attrs.get("data") {
-        check_depth(data.get())?;
-    }
+    // The event object is one level around its data.
+    check_json(text, MAX_JSON_DEPTH + 1)?;
     if attrs.contains_key("data") && attrs.contains_key("data_base64") {
         return Err(ApiError::invalid("a CloudEvent has data or data_base64, not both"));
     }
@@ -361,15 +388,20 @@ mod tests {
     }
 
     #[test]
-    fn limits_nesting() {
+    fn limits_nesting_and_refuses_lone_surrogates() {
         let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
-        assert!(check_depth(&deep(128)).is_ok());
-        assert!(check_depth(&deep(129)).is_err());
-        assert!(
-            check_depth(&format!("[\"{}\"]", "[".repeat(500))).is_ok(),
-            "brackets in strings do not count"
-        );
-        assert!(check_depth(r#"["\\", [[]]]"#).is_ok());
+        assert!(check_json(&deep(128), MAX_JSON_DEPTH).is_ok());
+        assert!(check_json(&deep(129), MAX_JSON_DEPTH).is_err());
+        let in_string = format!("[\"{}\"]", "[".repeat(500));
+        assert!(check_json(&in_string, MAX_JSON_DEPTH).is_ok(), "brackets in strings do not count");
+        assert!(check_json(r#"["\\", [[]]]"#, MAX_JSON_DEPTH).is_ok());
+        for ok in [r#""\ud83d\ude00""#, r#""\u00e9\n""#, r#"{"k\u0041":"\ud83d\ude00x"}"#] {
+            assert!(check_json(ok, 8).is_ok(), "{ok}");
+        }
+        for lone in [r#""\uda10""#, r#""\ude00""#, r#""\ud83dx""#, r#""\ud83d\ud83d""#, r#""\ud83d\n""#] {
+            assert!(check_json(lone, 8).is_err(), "{lone}");
+            assert!(serde_json::from_str::<Value>(lone).is_err(), "serde_json refuses {lone} too");
+        }
         let ev = format!(r#"{{"specversion":"1.0","id":"a","source":"/s","type":"t","data":{}}}"#, deep(200));
         assert!(accept(&ev, 0, &lim()).is_err());
     }

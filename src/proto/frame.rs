@@ -150,7 +150,7 @@ impl ClientFrame {
         })?;
         let reference = raw.reference.clone();
         if let Some(state) = &raw.state {
-            super::event::check_depth(state.get())
+            super::event::check_json(state.get(), super::event::MAX_JSON_DEPTH)
                 .map_err(|error| FrameError { reference: reference.clone(), error })?;
         }
         raw.into_frame().map_err(|error| FrameError { reference, error })
