@@ -45,8 +45,9 @@ pub const MAX_ORDERING_KEY_BYTES: usize = 1024;
 pub const MAX_JSON_DEPTH: usize = 128;
 
 /// Checks valid JSON text for what strict parsers refuse although the JSON grammar allows
-/// it: nesting deeper than `max_depth`, and `\u` escapes of unpaired UTF-16 surrogates
-/// (serde_json, for one, cannot read them back).
+/// it: nesting deeper than `max_depth`, `\u` escapes of unpaired UTF-16 surrogates, and
+/// numbers beyond the range of a double. What passes is I-JSON (RFC 7493), which any
+/// consumer can parse back, in JavaScript or with serde_json.
 pub fn check_json(json: &str, max_depth: usize) -> Result<(), ApiError> {
     let bytes = json.as_bytes();
     let (mut depth, mut in_string, mut i) = (0usize, false, 0usize);
@@ -86,6 +87,17 @@ pub fn check_json(json: &str, max_depth: usize) -> Result<(), ApiError> {
         }
         match b {
             b'"' => in_string = true,
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len() && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    i += 1;
+                }
+                let finite = json[start..i].parse::<f64>().is_ok_and(f64::is_finite);
+                if !finite {
+                    return Err(ApiError::invalid("JSON number out of the range of a double (I-JSON)"));
+                }
+                continue;
+            }
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max_depth {
@@ -395,6 +407,13 @@ mod tests {
         let in_string = format!("[\"{}\"]", "[".repeat(500));
         assert!(check_json(&in_string, MAX_JSON_DEPTH).is_ok(), "brackets in strings do not count");
         assert!(check_json(r#"["\\", [[]]]"#, MAX_JSON_DEPTH).is_ok());
+        for big in ["6e444", "[-1e309]", r#"{"a":1E400}"#] {
+            assert!(check_json(big, 8).is_err(), "{big}");
+            assert!(serde_json::from_str::<Value>(big).is_err(), "serde_json refuses {big} too");
+        }
+        for num in ["0", "-0.5e-3", "[1.7976931348623157e308, 12345678901234567890]", "1e-400"] {
+            assert!(check_json(num, 8).is_ok(), "{num}");
+        }
         for ok in [r#""\ud83d\ude00""#, r#""\u00e9\n""#, r#"{"k\u0041":"\ud83d\ude00x"}"#] {
             assert!(check_json(ok, 8).is_ok(), "{ok}");
         }

@@ -60,6 +60,8 @@ pub struct Inner {
     pub limits: Limits,
     /// Access rules (anonymous allowed, admin token).
     pub access: Access,
+    /// Answers to socket frames, sent once the frame's writes are durable.
+    pub outbox: Vec<(WebSocket, String)>,
 }
 
 impl DurableObject for Topic {
@@ -72,7 +74,15 @@ impl DurableObject for Topic {
             Ok(r) => r,
             Err(e) => return http::error(&e),
         };
-        let answer = self.handle_http(route, req).await;
+        let writes = req.method() != worker::Method::Get;
+        let mut answer = self.handle_http(route, req).await;
+        // A 2xx answer to a write (a 201 publish above all) means the write is durable:
+        // wait for the commit before answering.
+        if writes && answer.as_ref().is_ok_and(|r| r.status_code() < 300) {
+            if let Err(e) = durable(&self.state).await {
+                answer = Err(e);
+            }
+        }
         self.sync_alarm().await;
         match answer {
             Ok(r) => Ok(r),
@@ -183,6 +193,7 @@ impl Topic {
             cache: BodyCache::default(),
             limits,
             access: super::auth::Access::from_env(&self.env),
+            outbox: Vec::new(),
         };
         inner.apply()?;
         Ok(inner)
@@ -243,6 +254,15 @@ impl Topic {
     pub fn env(&self) -> &Env {
         &self.env
     }
+}
+
+/// Waits until every write made so far is committed (`storage.sync()`).
+///
+/// Local workerd (wrangler dev, Miniflare) holds HTTP answers until the commit, but was
+/// seen to send on hibernatable WebSockets a few milliseconds before the commit reached
+/// disk even after this wait; on Cloudflare, output gates cover both. See the README.
+pub async fn durable(state: &State) -> Result<()> {
+    state.storage().sync().await
 }
 
 impl Inner {

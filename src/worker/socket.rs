@@ -148,11 +148,32 @@ impl Topic {
                 }
             }
         }
-        self.with(|inner| inner.on_frame(now, ws, att, frame, identity))
+        self.with(|inner| inner.on_frame(now, ws, att, frame, identity))?;
+        // Answers (`ok` above all) say a change is durable: send them only once the
+        // writes of this frame are committed. Deliveries went out already: a delivery
+        // lost in a crash is simply delivered again.
+        let outbox = self.with(|inner| Ok(std::mem::take(&mut inner.outbox)))?;
+        if !outbox.is_empty() {
+            super::object::durable(self.state()).await?;
+            for (socket, text) in outbox {
+                let _ = socket.send_with_str(text);
+            }
+        }
+        Ok(())
     }
 }
 
 impl Inner {
+    /// Queues an answer to a frame, sent once the frame's writes are durable.
+    fn reply(&mut self, ws: &WebSocket, text: String) {
+        self.outbox.push((ws.clone(), text));
+    }
+
+    /// Queues an `error` answer.
+    fn reply_error(&mut self, ws: &WebSocket, reference: Option<&Value>, e: &ApiError) {
+        self.reply(ws, ServerFrame::error(reference, e));
+    }
+
     /// Applies one decoded frame from a socket.
     fn on_frame(
         &mut self,
@@ -177,14 +198,14 @@ impl Inner {
             ClientFrame::Hello(_) => {
                 self.close_socket(now, ws, consumer, CLOSE_SEQUENCE, "hello was already accepted")
             }
-            ClientFrame::Ping => send(ws, ServerFrame::Pong.encode()),
+            ClientFrame::Ping => self.reply(ws, ServerFrame::Pong.encode()),
             ClientFrame::Rdy { count, reference } => match consumer {
                 Some(id) if count <= u64::from(self.limits.max_in_flight) => {
                     att.rdy = count as u32;
                     let _ = ws.serialize_attachment(&att);
                     let _ = self.queue.rdy(now, id, count as u32);
                     if reference.is_some() {
-                        send(ws, ok_frame(reference.as_ref()));
+                        self.reply(ws, ok_frame(reference.as_ref()));
                     }
                 }
                 Some(_) => send_error(
@@ -192,11 +213,19 @@ impl Inner {
                     reference.as_ref(),
                     &ApiError::invalid(format!("rdy count must be 0..={}", self.limits.max_in_flight)),
                 ),
-                None => send_error(ws, reference.as_ref(), &ApiError::invalid("rdy needs a consumer socket")),
+                None => self.reply_error(
+                    ws,
+                    reference.as_ref(),
+                    &ApiError::invalid("rdy needs a consumer socket"),
+                ),
             },
             ClientFrame::Settle { verb, id, state, delay_ms, reference } => {
                 let Some(cid) = consumer else {
-                    send_error(ws, reference.as_ref(), &ApiError::invalid("this is a publisher socket"));
+                    self.reply_error(
+                        ws,
+                        reference.as_ref(),
+                        &ApiError::invalid("this is a publisher socket"),
+                    );
                     return Ok(());
                 };
                 let checkpoint: Checkpoint = state.map(|raw| match raw.get() {
@@ -226,7 +255,7 @@ impl Inner {
                         }
                         .encode(),
                     ),
-                    Err(e) => send_error(ws, reference.as_ref(), &e),
+                    Err(e) => self.reply_error(ws, reference.as_ref(), &e),
                 }
             }
             ClientFrame::Respond { reference, .. } => send_error(
@@ -236,7 +265,7 @@ impl Inner {
             ),
             ClientFrame::Pub { reference, .. } if !att.may_publish => {
                 let topic = self.topic.clone().unwrap_or_default();
-                send_error(ws, reference.as_ref(), &auth::forbidden("publish to", &topic));
+                self.reply_error(ws, reference.as_ref(), &auth::forbidden("publish to", &topic));
             }
             ClientFrame::Pub { event, data, ordering_key, delay_ms, reference } => {
                 let result = self.publish_frame(now, &att.source, event, data, ordering_key, delay_ms);
@@ -252,7 +281,7 @@ impl Inner {
                         }
                         .encode(),
                     ),
-                    Err(e) => send_error(ws, reference.as_ref(), &e),
+                    Err(e) => self.reply_error(ws, reference.as_ref(), &e),
                 }
             }
         }

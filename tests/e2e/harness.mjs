@@ -41,15 +41,18 @@ export async function startWorker({ persist, vars = {} } = {}) {
       resourcePersistencePath: dir,
     }),
   );
-  const url = (await mf.ready).toString().replace(/\/$/, "");
+    const url = (await mf.ready).toString().replace(/\/$/, "");
+  let disposed;
+  const stop = () => (disposed ??= mf.dispose());
   return {
     url,
     dir,
+    /** Stops the runtime (idempotent); state stays in `dir`. */
     async stop() {
-      await mf.dispose();
+      await stop();
     },
     async destroy() {
-      await mf.dispose();
+      await stop();
       if (!persist) rmSync(dir, { recursive: true, force: true });
     },
   };
