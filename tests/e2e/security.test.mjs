@@ -65,7 +65,29 @@ test("every endpoint refuses missing or wrong credentials with 401 and changes n
     ["POST", "/v1/tokens", { body: {} }],
     ["GET", "/v1/topics", {}],
   ];
-  const wrong = [{}, basic("nobody", "x"), bearer("not-a-token"), bearer(`${ADMIN_TOKEN}x`), { authorization: "Digest abc" }];
+    // A revoked client's secret, an expired token and a tampered token are as good as none.
+  const revokedLogin = uniqueName("gone");
+  const revoked = await newClient({ login: revokedLogin });
+  const tokenOf = async (ttl_s) =>
+    (await call(w.url, "POST", "/v1/tokens", { body: { ttl_s }, headers: basic(revokedLogin, revoked.secret) })).body;
+  const expiring = await tokenOf(1);
+  const valid = await tokenOf(600);
+  const [h, p, sig] = valid.token.split(".");
+  const claims = JSON.parse(Buffer.from(p, "base64url"));
+  const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: "admin" })).toString("base64url")}.${sig}`;
+  assert.equal((await call(w.url, "DELETE", `/v1/clients/${revokedLogin}`, { headers: admin })).status, 204);
+  while (Date.now() <= expiring.expires_at) await new Promise((r) => setTimeout(r, expiring.expires_at - Date.now() + 5));
+  const wrong = [
+    {},
+    basic("nobody", "x"),
+    basic(revokedLogin, revoked.secret),
+    bearer(expiring.token),
+    bearer(tampered),
+    bearer(valid.token),
+    bearer("not-a-token"),
+    bearer(`${ADMIN_TOKEN}x`),
+    { authorization: "Digest abc" },
+  ];
   for (const [method, path, init] of endpoints) {
     for (const headers of wrong) {
       const r = await call(w.url, method, path, { ...init, headers: { ...(init.headers ?? {}), ...headers } });
@@ -76,6 +98,41 @@ test("every endpoint refuses missing or wrong credentials with 401 and changes n
   assert.equal(await seq(topic), 1, "nothing was appended");
   const list = await call(w.url, "GET", "/v1/clients", { headers: admin });
   assert.ok(!list.body.clients.some((c) => c.login === "mallory"));
+});
+
+test("a client without permission gets 403 on every topic endpoint and 401 on admin ones, changing nothing", async () => {
+  const topic = uniqueName();
+  assert.equal((await pub(topic, "seed", admin)).status, 201);
+  assert.equal((await call(w.url, "PUT", `/v1/topics/${topic}/channels/c`, { headers: admin })).status, 201);
+  const login = uniqueName("none");
+  const { secret } = await newClient({ login, publish: ["other.*"], subscribe: ["other.*"] });
+  const me = basic(login, secret);
+  const token = (await call(w.url, "POST", "/v1/tokens", { body: {}, headers: me })).body.token;
+  for (const headers of [me, bearer(token)]) {
+    for (const [method, path, init, status] of [
+      ["POST", `/v1/topics/${topic}/events`, ce("x"), 403],
+      ["GET", `/v1/topics/${topic}`, {}, 403],
+      ["PUT", `/v1/topics/${topic}/channels/d`, {}, 403],
+      ["DELETE", `/v1/topics/${topic}/channels/c`, {}, 403],
+      ["POST", `/v1/topics/${topic}/channels/c/pause`, {}, 403],
+      ["POST", `/v1/topics/${topic}/channels/c/unpause`, {}, 403],
+      ["POST", `/v1/topics/${topic}/channels/c/seek`, { body: { seq: 1 } }, 403],
+      ["GET", `/v1/topics/${topic}/channels/c/dead`, {}, 403],
+      ["POST", `/v1/topics/${topic}/channels/c/dead/redrive`, { body: {} }, 403],
+      ["DELETE", `/v1/topics/${topic}`, {}, 401],
+      ["GET", "/v1/clients", {}, 401],
+      ["POST", "/v1/clients", { body: { login: "x" } }, 401],
+      ["POST", `/v1/clients/${login}/secret`, {}, 401],
+      ["DELETE", `/v1/clients/${login}`, {}, 401],
+    ]) {
+      const r = await call(w.url, method, path, { ...init, headers: { ...(init.headers ?? {}), ...headers } });
+      assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
+      assert.equal(r.body.error.code, status === 403 ? "forbidden" : "unauthorized");
+    }
+  }
+  const stats = await call(w.url, "GET", `/v1/topics/${topic}`, { headers: admin });
+  assert.equal(stats.body.seq, 1);
+  assert.deepEqual(stats.body.channels.map((c) => [c.channel, c.paused]), [["c", false]]);
 });
 
 test("clients: created with a generated secret shown once, listed without it, 409 on a second create", async () => {
