@@ -84,6 +84,12 @@ export async function call(url, method, path, { body, headers = {}, raw } = {}) 
   return { status: res.status, body: json, text, headers: res.headers };
 }
 
+/** `GET /v1/topics/{topic}`: the whole answer, or one channel's stats. */
+export async function topicStats(url, topic, channel, headers = {}) {
+  const r = await call(url, "GET", `/v1/topics/${encodeURIComponent(topic)}`, { headers });
+  return channel === undefined ? r : r.body.channels.find((c) => c.channel === channel);
+}
+
 /** A structured CloudEvent. */
 export function cloudEvent(id, data, extra = {}) {
   return { specversion: "1.0", id, source: "/tests", type: "test.event", data, ...extra };
@@ -163,6 +169,16 @@ export class Socket {
       this.waiters.push(check);
       check();
     });
+  }
+
+    /**
+   * Waits until every frame the server sent so far has arrived (the `pong` to a `ping`
+   * comes after them); returns the `msg` frames held.
+   */
+  async barrier() {
+    this.send({ op: "ping" });
+    await this.next((f) => f.op === "pong");
+    return this.frames.filter((f) => f.op === "msg");
   }
 
   /** The next `msg` frame. */

@@ -2,7 +2,7 @@
 // keys, idempotent publish, seek, ephemeral channels, heartbeats, topic deletion.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, call, publish, cloudEvent, uniqueName, Socket, ADMIN_TOKEN } from "./harness.mjs";
+import { startWorker, call, publish, cloudEvent, uniqueName, Socket, ADMIN_TOKEN, topicStats } from "./harness.mjs";
 
 let w;
 before(async () => {
@@ -15,17 +15,7 @@ after(async () => {
 const consumer = (topic, channel, hello) => Socket.consumer(w.url, topic, channel, hello);
 const chPath = (t, c) => `/v1/topics/${encodeURIComponent(t)}/channels/${encodeURIComponent(c)}`;
 
-async function stats(topic, channel) {
-  const r = await call(w.url, "GET", `/v1/topics/${encodeURIComponent(topic)}`);
-  return channel === undefined ? r : r.body.channels.find((c) => c.channel === channel);
-}
-
-/** Every frame the server sent so far: a ping's pong comes after all earlier sends. */
-async function drain(socket) {
-  socket.send({ op: "ping" });
-  await socket.next((f) => f.op === "pong");
-  return socket.frames.filter((f) => f.op === "msg");
-}
+const stats = (topic, channel) => topicStats(w.url, topic, channel);
 
 test("checkpoints: a consumer that saved progress and vanished hands it to the next one", async () => {
   const topic = uniqueName();
@@ -60,7 +50,7 @@ test("dead letters: max_attempts failures dead-letter a message; list and redriv
   const m2 = await c.msg();
   assert.equal(m2.failures, 1);
   await c.request({ op: "req", id: m2.id });
-  await drain(c);
+  await c.barrier();
   assert.equal(c.frames.filter((f) => f.op === "msg").length, 0, "dead: not redelivered");
   const s = await stats(topic, "ch");
   assert.deepEqual([s.dead, s.depth], [1, 0]);
@@ -117,7 +107,7 @@ test("ordering keys: one in flight per key, in seq order; keys do not block each
   await publish(w.url, topic, cloudEvent("a3", 3), "?ordering_key=a");
   await publish(w.url, topic, cloudEvent("b1", 4, { orderingkey: "b" }));
   await publish(w.url, topic, cloudEvent("free", 5));
-  const got = await drain(c);
+  const got = await c.barrier();
   assert.deepEqual(got.map((m) => m.event.id), ["a1", "b1", "free"]);
   c.frames = [];
   await c.request({ op: "req", id: got[0].id });

@@ -1,7 +1,7 @@
 // Consuming over WebSockets: NSQ channel semantics, credit, fin/req/touch, deadlines.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, call, publish, cloudEvent, uniqueName, Socket } from "./harness.mjs";
+import { startWorker, call, publish, cloudEvent, uniqueName, Socket, topicStats } from "./harness.mjs";
 
 let w;
 before(async () => {
@@ -23,17 +23,7 @@ async function publishN(topic, n, from = 0) {
   return out;
 }
 
-/** Every frame the server sent so far: a ping's pong comes after all earlier sends. */
-async function settle(socket) {
-  socket.send({ op: "ping" });
-  await socket.next((f) => f.op === "pong");
-}
-
-async function stats(topic, channel) {
-  const r = await call(w.url, "GET", `/v1/topics/${encodeURIComponent(topic)}`);
-  assert.equal(r.status, 200);
-  return r.body.channels.find((c) => c.channel === channel);
-}
+const stats = (topic, channel) => topicStats(w.url, topic, channel);
 
 test("welcome echoes the session settings", async () => {
   const topic = uniqueName();
@@ -75,8 +65,8 @@ test("consumers on one channel split the messages, each delivered once", async (
   const c1 = await consumer(topic, "work", { max_in_flight: 100 });
   const c2 = await consumer(topic, "work", { max_in_flight: 100 });
   await publishN(topic, 10);
-  await settle(c1);
-  await settle(c2);
+  await c1.barrier();
+  await c2.barrier();
   const s1 = c1.frames.filter((f) => f.op === "msg").map((m) => m.seq);
   const s2 = c2.frames.filter((f) => f.op === "msg").map((m) => m.seq);
   assert.ok(s1.length > 0 && s2.length > 0, `both consumers got work: ${s1} / ${s2}`);
@@ -89,13 +79,13 @@ test("never more than rdy in flight; fin frees one credit", async () => {
   const topic = uniqueName();
   const c = await consumer(topic, "ch", { max_in_flight: 2 });
   await publishN(topic, 5);
-  await settle(c);
+  await c.barrier();
   const first = c.frames.filter((f) => f.op === "msg");
   assert.deepEqual(first.map((m) => m.seq), [1, 2], "max_in_flight 2: two deliveries");
   c.frames = [];
   assert.equal((await c.request({ op: "fin", id: first[0].id })).op, "ok");
   assert.equal((await c.msg()).seq, 3);
-  await settle(c);
+  await c.barrier();
   assert.equal(c.frames.filter((f) => f.op === "msg").length, 0, "two in flight again: nothing more");
   c.close();
 });
@@ -107,7 +97,7 @@ test("rdy changes credit", async () => {
   const m1 = await c.msg();
   c.send({ op: "rdy", count: 0 });
   await c.request({ op: "fin", id: m1.id });
-  await settle(c);
+  await c.barrier();
   assert.equal(c.frames.filter((f) => f.op === "msg").length, 0, "rdy 0 pauses deliveries");
   c.send({ op: "rdy", count: 3 });
   const got = [await c.msg(), await c.msg(), await c.msg()].map((m) => m.seq);
@@ -166,7 +156,7 @@ test("a deadline passing moves the message to another consumer", async () => {
   await publishN(topic, 1);
   const m = await stuck.msg();
   stuck.send({ op: "rdy", count: 0 });
-  await settle(stuck);
+  await stuck.barrier();
   const other = await consumer(topic, "ch");
   const again = await other.msg(15_000);
   assert.equal(again.id, m.id);
@@ -233,7 +223,7 @@ test("channels: pause stops delivery, unpause resumes; delete closes consumers w
   assert.equal(paused.status, 200);
   assert.equal(paused.body.paused, true);
   await publishN(topic, 2);
-  await settle(c);
+  await c.barrier();
   assert.equal(c.frames.filter((f) => f.op === "msg").length, 0);
   assert.equal((await call(w.url, "POST", `/v1/topics/${topic}/channels/ch/unpause`)).status, 200);
   assert.deepEqual([(await c.msg()).seq, (await c.msg()).seq], [1, 2]);
