@@ -96,10 +96,15 @@ impl DurableObject for Topic {
     async fn alarm(&self) -> Result<Response> {
         self.alarm_at.set(None);
         let now = now_ms();
-        let sockets = self.state.get_websockets();
+        // Only look at the sockets when a pending hello is due: with many consumers and
+        // frequent deadlines, reading every attachment on every alarm would dominate.
+        let hello_due = self.with(|inner| Ok(inner.pending.iter().any(|(t, _)| *t <= now)))?;
+        let sockets = if hello_due { self.state.get_websockets() } else { Vec::new() };
         let result = self.with(|inner| {
             inner.queue.handle_timeout(now);
-            inner.expire_pending(now, &sockets, false);
+            if hello_due {
+                inner.expire_pending(now, &sockets, false);
+            }
             inner.prune(now)?;
             inner.apply()
         });
