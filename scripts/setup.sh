@@ -16,6 +16,15 @@ else
   rustup target add wasm32-unknown-unknown
 fi
 
+for component in clippy rustfmt; do
+  if rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    log "rust component $component: present"
+  else
+    log "installing rust component $component"
+    rustup component add "$component"
+  fi
+done
+
 have() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -q "$2"; }
 
 if have wasm-bindgen "$WASM_BINDGEN_VERSION"; then
