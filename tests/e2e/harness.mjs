@@ -195,7 +195,7 @@ export class Socket {
   }
 
   /** Waits for the socket to close; returns { code, reason }. */
-  async waitClosed(timeoutMs = 20_000) {
+  async waitClosed(timeoutMs = 45_000) {
     if (this.closed) return this.closed;
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("socket did not close")), timeoutMs);

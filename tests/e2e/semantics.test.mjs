@@ -185,7 +185,7 @@ test("a consumer silent for 2 x heartbeat_ms while holding a message is closed w
   const c = await consumer(topic, "ch", { heartbeat_ms: 5000, handler_timeout_ms: 600_000 });
   await publish(w.url, topic, cloudEvent("hb", 1));
   const m = await c.msg();
-  const closed = await c.waitClosed(30_000);
+  const closed = await c.waitClosed(60_000);
   assert.equal(closed.code, 4008);
   const other = await consumer(topic, "ch");
   const again = await other.msg();
