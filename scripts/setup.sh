@@ -8,6 +8,7 @@ cd "$ROOT"
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate pinned in Cargo.toml
 WORKER_BUILD_VERSION=0.8.7     # must match the worker crate's 0.8.x
+WASM_PACK_VERSION=0.15.1       # builds and tests the client core (the npm package's wasm)
 
 if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   log "rust target wasm32-unknown-unknown: present"
@@ -39,6 +40,25 @@ if have worker-build "$WORKER_BUILD_VERSION"; then
 else
   log "installing worker-build $WORKER_BUILD_VERSION (cargo install, a few minutes once)"
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --force
+fi
+
+if have wasm-pack "$WASM_PACK_VERSION"; then
+  log "wasm-pack $WASM_PACK_VERSION: present"
+else
+  # The npm package of wasm-pack downloads from GitHub; cargo is the offline-safe way.
+  log "installing wasm-pack $WASM_PACK_VERSION (cargo install, a few minutes once)"
+  cargo install wasm-pack --version "$WASM_PACK_VERSION" --force
+fi
+
+# Debian's Chromium and ChromeDriver for the browser tests (wasm-pack test, Playwright).
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+  log "chromium + chromedriver: present ($(/usr/bin/chromium --version 2>/dev/null | head -1))"
+else
+  log "installing Debian's chromium and chromium-driver (apt-get)"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
 # npm devDependencies: Node 22 (wrangler needs >= 22.12), wrangler + workerd, binaryen,

@@ -8,7 +8,8 @@
 //!   Shared by the Worker and the client.
 //! - `worker` (feature `worker`): the Cloudflare adapter: routing, the topic Durable
 //!   Object, SQLite persistence, alarms, hibernatable WebSockets.
-//! - `client` (feature `client`): the wasm-bindgen client core for the npm package.
+//! - [`client`]: the client core of the npm package (sessions, backoff, the `memory://`
+//!   bus); its wasm-bindgen surface is behind feature `client`.
 //!
 //! See `README.md` for how to run it and `../shared/PROTOCOL.md` for the contract.
 
@@ -20,5 +21,4 @@ pub mod proto;
 #[cfg(feature = "worker")]
 mod worker;
 
-#[cfg(feature = "client")]
 pub mod client;

@@ -1,5 +1,13 @@
-//! The wasm-bindgen client core (feature `client`): session state machine, frame
-//! encode/decode and backoff for the npm package. Owns no sockets and no timers.
+//! The client core of the npm package: session state machine, frame encode/decode,
+//! credit and backoff (`session.rs`, `backoff.rs`), and the in-process `memory://` bus
+//! that runs the server core (`memory.rs`). All of it is pure: the TypeScript in `js/`
+//! owns sockets, timers, the clock and randomness and passes them in.
 //!
-//! Not built yet: the npm package is issue #5. The wire types it will use live in
-//! [`crate::proto`] already.
+//! `wasm.rs` (feature `client`) is the wasm-bindgen surface wasm-pack builds.
+
+pub mod backoff;
+pub mod memory;
+pub mod session;
+
+#[cfg(feature = "client")]
+mod wasm;

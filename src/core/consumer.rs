@@ -1,6 +1,8 @@
 //! A consumer: one WebSocket attached to one channel, with its credit and settings.
 
 use super::{Millis, Seq};
+use crate::proto::frame::{in_range, Hello};
+use crate::proto::{ApiError, Limits};
 use std::collections::BTreeSet;
 
 /// Settings a consumer chose in `hello`, already checked against the limits.
@@ -17,6 +19,28 @@ pub struct ConsumerSettings {
 impl Default for ConsumerSettings {
     fn default() -> Self {
         ConsumerSettings { handler_timeout_ms: 60_000, max_attempts: 0, heartbeat_ms: 30_000 }
+    }
+}
+
+impl ConsumerSettings {
+    /// Checks the consumer settings of a `hello` against the limits, applying the
+    /// contract's defaults. Returns the initial credit and the settings.
+    pub fn from_hello(h: &Hello, l: &Limits) -> Result<(u32, ConsumerSettings), ApiError> {
+        let max_in_flight =
+            in_range("max_in_flight", h.max_in_flight.unwrap_or(1), 1, u64::from(l.max_in_flight))?;
+        let handler_timeout_ms = in_range(
+            "handler_timeout_ms",
+            h.handler_timeout_ms.unwrap_or(60_000),
+            l.min_handler_timeout_ms,
+            l.max_handler_timeout_ms,
+        )?;
+        let heartbeat_ms =
+            in_range("heartbeat_ms", h.heartbeat_ms.unwrap_or(30_000), l.min_heartbeat_ms, l.max_heartbeat_ms)?;
+        let max_attempts = in_range("max_attempts", h.max_attempts.unwrap_or(0), 0, u64::from(u32::MAX))?;
+        Ok((
+            max_in_flight as u32,
+            ConsumerSettings { handler_timeout_ms, max_attempts: max_attempts as u32, heartbeat_ms },
+        ))
     }
 }
 

@@ -22,7 +22,7 @@ pub use channel::{Channel, Key};
 pub use consumer::{Consumer, ConsumerSettings};
 pub use effect::{ChannelRecord, Delivery, Effect, MessageRecord, MessageState, Store};
 pub use error::CoreError;
-pub use topic::{Checkpoint, NewMessage, Topic, EPHEMERAL_BACKLOG};
+pub use topic::{checkpoint_update, Checkpoint, NewMessage, Topic, EPHEMERAL_BACKLOG};
 
 /// A per-topic sequence number (1, 2, 3, ...).
 pub type Seq = u64;

@@ -19,6 +19,12 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A checkpoint update: `None` leaves it, `Some(None)` clears it, `Some(Some(json))` sets it.
 pub type Checkpoint = Option<Option<String>>;
 
+/// The checkpoint update a settle frame's `state` asks for: absent leaves it, JSON `null`
+/// clears it, anything else (JSON text) sets it.
+pub fn checkpoint_update(state: Option<&str>) -> Checkpoint {
+    state.map(|text| (text != "null").then(|| text.to_owned()))
+}
+
 /// Most messages an ephemeral channel keeps; older ones are dropped.
 pub const EPHEMERAL_BACKLOG: u64 = 10_000;
 

@@ -4,6 +4,7 @@
 //! Owns no state and does no I/O. Time comes in as an argument (ms since the epoch).
 
 pub mod auth;
+pub mod codec;
 pub mod error;
 pub mod event;
 pub mod frame;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod id;
 pub mod limits;
 pub mod names;
+pub mod publish;
 pub mod route;
 
 pub use error::{ApiError, ErrorCode};

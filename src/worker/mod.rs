@@ -14,7 +14,6 @@ mod clients;
 mod http;
 mod object;
 mod ops;
-mod publish;
 mod socket;
 mod storage;
 

@@ -3,7 +3,7 @@
 
 use super::http::{self, json, no_content, now_ms};
 use super::object::{Inner, Topic, HELLO_TIMEOUT_MS};
-use super::publish::{self, Body};
+use crate::proto::publish::{self, Body};
 use super::socket::Attachment;
 use crate::core::NewMessage;
 use crate::proto::event::{self, Accepted};
@@ -15,7 +15,6 @@ use crate::proto::id::{message_id, parse_message_id};
 use crate::proto::route::{ChannelOp, Route, TopicOp};
 use crate::proto::{ApiError, ChannelName, ErrorCode, TopicName};
 use serde_json::value::RawValue;
-use std::collections::HashMap;
 use worker::{Request, Response, Result, WebSocketPair};
 
 /// Header the front Worker sets: the `source` for events the bus makes.
@@ -245,41 +244,19 @@ impl Inner {
         ordering_key: Option<String>,
         delay_ms: Option<u64>,
     ) -> std::result::Result<Vec<(String, u64, bool)>, ApiError> {
-        if delay_ms.is_some_and(|d| d > self.limits.max_delay_ms) {
-            return Err(ApiError::invalid(format!("delay_ms must be at most {}", self.limits.max_delay_ms)));
-        }
         let internal = |e: worker::Error| ApiError::new(ErrorCode::Internal, format!("storage: {e}"));
-        // Every check before the first write: a refused publish changes nothing.
-        let limit = now.saturating_add(self.limits.max_delay_ms);
-        let deliver_at = |e: &Accepted| delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at);
-        if events.iter().filter_map(deliver_at).any(|t| t > limit) {
-            return Err(ApiError::invalid(format!(
-                "events may be deferred by at most {} ms",
-                self.limits.max_delay_ms
-            )));
-        }
-        // Idempotent publish: a (source, id) seen within the window, earlier in storage or
-        // earlier in this batch, is answered with the original seq and not appended.
         let since = now.saturating_sub(self.limits.dedup_window_ms);
-        let mut seen: HashMap<(String, String), u64> = HashMap::new();
-        let mut plan = Vec::with_capacity(events.len());
-        let mut next = self.queue.head() + 1;
-        for e in events {
-            let pair = (e.meta.source.clone(), e.meta.id.clone());
-            let original = match seen.get(&pair) {
-                Some(&seq) => Some(seq),
-                None => self.db.find_duplicate(&pair.0, &pair.1, since).map_err(internal)?,
-            };
-            match original {
-                Some(seq) => plan.push((seq, true, None)),
-                None => {
-                    seen.insert(pair, next);
-                    plan.push((next, false, Some(e)));
-                    next += 1;
-                }
-            }
-        }
-        let fresh = plan.iter().filter(|p| !p.1).count() as u64;
+        let db = &self.db;
+        let plan = publish::plan(
+            events,
+            self.queue.head(),
+            now,
+            &self.limits,
+            ordering_key.as_deref(),
+            delay_ms,
+            |source, id| db.find_duplicate(source, id, since).map_err(internal),
+        )?;
+        let fresh = plan.iter().filter(|p| !p.duplicate).count() as u64;
         if self.retained + fresh > self.limits.max_topic_events {
             return Err(ApiError::new(
                 ErrorCode::StorageFull,
@@ -292,15 +269,14 @@ impl Inner {
         self.remember_topic(topic.as_str()).map_err(internal)?;
         let mut items = Vec::with_capacity(fresh as usize);
         let mut out = Vec::with_capacity(plan.len());
-        for (seq, duplicate, event) in plan {
-            out.push((message_id(seq), seq, duplicate));
-            let Some(e) = event else { continue };
-            let key = ordering_key.clone().or(e.meta.ordering_key.clone());
+        for p in plan {
+            out.push((message_id(p.seq), p.seq, p.duplicate));
+            let Some(e) = p.event else { continue };
             self.db
-                .insert_event(seq, &e.meta.source, &e.meta.id, now, key.as_deref(), &e.text)
+                .insert_event(p.seq, &e.meta.source, &e.meta.id, now, p.key.as_deref(), &e.text)
                 .map_err(internal)?;
-            items.push(NewMessage { deliver_at: deliver_at(&e), key });
-            self.cache.put(seq, e.text);
+            items.push(NewMessage { deliver_at: p.deliver_at, key: p.key });
+            self.cache.put(p.seq, e.text);
         }
         if fresh > 0 {
             let first = self.queue.head() + 1;

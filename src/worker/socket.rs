@@ -6,8 +6,8 @@
 
 use super::auth::{self, Identity};
 use super::object::{Inner, Topic};
-use crate::core::{Checkpoint, ConsumerId, ConsumerSettings};
-use crate::proto::frame::{in_range, ok_frame, ClientFrame, Hello, ServerFrame};
+use crate::core::{ConsumerId, ConsumerSettings};
+use crate::proto::frame::{ok_frame, ClientFrame, Hello, ServerFrame};
 use crate::proto::id::parse_message_id;
 use crate::proto::{ApiError, ChannelName, ErrorCode};
 use serde::{Deserialize, Serialize};
@@ -228,10 +228,7 @@ impl Inner {
                     );
                     return Ok(());
                 };
-                let checkpoint: Checkpoint = state.map(|raw| match raw.get() {
-                    "null" => None,
-                    text => Some(text.to_owned()),
-                });
+                let checkpoint = crate::core::checkpoint_update(state.as_deref().map(|s| s.get()));
                 let not_found = || {
                     ApiError::new(
                         ErrorCode::NotFound,
@@ -313,7 +310,7 @@ impl Inner {
             self.close_socket(now, ws, None, CLOSE_FORBIDDEN, &auth::forbidden(what, &topic).message);
             return Ok(());
         }
-        let settings = match self.settings(&h) {
+        let settings = match ConsumerSettings::from_hello(&h, &self.limits) {
             Ok(s) => s,
             Err(e) => {
                 send_error(ws, None, &e);
@@ -364,30 +361,6 @@ impl Inner {
         };
         send(ws, welcome.encode());
         Ok(())
-    }
-
-    /// Checks the consumer settings of a `hello` against the limits.
-    fn settings(&self, h: &Hello) -> std::result::Result<(u32, ConsumerSettings), ApiError> {
-        let l = &self.limits;
-        let max_in_flight =
-            in_range("max_in_flight", h.max_in_flight.unwrap_or(1), 1, u64::from(l.max_in_flight))?;
-        let handler_timeout_ms = in_range(
-            "handler_timeout_ms",
-            h.handler_timeout_ms.unwrap_or(60_000),
-            l.min_handler_timeout_ms,
-            l.max_handler_timeout_ms,
-        )?;
-        let heartbeat_ms = in_range(
-            "heartbeat_ms",
-            h.heartbeat_ms.unwrap_or(30_000),
-            l.min_heartbeat_ms,
-            l.max_heartbeat_ms,
-        )?;
-        let max_attempts = in_range("max_attempts", h.max_attempts.unwrap_or(0), 0, u64::from(u32::MAX))?;
-        Ok((
-            max_in_flight as u32,
-            ConsumerSettings { handler_timeout_ms, max_attempts: max_attempts as u32, heartbeat_ms },
-        ))
     }
 
     /// Closes a socket from the server side; a consumer's messages go back at once.

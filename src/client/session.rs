@@ -1,0 +1,646 @@
+//! One subscriber's session with its channel: the protocol half of a consumer socket.
+//!
+//! A sans-IO state machine in the manner of the server core: the TypeScript driver opens
+//! the socket, feeds [`Session`] what happens (`opened`, `received`, `closed`, timers,
+//! handler outcomes, settle calls) with the current time, and performs the [`Action`]s it
+//! returns (send a frame, run the handler, answer a promise, reconnect after a delay).
+//!
+//! Owns: the handshake, credit (`rdy`), the set of messages in flight on the current
+//! socket, `ref` bookkeeping of settle frames, keep-alive pings, handler backoff,
+//! reconnect backoff, and the capped queue of frames made while disconnected.
+//! Must not touch: sockets, timers, the clock, randomness (all come in as arguments).
+
+use super::backoff::{handler_delay, reconnect_delay};
+use crate::proto::codec::ServerMessage;
+use crate::proto::frame::{ClientFrame, Hello, Json, Settle};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// Close codes after which reconnecting cannot help.
+pub const FATAL_CLOSE_CODES: [u16; 3] = [4001, 4003, 4004];
+
+/// A subscriber's settings, as the driver passes them (JSON, snake_case).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    /// Client login (with `secret`).
+    pub login: Option<String>,
+    /// Client secret.
+    pub secret: Option<String>,
+    /// Bearer token instead of login and secret.
+    pub token: Option<String>,
+    /// Free-form client id, shown in server logs.
+    pub client_id: Option<String>,
+    /// Credit (`rdy`) while healthy.
+    pub max_in_flight: u32,
+    /// In-flight deadline of each delivery.
+    pub handler_timeout_ms: u64,
+    /// Failures after which the server dead-letters a message (0 = unlimited).
+    pub max_attempts: u32,
+    /// Keep-alive interval: a `ping` is sent this often.
+    pub heartbeat_ms: u64,
+    /// First handler backoff after a throw.
+    pub backoff_ms: u64,
+    /// Reconnect backoff floor.
+    pub reconnect_min_ms: u64,
+    /// Reconnect backoff cap.
+    pub reconnect_max_ms: u64,
+    /// Most frames kept while disconnected.
+    pub queue_cap: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            login: None,
+            secret: None,
+            token: None,
+            client_id: None,
+            max_in_flight: 1,
+            handler_timeout_ms: 60_000,
+            max_attempts: 0,
+            heartbeat_ms: 30_000,
+            backoff_ms: 5_000,
+            reconnect_min_ms: 500,
+            reconnect_max_ms: 30_000,
+            queue_cap: 1_000,
+        }
+    }
+}
+
+/// Where the session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// No socket (not started, or waiting to reconnect).
+    Disconnected,
+    /// Socket open, `hello` sent, no `welcome` yet.
+    Handshake,
+    /// Welcomed: messages may arrive.
+    Live,
+    /// Stopped by the application or by a fatal close; never reconnects.
+    Stopped,
+}
+
+/// Something the driver must do.
+#[derive(Debug, Serialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    /// Send this text frame on the socket.
+    Send {
+        /// The frame.
+        frame: String,
+    },
+    /// The server accepted `hello`.
+    Welcome {
+        /// Server session id.
+        session: String,
+        /// Keep-alive interval in force.
+        heartbeat_ms: u64,
+    },
+    /// Run the handler for this message.
+    Deliver {
+        /// Message id.
+        id: String,
+        /// Topic sequence number.
+        seq: u64,
+        /// Deliveries so far, this one included.
+        attempt: u32,
+        /// Failed deliveries so far.
+        failures: u32,
+        /// In-flight deadline, ms since the epoch.
+        deadline: u64,
+        /// Whether `respond` is expected.
+        reply: bool,
+        /// Last checkpoint, if any.
+        checkpoint: Option<Json>,
+        /// The CloudEvent.
+        event: Json,
+    },
+    /// Settle the promise of the frame with this `ref`.
+    Answer {
+        /// The ref `settle`/`respond`/`rdy` returned.
+        #[serde(rename = "ref")]
+        reference: u64,
+        /// Whether it took effect.
+        ok: bool,
+        /// Error code when not.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        /// Error text when not.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// New deadline (touch).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        deadline: Option<u64>,
+    },
+    /// These messages were lost with the socket: abort their handlers' signals. The server
+    /// redelivers them.
+    Abort {
+        /// Message ids.
+        ids: Vec<String>,
+    },
+    /// A server error not tied to a frame of ours.
+    Error {
+        /// Contract error code.
+        code: String,
+        /// Human text.
+        message: String,
+    },
+    /// Close the socket.
+    Close {
+        /// WebSocket close code.
+        code: u16,
+        /// Reason.
+        reason: String,
+    },
+    /// Open a new socket after this delay.
+    Reconnect {
+        /// Delay in ms.
+        after_ms: u64,
+    },
+    /// The session stopped for good (bad credentials, no permission, channel deleted).
+    Fatal {
+        /// Contract error code.
+        code: String,
+        /// Human text.
+        message: String,
+    },
+}
+
+/// What a pending `ref` was for.
+#[derive(Debug, Clone)]
+struct Pending {
+    /// The message a fin/req/shelve/respond took out of flight: back in flight if the
+    /// server refuses the frame for a reason other than "not in flight".
+    returns: Option<String>,
+}
+
+/// One subscriber's protocol state.
+#[derive(Debug)]
+pub struct Session {
+    cfg: SessionConfig,
+    phase: Phase,
+    /// Messages delivered on the current socket and not yet settled.
+    in_flight: BTreeSet<String>,
+    /// Frames sent and not answered yet, by ref.
+    pending: BTreeMap<u64, Pending>,
+    next_ref: u64,
+    /// Frames made while disconnected, sent after the next `welcome`.
+    queue: VecDeque<String>,
+    /// Consecutive reconnect attempts since the last `welcome`.
+    attempt: u32,
+    /// Consecutive handler failures since the last success.
+    failures: u32,
+    /// No deliveries wanted before this time (handler backoff).
+    backoff_until: Option<u64>,
+    /// When the next keep-alive `ping` is due.
+    ping_at: Option<u64>,
+    /// Keep-alive interval in force (the server's answer wins).
+    heartbeat_ms: u64,
+}
+
+impl Session {
+    /// A session that has not connected yet.
+    pub fn new(cfg: SessionConfig) -> Self {
+        let heartbeat_ms = cfg.heartbeat_ms;
+        Session {
+            cfg,
+            phase: Phase::Disconnected,
+            in_flight: BTreeSet::new(),
+            pending: BTreeMap::new(),
+            next_ref: 1,
+            queue: VecDeque::new(),
+            attempt: 0,
+            failures: 0,
+            backoff_until: None,
+            ping_at: None,
+            heartbeat_ms,
+        }
+    }
+
+    /// Where the session stands.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Messages in flight on the current socket.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// The credit wanted now: none while backing off.
+    fn credit(&self) -> u32 {
+        if self.backoff_until.is_some() {
+            0
+        } else {
+            self.cfg.max_in_flight
+        }
+    }
+
+    /// The socket opened: say `hello`.
+    pub fn opened(&mut self, now: u64) -> Vec<Action> {
+        if self.phase == Phase::Stopped {
+            return vec![Action::Close { code: 1000, reason: "stopped".into() }];
+        }
+        self.phase = Phase::Handshake;
+        let c = &self.cfg;
+        let hello = ClientFrame::Hello(Hello {
+            login: c.login.clone(),
+            secret: c.secret.clone(),
+            token: c.token.clone(),
+            client_id: c.client_id.clone(),
+            // The server wants 1.. here; a subscriber in backoff sends `rdy 0` after welcome.
+            max_in_flight: Some(u64::from(c.max_in_flight.max(1))),
+            handler_timeout_ms: Some(c.handler_timeout_ms),
+            max_attempts: Some(u64::from(c.max_attempts)),
+            heartbeat_ms: Some(c.heartbeat_ms),
+        });
+        self.ping_at = Some(now + self.heartbeat_ms);
+        vec![Action::Send { frame: hello.encode() }]
+    }
+
+    /// A text frame arrived.
+    pub fn received(&mut self, now: u64, text: &str) -> Vec<Action> {
+        let frame = match ServerMessage::decode(text) {
+            Ok(f) => f,
+            Err(message) => return vec![Action::Error { code: "invalid_request".into(), message }],
+        };
+        let mut out = Vec::new();
+        match frame {
+            ServerMessage::Welcome { session, heartbeat_ms, .. } => {
+                self.phase = Phase::Live;
+                self.attempt = 0;
+                self.heartbeat_ms = heartbeat_ms.max(1_000);
+                self.ping_at = Some(now + self.heartbeat_ms);
+                out.push(Action::Welcome { session, heartbeat_ms });
+                if self.credit() == 0 {
+                    out.push(self.send(ClientFrame::Rdy { count: 0, reference: None }));
+                }
+                while let Some(frame) = self.queue.pop_front() {
+                    out.push(Action::Send { frame });
+                }
+            }
+            ServerMessage::Msg(d) => {
+                self.in_flight.insert(d.id.clone());
+                out.push(Action::Deliver {
+                    id: d.id,
+                    seq: d.seq,
+                    attempt: d.attempt,
+                    failures: d.failures,
+                    deadline: d.deadline,
+                    reply: d.reply,
+                    checkpoint: d.checkpoint,
+                    event: d.event,
+                });
+            }
+            ServerMessage::Ok { reference, deadline, .. } => {
+                if let Some(r) = Self::our_ref(reference.as_ref()) {
+                    if self.pending.remove(&r).is_some() {
+                        out.push(Action::Answer { reference: r, ok: true, code: None, message: None, deadline });
+                    }
+                }
+            }
+            ServerMessage::Error { reference, code, message } => match Self::our_ref(reference.as_ref()) {
+                Some(r) if self.pending.contains_key(&r) => {
+                    if let Some(Pending { returns: Some(id) }) = self.pending.remove(&r) {
+                        if code != "not_found" {
+                            self.in_flight.insert(id);
+                        }
+                    }
+                    out.push(Action::Answer {
+                        reference: r,
+                        ok: false,
+                        code: Some(code),
+                        message: Some(message),
+                        deadline: None,
+                    });
+                }
+                _ if self.phase == Phase::Handshake => {
+                    // A refused hello (bad settings): the server keeps the socket but will
+                    // never welcome it. Retrying the same settings cannot help.
+                    self.phase = Phase::Stopped;
+                    out.push(Action::Fatal { code, message: message.clone() });
+                    out.push(Action::Close { code: 1000, reason: message });
+                }
+                _ => out.push(Action::Error { code, message }),
+            },
+            ServerMessage::Pong => {}
+        }
+        out
+    }
+
+    fn our_ref(reference: Option<&Value>) -> Option<u64> {
+        reference.and_then(Value::as_u64)
+    }
+
+    fn take_ref(&mut self, returns: Option<String>) -> u64 {
+        let r = self.next_ref;
+        self.next_ref += 1;
+        self.pending.insert(r, Pending { returns });
+        r
+    }
+
+    fn send(&self, frame: ClientFrame) -> Action {
+        Action::Send { frame: frame.encode() }
+    }
+
+    fn refuse(reference: u64, code: &str, message: String) -> Action {
+        Action::Answer { reference, ok: false, code: Some(code.into()), message: Some(message), deadline: None }
+    }
+
+    /// fin / touch / req / shelve of a message. Returns the `ref` whose [`Action::Answer`]
+    /// settles the call, and what to do now. `state` and `data` are JSON text.
+    pub fn settle(
+        &mut self,
+        verb: Settle,
+        id: &str,
+        state: Option<&str>,
+        delay_ms: Option<u64>,
+    ) -> (u64, Vec<Action>) {
+        let state = match state.map(|s| RawValue::from_string(s.to_owned())).transpose() {
+            Ok(s) => s,
+            Err(e) => {
+                let r = self.take_ref(None);
+                self.pending.remove(&r);
+                return (r, vec![Self::refuse(r, "invalid_request", format!("state is not JSON: {e}"))]);
+            }
+        };
+        let finishing = verb != Settle::Touch;
+        let (r, check) = self.claim(id, finishing);
+        if let Some(refused) = check {
+            return (r, vec![refused]);
+        }
+        let frame = ClientFrame::Settle {
+            verb,
+            id: id.to_owned(),
+            state,
+            delay_ms,
+            reference: Some(Value::from(r)),
+        };
+        (r, vec![self.send(frame)])
+    }
+
+    /// `respond` to a message delivered with `reply: true` (also finishes it).
+    pub fn respond(&mut self, id: &str, data: &str, datacontenttype: Option<&str>) -> (u64, Vec<Action>) {
+        let data = match RawValue::from_string(data.to_owned()) {
+            Ok(d) => d,
+            Err(e) => {
+                let r = self.take_ref(None);
+                self.pending.remove(&r);
+                return (r, vec![Self::refuse(r, "invalid_request", format!("data is not JSON: {e}"))]);
+            }
+        };
+        let (r, check) = self.claim(id, true);
+        if let Some(refused) = check {
+            return (r, vec![refused]);
+        }
+        let frame = ClientFrame::Respond {
+            id: id.to_owned(),
+            data,
+            datacontenttype: datacontenttype.map(str::to_owned),
+            reference: Some(Value::from(r)),
+        };
+        (r, vec![self.send(frame)])
+    }
+
+    /// Takes a ref for a frame about message `id`, checking that the message is in flight
+    /// on this socket (a message of a lost socket is the server's to redeliver: settling
+    /// it now could only be refused). `finishing` takes it out of flight at once, so a
+    /// second settle is refused here and credit is counted right.
+    fn claim(&mut self, id: &str, finishing: bool) -> (u64, Option<Action>) {
+        let r = self.take_ref(finishing.then(|| id.to_owned()));
+        let refused = if self.phase != Phase::Live {
+            Some(Self::refuse(r, "disconnected", format!("message {id} was lost with the connection; it will be redelivered")))
+        } else if !self.in_flight.contains(id) {
+            Some(Self::refuse(r, "not_found", format!("message {id} is not in flight (already settled?)")))
+        } else {
+            None
+        };
+        if refused.is_some() {
+            self.pending.remove(&r);
+        } else if finishing {
+            self.in_flight.remove(id);
+        }
+        (r, refused)
+    }
+
+    /// The handler of a message returned (`ok`) or threw. A throw starts or extends the
+    /// handler backoff (credit 0); a success ends it.
+    pub fn handler_done(&mut self, now: u64, ok: bool) -> Vec<Action> {
+        if ok {
+            self.failures = 0;
+            // A running backoff ends on its timer: one success while other handlers of
+            // the same burst still fail must not reopen the tap at once.
+            return Vec::new();
+        }
+        self.failures = self.failures.saturating_add(1);
+        let was_open = self.backoff_until.is_none();
+        self.backoff_until = Some(now + handler_delay(self.cfg.backoff_ms, self.failures));
+        if was_open && self.phase == Phase::Live {
+            vec![self.send(ClientFrame::Rdy { count: 0, reference: None })]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Changes the credit wanted while healthy.
+    pub fn set_max_in_flight(&mut self, count: u32) -> Vec<Action> {
+        self.cfg.max_in_flight = count;
+        let frame = ClientFrame::Rdy { count: u64::from(self.credit()), reference: None }.encode();
+        self.send_or_queue(frame)
+    }
+
+    fn send_or_queue(&mut self, frame: String) -> Vec<Action> {
+        if self.phase == Phase::Live {
+            return vec![Action::Send { frame }];
+        }
+        if self.queue.len() >= self.cfg.queue_cap {
+            self.queue.pop_front();
+        }
+        self.queue.push_back(frame);
+        Vec::new()
+    }
+
+    /// When [`Session::timer`] must be called next.
+    pub fn next_timer(&self) -> Option<u64> {
+        let ping = if self.phase == Phase::Live { self.ping_at } else { None };
+        match (ping, self.backoff_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Time passed: end a backoff, send a keep-alive.
+    pub fn timer(&mut self, now: u64) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.backoff_until.is_some_and(|t| t <= now) {
+            self.backoff_until = None;
+            if self.phase == Phase::Live {
+                out.push(self.send(ClientFrame::Rdy { count: u64::from(self.credit()), reference: None }));
+            }
+        }
+        if self.phase == Phase::Live && self.ping_at.is_some_and(|t| t <= now) {
+            self.ping_at = Some(now + self.heartbeat_ms);
+            out.push(self.send(ClientFrame::Ping));
+        }
+        out
+    }
+
+    /// The socket closed (or failed). `random` in [0, 1) jitters the reconnect delay.
+    pub fn closed(&mut self, code: u16, reason: &str, random: f64) -> Vec<Action> {
+        let mut out = Vec::new();
+        let ids: Vec<String> = std::mem::take(&mut self.in_flight).into_iter().collect();
+        if !ids.is_empty() {
+            out.push(Action::Abort { ids });
+        }
+        for r in std::mem::take(&mut self.pending).into_keys() {
+            out.push(Self::refuse(r, "disconnected", "the connection closed before an answer".into()));
+        }
+        self.ping_at = None;
+        if self.phase == Phase::Stopped {
+            return out;
+        }
+        if FATAL_CLOSE_CODES.contains(&code) {
+            self.phase = Phase::Stopped;
+            let code = match code {
+                4001 => "unauthorized",
+                4003 => "forbidden",
+                _ => "not_found",
+            };
+            out.push(Action::Fatal { code: code.into(), message: reason.to_owned() });
+            return out;
+        }
+        self.phase = Phase::Disconnected;
+        let after_ms =
+            reconnect_delay(self.cfg.reconnect_min_ms, self.cfg.reconnect_max_ms, self.attempt, random);
+        self.attempt = self.attempt.saturating_add(1);
+        out.push(Action::Reconnect { after_ms });
+        out
+    }
+
+    /// The application stops the subscriber: no reconnect; messages in flight go back to
+    /// the server when the socket closes.
+    pub fn stop(&mut self) -> Vec<Action> {
+        let was = self.phase;
+        self.phase = Phase::Stopped;
+        if was == Phase::Disconnected {
+            Vec::new()
+        } else {
+            vec![Action::Close { code: 1000, reason: "subscriber stopped".into() }]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::frame::{msg_frame, MsgHeader, ServerFrame};
+
+    fn cfg() -> SessionConfig {
+        SessionConfig { token: Some("t".into()), max_in_flight: 3, backoff_ms: 1_000, ..Default::default() }
+    }
+
+    fn sent(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send { frame } => Some(frame.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn welcome() -> String {
+        ServerFrame::Welcome { topic: "t", channel: Some("c"), session: "1", max_in_flight: 3, heartbeat_ms: 30_000 }
+            .encode()
+    }
+
+    fn msg(id: &str) -> String {
+        let h = MsgHeader { id, seq: 1, attempt: 1, failures: 0, deadline: 9, reply: false, checkpoint: None };
+        msg_frame(&h, "{}")
+    }
+
+    fn live() -> Session {
+        let mut s = Session::new(cfg());
+        let hello = sent(&s.opened(0));
+        assert!(hello[0].contains(r#""op":"hello""#) && hello[0].contains(r#""max_in_flight":3"#));
+        s.received(0, &welcome());
+        assert_eq!(s.phase(), Phase::Live);
+        s
+    }
+
+    #[test]
+    fn settles_are_answered_by_ref_and_only_once() {
+        let mut s = live();
+        s.received(1, &msg("a"));
+        let (r, acts) = s.settle(Settle::Fin, "a", Some(r#"{"n":1}"#), None);
+        assert!(sent(&acts)[0].contains(r#""op":"fin""#));
+        // A second fin of the same message is refused locally.
+        let (r2, acts2) = s.settle(Settle::Fin, "a", None, None);
+        assert!(matches!(&acts2[0], Action::Answer { reference, ok: false, .. } if *reference == r2));
+        let ok = ServerFrame::Ok { reference: Some(&Value::from(r)), id: None, seq: None, duplicate: None, deadline: None };
+        assert!(matches!(&s.received(2, &ok.encode())[0], Action::Answer { ok: true, .. }));
+        // An ok nobody waits for is ignored.
+        assert!(s.received(3, &ok.encode()).is_empty());
+    }
+
+    #[test]
+    fn a_throw_backs_off_with_rdy_zero_then_restores_credit() {
+        let mut s = live();
+        assert_eq!(sent(&s.handler_done(10, false)), vec![r#"{"op":"rdy","count":0}"#]);
+        assert!(sent(&s.handler_done(20, false)).is_empty(), "already at rdy 0");
+        assert_eq!(s.next_timer(), Some(20 + 2_000));
+        assert!(sent(&s.timer(2_019)).is_empty());
+        assert_eq!(sent(&s.timer(2_020)), vec![r#"{"op":"rdy","count":3}"#]);
+        s.handler_done(3_000, true);
+        s.handler_done(3_001, false);
+        assert_eq!(s.next_timer(), Some(4_001), "success reset the doubling");
+    }
+
+    #[test]
+    fn losing_the_socket_aborts_handlers_and_refuses_their_settles() {
+        let mut s = live();
+        s.received(1, &msg("a"));
+        let (r, _) = s.settle(Settle::Touch, "a", None, None);
+        let acts = s.closed(1006, "gone", 0.5);
+        assert!(matches!(&acts[0], Action::Abort { ids } if ids == &["a".to_string()]));
+        assert!(matches!(&acts[1], Action::Answer { reference, ok: false, .. } if *reference == r));
+        assert!(matches!(acts.last(), Some(Action::Reconnect { after_ms: 250 })));
+        let (_, acts) = s.settle(Settle::Fin, "a", None, None);
+        assert!(matches!(&acts[0], Action::Answer { code: Some(c), .. } if c == "disconnected"));
+        // Credit changes made while away are sent after the next welcome.
+        assert!(s.set_max_in_flight(5).is_empty());
+        s.opened(100);
+        assert_eq!(sent(&s.received(101, &welcome())), vec![r#"{"op":"rdy","count":5}"#]);
+    }
+
+    #[test]
+    fn fatal_closes_stop_reconnecting() {
+        let mut s = live();
+        let acts = s.closed(4003, "no", 0.5);
+        assert!(matches!(&acts[0], Action::Fatal { code, .. } if code == "forbidden"));
+        assert_eq!(s.phase(), Phase::Stopped);
+        let mut s = live();
+        s.stop();
+        assert!(s.closed(1000, "", 0.5).is_empty());
+    }
+
+    #[test]
+    fn pings_every_heartbeat_while_live() {
+        let mut s = live();
+        assert_eq!(s.next_timer(), Some(30_000));
+        assert_eq!(sent(&s.timer(30_000)), vec![r#"{"op":"ping"}"#]);
+        assert_eq!(s.next_timer(), Some(60_000));
+    }
+
+    #[test]
+    fn a_refused_hello_is_fatal() {
+        let mut s = Session::new(cfg());
+        s.opened(0);
+        let err = r#"{"op":"error","code":"invalid_request","message":"heartbeat_ms must be 5000..=120000"}"#;
+        assert!(matches!(&s.received(1, err)[0], Action::Fatal { .. }));
+    }
+}

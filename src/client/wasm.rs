@@ -1,0 +1,235 @@
+//! The wasm-bindgen surface of the client core, built by wasm-pack into `pkg/` and
+//! wrapped by the TypeScript in `js/src`. Values cross as JSON text (one `JSON.parse` on
+//! the JS side per call) and errors as `{"code", "message"}` JSON text, so the boundary
+//! stays small and the event JSON is never rebuilt on its way through.
+
+use super::memory::MemoryBus;
+use super::session::{Action, Session, SessionConfig};
+use crate::proto::codec::ServerMessage;
+use crate::proto::frame::{ClientFrame, Settle};
+use crate::proto::{ApiError, ChannelName, ErrorCode, TopicName};
+use wasm_bindgen::prelude::*;
+
+fn err(e: &ApiError) -> JsValue {
+    let body = serde_json::json!({ "code": e.code.as_str(), "message": e.message });
+    JsValue::from_str(&body.to_string())
+}
+
+fn actions(a: &[Action]) -> String {
+    serde_json::to_string(a).unwrap_or_else(|_| "[]".into())
+}
+
+fn with_ref(r: u64, a: &[Action]) -> String {
+    format!(r#"{{"ref":{r},"actions":{}}}"#, actions(a))
+}
+
+fn ms(now: f64) -> u64 {
+    if now.is_finite() && now > 0.0 {
+        now as u64
+    } else {
+        0
+    }
+}
+
+/// One subscriber's protocol state (see `session.rs`).
+#[wasm_bindgen]
+pub struct WasmSession {
+    inner: Session,
+}
+
+#[wasm_bindgen]
+impl WasmSession {
+    /// A session for a subscriber with these settings (JSON, snake_case).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &str) -> Result<WasmSession, JsValue> {
+        let cfg: SessionConfig = serde_json::from_str(config)
+            .map_err(|e| err(&ApiError::invalid(format!("bad subscriber settings: {e}"))))?;
+        Ok(WasmSession { inner: Session::new(cfg) })
+    }
+
+    /// The socket opened.
+    pub fn opened(&mut self, now: f64) -> String {
+        actions(&self.inner.opened(ms(now)))
+    }
+
+    /// A text frame arrived.
+    pub fn received(&mut self, now: f64, text: &str) -> String {
+        actions(&self.inner.received(ms(now), text))
+    }
+
+    /// fin / touch / req / shelve: `{"ref", "actions"}`.
+    pub fn settle(&mut self, verb: &str, id: &str, state: Option<String>, delay_ms: Option<f64>) -> String {
+        let Some(verb) = Settle::from_op(verb) else {
+            return with_ref(0, &[]);
+        };
+        let (r, a) = self.inner.settle(verb, id, state.as_deref(), delay_ms.map(ms));
+        with_ref(r, &a)
+    }
+
+    /// respond: `{"ref", "actions"}`.
+    pub fn respond(&mut self, id: &str, data: &str, content_type: Option<String>) -> String {
+        let (r, a) = self.inner.respond(id, data, content_type.as_deref());
+        with_ref(r, &a)
+    }
+
+    /// A handler returned (`ok`) or threw.
+    #[wasm_bindgen(js_name = handlerDone)]
+    pub fn handler_done(&mut self, now: f64, ok: bool) -> String {
+        actions(&self.inner.handler_done(ms(now), ok))
+    }
+
+    /// Changes the credit.
+    #[wasm_bindgen(js_name = setMaxInFlight)]
+    pub fn set_max_in_flight(&mut self, count: u32) -> String {
+        actions(&self.inner.set_max_in_flight(count))
+    }
+
+    /// When `timer` must run next, if ever.
+    #[wasm_bindgen(js_name = nextTimer)]
+    pub fn next_timer(&self) -> Option<f64> {
+        self.inner.next_timer().map(|t| t as f64)
+    }
+
+    /// Time passed.
+    pub fn timer(&mut self, now: f64) -> String {
+        actions(&self.inner.timer(ms(now)))
+    }
+
+    /// The socket closed; `random` in [0, 1) jitters the reconnect.
+    pub fn closed(&mut self, code: u16, reason: &str, random: f64) -> String {
+        actions(&self.inner.closed(code, reason, random))
+    }
+
+    /// The application stops the subscriber.
+    pub fn stop(&mut self) -> String {
+        actions(&self.inner.stop())
+    }
+
+    /// `disconnected`, `handshake`, `live` or `stopped`.
+    pub fn phase(&self) -> String {
+        serde_json::to_string(&self.inner.phase()).unwrap_or_default().trim_matches('"').to_owned()
+    }
+}
+
+/// The in-process `memory://` bus (see `memory.rs`).
+#[wasm_bindgen]
+pub struct WasmMemoryBus {
+    inner: MemoryBus,
+}
+
+impl Default for WasmMemoryBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[wasm_bindgen]
+impl WasmMemoryBus {
+    /// An empty bus.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> WasmMemoryBus {
+        WasmMemoryBus { inner: MemoryBus::new() }
+    }
+
+    /// Publishes a body in any HTTP form; answers the HTTP JSON.
+    #[allow(clippy::too_many_arguments)]
+    pub fn publish(
+        &mut self,
+        now: f64,
+        topic: &str,
+        content_type: Option<String>,
+        body: &[u8],
+        ordering_key: Option<String>,
+        delay_ms: Option<f64>,
+        reply: bool,
+    ) -> Result<String, JsValue> {
+        self.inner
+            .publish(ms(now), topic, content_type.as_deref(), body, ordering_key.as_deref(), delay_ms.map(ms), reply)
+            .map_err(|e| err(&e))
+    }
+
+    /// Topic stats JSON.
+    pub fn stats(&self, topic: &str) -> Result<String, JsValue> {
+        self.inner.stats(topic).map_err(|e| err(&e))
+    }
+
+    /// Opens a virtual socket.
+    pub fn open(&mut self, topic: &str, channel: Option<String>) -> Result<f64, JsValue> {
+        self.inner.open(topic, channel.as_deref()).map(|c| c as f64).map_err(|e| err(&e))
+    }
+
+    /// A virtual socket closed.
+    pub fn close(&mut self, now: f64, conn: f64) {
+        self.inner.close(ms(now), conn as u64)
+    }
+
+    /// A frame from a virtual socket.
+    pub fn frame(&mut self, now: f64, conn: f64, text: &str) {
+        self.inner.frame(ms(now), conn as u64, text)
+    }
+
+    /// When `tick` must run next, if ever.
+    pub fn timeout(&self) -> Option<f64> {
+        self.inner.timeout().map(|t| t as f64)
+    }
+
+    /// Time passed.
+    pub fn tick(&mut self, now: f64) {
+        self.inner.tick(ms(now))
+    }
+
+    /// Outputs for the driver (JSON array).
+    pub fn drain(&mut self) -> String {
+        serde_json::to_string(&self.inner.drain()).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+/// A wire name: `prefix + name`, checked against the name grammar (a channel may end in
+/// `#ephemeral`).
+#[wasm_bindgen(js_name = wireName)]
+pub fn wire_name(prefix: &str, name: &str, channel: bool) -> Result<String, JsValue> {
+    let full = format!("{prefix}{name}");
+    let checked = if channel {
+        ChannelName::parse(&full).map(|c| c.as_str().to_owned())
+    } else {
+        TopicName::parse(&full).map(|t| t.as_str().to_owned())
+    };
+    checked.map_err(|e| err(&e))
+}
+
+/// The op of a server frame, or an error (for the golden-fixture tests).
+#[wasm_bindgen(js_name = decodeServerFrame)]
+pub fn decode_server_frame(text: &str) -> Result<String, JsValue> {
+    ServerMessage::decode(text).map(|m| m.op().to_owned()).map_err(|m| err(&ApiError::invalid(m)))
+}
+
+/// The op of a client frame, or an error (for the golden-fixture tests).
+#[wasm_bindgen(js_name = decodeClientFrame)]
+pub fn decode_client_frame(text: &str) -> Result<String, JsValue> {
+    ClientFrame::decode(text).map(|f| f.op().to_owned()).map_err(|fe| err(&fe.error))
+}
+
+/// The crate version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// Error code names, for the TypeScript error classes to check against.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> String {
+    let all = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidName,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::StorageFull,
+        ErrorCode::Timeout,
+        ErrorCode::Internal,
+    ];
+    serde_json::to_string(&all.map(ErrorCode::as_str)).unwrap_or_default()
+}

@@ -1,0 +1,356 @@
+//! The client's half of the frame codec (PROTOCOL.md section 4): encoding the frames a
+//! client sends and decoding the frames a server sends. `frame.rs` holds the server's
+//! half; the two are tested against each other and against the golden fixtures.
+
+use super::frame::{ClientFrame, Json, Settle};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// Every field a client frame may carry, borrowed, for encoding.
+#[derive(Default, Serialize)]
+struct WireFrame<'a> {
+    op: &'a str,
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    reference: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_in_flight: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    handler_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_attempts: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    heartbeat_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delay_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    datacontenttype: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ordering_key: Option<&'a str>,
+}
+
+impl ClientFrame {
+    /// The frame as JSON text; [`ClientFrame::decode`] reads it back unchanged.
+    pub fn encode(&self) -> String {
+        let f = match self {
+            ClientFrame::Hello(h) => WireFrame {
+                op: "hello",
+                login: h.login.as_deref(),
+                secret: h.secret.as_deref(),
+                token: h.token.as_deref(),
+                client_id: h.client_id.as_deref(),
+                max_in_flight: h.max_in_flight,
+                handler_timeout_ms: h.handler_timeout_ms,
+                max_attempts: h.max_attempts,
+                heartbeat_ms: h.heartbeat_ms,
+                ..Default::default()
+            },
+            ClientFrame::Rdy { count, reference } => {
+                WireFrame { op: "rdy", count: Some(*count), reference: reference.as_ref(), ..Default::default() }
+            }
+            ClientFrame::Settle { verb, id, state, delay_ms, reference } => WireFrame {
+                op: verb.op(),
+                id: Some(id),
+                state: state.as_deref(),
+                delay_ms: *delay_ms,
+                reference: reference.as_ref(),
+                ..Default::default()
+            },
+            ClientFrame::Respond { id, data, datacontenttype, reference } => WireFrame {
+                op: "respond",
+                id: Some(id),
+                data: Some(data),
+                datacontenttype: datacontenttype.as_deref(),
+                reference: reference.as_ref(),
+                ..Default::default()
+            },
+            ClientFrame::Pub { event, data, ordering_key, delay_ms, reference } => WireFrame {
+                op: "pub",
+                event: event.as_deref(),
+                data: data.as_deref(),
+                ordering_key: ordering_key.as_deref(),
+                delay_ms: *delay_ms,
+                reference: reference.as_ref(),
+                ..Default::default()
+            },
+            ClientFrame::Ping => WireFrame { op: "ping", ..Default::default() },
+        };
+        serde_json::to_string(&f).unwrap_or_else(|_| r#"{"op":"ping"}"#.to_owned())
+    }
+}
+
+impl Settle {
+    /// The verb's op name on the wire.
+    pub fn op(self) -> &'static str {
+        match self {
+            Settle::Fin => "fin",
+            Settle::Touch => "touch",
+            Settle::Req => "req",
+            Settle::Shelve => "shelve",
+        }
+    }
+
+    /// The verb for an op name.
+    pub fn from_op(op: &str) -> Option<Settle> {
+        match op {
+            "fin" => Some(Settle::Fin),
+            "touch" => Some(Settle::Touch),
+            "req" => Some(Settle::Req),
+            "shelve" => Some(Settle::Shelve),
+            _ => None,
+        }
+    }
+}
+
+/// `Some(raw)` whenever the field is present and not `null`.
+fn non_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Json>, D::Error> {
+    let raw = Json::deserialize(d)?;
+    Ok((raw.get() != "null").then_some(raw))
+}
+
+/// Every field a server frame may carry.
+#[derive(Debug, Default, Deserialize)]
+struct RawServerFrame {
+    op: Option<String>,
+    #[serde(rename = "ref")]
+    reference: Option<Value>,
+    topic: Option<String>,
+    channel: Option<String>,
+    session: Option<String>,
+    max_in_flight: Option<u64>,
+    heartbeat_ms: Option<u64>,
+    id: Option<String>,
+    seq: Option<u64>,
+    attempt: Option<u32>,
+    failures: Option<u32>,
+    deadline: Option<u64>,
+    reply: Option<bool>,
+    #[serde(default, deserialize_with = "non_null")]
+    checkpoint: Option<Json>,
+    event: Option<Json>,
+    duplicate: Option<bool>,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+/// A delivery as the client sees it.
+#[derive(Debug)]
+pub struct Delivered {
+    /// Message id (what fin/touch/req/shelve/respond take).
+    pub id: String,
+    /// Topic sequence number.
+    pub seq: u64,
+    /// Deliveries so far, this one included.
+    pub attempt: u32,
+    /// Failed deliveries so far.
+    pub failures: u32,
+    /// In-flight deadline, ms since the epoch.
+    pub deadline: u64,
+    /// Whether a `respond` is expected.
+    pub reply: bool,
+    /// Last saved handler state, if any.
+    pub checkpoint: Option<Json>,
+    /// The CloudEvent.
+    pub event: Json,
+}
+
+/// A decoded server frame.
+#[derive(Debug)]
+pub enum ServerMessage {
+    /// `hello` accepted.
+    Welcome {
+        /// Topic (wire name).
+        topic: String,
+        /// Channel (wire name), none on a publisher socket.
+        channel: Option<String>,
+        /// Session id.
+        session: String,
+        /// Credit granted.
+        max_in_flight: u64,
+        /// Keep-alive interval in force.
+        heartbeat_ms: u64,
+    },
+    /// A delivery.
+    Msg(Delivered),
+    /// A frame took effect.
+    Ok {
+        /// The frame's `ref`.
+        reference: Option<Value>,
+        /// Message id (pub answers).
+        id: Option<String>,
+        /// Sequence number (pub answers).
+        seq: Option<u64>,
+        /// Duplicate flag (pub answers).
+        duplicate: Option<bool>,
+        /// New deadline (touch answers).
+        deadline: Option<u64>,
+    },
+    /// A frame was refused.
+    Error {
+        /// The frame's `ref`, if any.
+        reference: Option<Value>,
+        /// Contract error code (kept as text: a newer server may send a newer code).
+        code: String,
+        /// Human text.
+        message: String,
+    },
+    /// Answer to ping.
+    Pong,
+}
+
+impl ServerMessage {
+    /// Decodes one server frame; `Err` names what is wrong with it.
+    pub fn decode(text: &str) -> Result<ServerMessage, String> {
+        let f: RawServerFrame = serde_json::from_str(text).map_err(|e| format!("malformed frame: {e}"))?;
+        let op = f.op.ok_or("frame has no \"op\"")?;
+        let need = |what: &str| format!("{op} frame without \"{what}\"");
+        Ok(match op.as_str() {
+            "welcome" => ServerMessage::Welcome {
+                topic: f.topic.ok_or_else(|| need("topic"))?,
+                channel: f.channel,
+                session: f.session.ok_or_else(|| need("session"))?,
+                max_in_flight: f.max_in_flight.unwrap_or(0),
+                heartbeat_ms: f.heartbeat_ms.ok_or_else(|| need("heartbeat_ms"))?,
+            },
+            "msg" => ServerMessage::Msg(Delivered {
+                id: f.id.ok_or_else(|| need("id"))?,
+                seq: f.seq.ok_or_else(|| need("seq"))?,
+                attempt: f.attempt.unwrap_or(1),
+                failures: f.failures.unwrap_or(0),
+                deadline: f.deadline.ok_or_else(|| need("deadline"))?,
+                reply: f.reply.unwrap_or(false),
+                checkpoint: f.checkpoint,
+                event: f.event.ok_or_else(|| need("event"))?,
+            }),
+            "ok" => ServerMessage::Ok {
+                reference: f.reference,
+                id: f.id,
+                seq: f.seq,
+                duplicate: f.duplicate,
+                deadline: f.deadline,
+            },
+            "error" => ServerMessage::Error {
+                reference: f.reference,
+                code: f.code.ok_or_else(|| need("code"))?,
+                message: f.message.unwrap_or_default(),
+            },
+            "pong" => ServerMessage::Pong,
+            other => return Err(format!("unknown op {other:?}")),
+        })
+    }
+
+    /// Name of the op.
+    pub fn op(&self) -> &'static str {
+        match self {
+            ServerMessage::Welcome { .. } => "welcome",
+            ServerMessage::Msg(_) => "msg",
+            ServerMessage::Ok { .. } => "ok",
+            ServerMessage::Error { .. } => "error",
+            ServerMessage::Pong => "pong",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::frame::{msg_frame, Hello, MsgHeader, ServerFrame};
+
+    fn raw(s: &str) -> Json {
+        RawValue::from_string(s.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn client_frames_round_trip() {
+        let frames = vec![
+            ClientFrame::Hello(Hello {
+                token: Some("t".into()),
+                max_in_flight: Some(3),
+                heartbeat_ms: Some(5_000),
+                ..Default::default()
+            }),
+            ClientFrame::Rdy { count: 0, reference: Some(Value::from(1)) },
+            ClientFrame::Settle {
+                verb: Settle::Shelve,
+                id: "a".into(),
+                state: Some(raw(r#"{"n":1}"#)),
+                delay_ms: Some(10),
+                reference: Some(Value::from(2)),
+            },
+            ClientFrame::Respond {
+                id: "b".into(),
+                data: raw("[1]"),
+                datacontenttype: Some("application/json".into()),
+                reference: None,
+            },
+            ClientFrame::Pub {
+                event: None,
+                data: Some(raw("{}")),
+                ordering_key: Some("k".into()),
+                delay_ms: None,
+                reference: Some(Value::from("r")),
+            },
+            ClientFrame::Ping,
+        ];
+        for f in frames {
+            let text = f.encode();
+            let back = ClientFrame::decode(&text).unwrap_or_else(|e| panic!("{text}: {:?}", e.error));
+            assert_eq!(back.encode(), text);
+            assert_eq!(back.op(), f.op());
+        }
+    }
+
+    #[test]
+    fn decodes_what_the_server_encodes() {
+        let welcome = ServerFrame::Welcome {
+            topic: "t",
+            channel: Some("c"),
+            session: "1",
+            max_in_flight: 2,
+            heartbeat_ms: 30_000,
+        };
+        assert!(matches!(
+            ServerMessage::decode(&welcome.encode()).unwrap(),
+            ServerMessage::Welcome { max_in_flight: 2, .. }
+        ));
+        let h = MsgHeader {
+            id: "x",
+            seq: 7,
+            attempt: 2,
+            failures: 1,
+            deadline: 9,
+            reply: true,
+            checkpoint: Some(r#"{"n":1}"#),
+        };
+        match ServerMessage::decode(&msg_frame(&h, r#"{"id":"e"}"#)).unwrap() {
+            ServerMessage::Msg(d) => {
+                assert_eq!((d.seq, d.attempt, d.failures, d.reply), (7, 2, 1, true));
+                assert_eq!(d.checkpoint.unwrap().get(), r#"{"n":1}"#);
+                assert_eq!(d.event.get(), r#"{"id":"e"}"#);
+            }
+            other => panic!("{other:?}"),
+        }
+        let no_cp = msg_frame(&MsgHeader { checkpoint: None, ..h }, "{}");
+        assert!(matches!(ServerMessage::decode(&no_cp).unwrap(), ServerMessage::Msg(Delivered { checkpoint: None, .. })));
+        assert!(ServerMessage::decode(r#"{"op":"nope"}"#).is_err());
+        assert!(ServerMessage::decode(r#"{"op":"msg"}"#).is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! Reading a publish request in any of the contract's four body forms (PROTOCOL.md
+//! section 3, "Publish") into accepted events.
+
+use super::event::{self, media_type, Accepted};
+use super::id::message_id;
+use super::{ApiError, ErrorCode, Limits};
+
+/// Structured event.
+pub const STRUCTURED: &str = "application/cloudevents+json";
+/// Batch of structured events.
+pub const BATCH: &str = "application/cloudevents-batch+json";
+
+/// A publish body, as received.
+pub struct Body<'a> {
+    /// `Content-Type`, if any.
+    pub content_type: Option<&'a str>,
+    /// All request headers (for binary mode).
+    pub headers: &'a [(String, String)],
+    /// The raw body.
+    pub bytes: &'a [u8],
+    /// `/clients/{login}` or `/anonymous`: the source of events the bus makes.
+    pub source: &'a str,
+    /// Topic name: the type of events the bus makes.
+    pub topic: &'a str,
+}
+
+/// Reads the events of a publish. `next_seq` names a made event's id; `single` refuses
+/// batches (request-response takes one event).
+pub fn read(
+    body: &Body<'_>,
+    next_seq: u64,
+    now: u64,
+    limits: &Limits,
+    single: bool,
+) -> Result<Vec<Accepted>, ApiError> {
+    let media = media_type(body.content_type.unwrap_or(""));
+    let text = || {
+        std::str::from_utf8(body.bytes)
+            .map_err(|_| ApiError::invalid("a CloudEvents JSON body must be UTF-8"))
+    };
+    match media.as_str() {
+        STRUCTURED => Ok(vec![event::accept(text()?, now, limits)?]),
+        BATCH if !single => event::accept_batch(text()?, now, limits),
+        m if m.starts_with("application/cloudevents") => Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("{m} is not accepted here; send {STRUCTURED}, {BATCH} (publish only), binary mode (ce-* headers) or a plain body"),
+        )),
+        _ if body.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("ce-specversion")) => {
+            let headers = body.headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            Ok(vec![event::from_binary(headers, body.content_type, body.bytes, now, limits)?])
+        }
+        _ => {
+            if body.bytes.len() > limits.max_event_bytes {
+                return Err(ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("event is {} bytes; the limit is {}", body.bytes.len(), limits.max_event_bytes),
+                ));
+            }
+            let id = message_id(next_seq);
+            Ok(vec![event::from_plain(&id, body.source, body.topic, body.content_type, body.bytes, now, limits)?])
+        }
+    }
+}
+
+/// Whether a request's content type is the batch form.
+pub fn is_batch(content_type: Option<&str>) -> bool {
+    media_type(content_type.unwrap_or("")) == BATCH
+}
+
+/// One event of a publish, once checked and deduplicated.
+#[derive(Debug)]
+pub struct Planned {
+    /// Its seq: the next free one, or the original's for a duplicate.
+    pub seq: u64,
+    /// Whether (source, id) was accepted before, within the dedup window.
+    pub duplicate: bool,
+    /// The event to append (none for a duplicate).
+    pub event: Option<Accepted>,
+    /// Deliver from this time on (`delay_ms` wins over `deliverafter`).
+    pub deliver_at: Option<u64>,
+    /// Ordering key (the query parameter wins over the extension).
+    pub key: Option<String>,
+}
+
+/// Plans an append after `head`: checks delays against the limit and finds duplicates,
+/// earlier in the topic (`find(source, id)`, within the dedup window) or earlier in the
+/// same batch. Every check happens here, before the first write: a refused publish
+/// changes nothing.
+pub fn plan(
+    events: Vec<Accepted>,
+    head: u64,
+    now: u64,
+    limits: &Limits,
+    ordering_key: Option<&str>,
+    delay_ms: Option<u64>,
+    mut find: impl FnMut(&str, &str) -> Result<Option<u64>, ApiError>,
+) -> Result<Vec<Planned>, ApiError> {
+    if delay_ms.is_some_and(|d| d > limits.max_delay_ms) {
+        return Err(ApiError::invalid(format!("delay_ms must be at most {}", limits.max_delay_ms)));
+    }
+    event::check_ordering_key(ordering_key)?;
+    let limit = now.saturating_add(limits.max_delay_ms);
+    let deliver_at = |e: &Accepted| delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at);
+    if events.iter().filter_map(deliver_at).any(|t| t > limit) {
+        return Err(ApiError::invalid(format!("events may be deferred by at most {} ms", limits.max_delay_ms)));
+    }
+    let mut seen: std::collections::HashMap<(String, String), u64> = Default::default();
+    let mut out = Vec::with_capacity(events.len());
+    let mut next = head + 1;
+    for e in events {
+        let pair = (e.meta.source.clone(), e.meta.id.clone());
+        let original = match seen.get(&pair) {
+            Some(&seq) => Some(seq),
+            None => find(&pair.0, &pair.1)?,
+        };
+        out.push(match original {
+            Some(seq) => Planned { seq, duplicate: true, event: None, deliver_at: None, key: None },
+            None => {
+                seen.insert(pair, next);
+                next += 1;
+                Planned {
+                    seq: next - 1,
+                    duplicate: false,
+                    deliver_at: deliver_at(&e),
+                    key: ordering_key.map(str::to_owned).or(e.meta.ordering_key.clone()),
+                    event: Some(e),
+                }
+            }
+        });
+    }
+    Ok(out)
+}
