@@ -1,6 +1,7 @@
 //! Golden wire fixtures (tests/fixtures/), shared with the JS tests: every frame fixture
 //! decodes to the op its name says, every event fixture validates unchanged.
 
+use ismld::proto::codec::ServerMessage;
 use ismld::proto::event::accept;
 use ismld::proto::frame::ClientFrame;
 use ismld::proto::Limits;
@@ -27,6 +28,26 @@ fn frame_fixtures_decode() {
     assert!(all.len() >= 3);
     for (name, text) in all {
         let frame = ClientFrame::decode(text.trim()).unwrap_or_else(|e| panic!("{name}: {:?}", e.error));
+        assert_eq!(frame.op(), name, "fixture {name}.json holds a {name} frame");
+    }
+}
+
+#[test]
+fn client_frame_fixtures_encode_back_to_the_same_json() {
+    for (name, text) in fixtures("frames") {
+        let frame = ClientFrame::decode(text.trim()).unwrap_or_else(|e| panic!("{name}: {:?}", e.error));
+        let a: serde_json::Value = serde_json::from_str(&frame.encode()).unwrap();
+        let b: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(a, b, "{name}: the client's encoder writes what the fixture holds");
+    }
+}
+
+#[test]
+fn server_frame_fixtures_decode_on_the_client() {
+    let all = fixtures("server-frames");
+    assert!(all.len() >= 5);
+    for (name, text) in all {
+        let frame = ServerMessage::decode(text.trim()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(frame.op(), name, "fixture {name}.json holds a {name} frame");
     }
 }

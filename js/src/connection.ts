@@ -225,6 +225,7 @@ export class Connection {
       emit: (type, event) => this.emit(type, event),
       wireName: (name, channel) => this.wireName(name, channel),
       changed: () => {},
+      connectTimeout: o.connectTimeout ?? 10_000,
     };
     const sub = new Subscriber<T, S>(ctx, this.prefix + options.topic, this.prefix + options.channel, handler);
     this.subscribers.add(sub as unknown as Subscriber<never, never>);

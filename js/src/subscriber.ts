@@ -32,6 +32,7 @@ export interface SubscriberContext {
   session: Record<string, unknown>;
   emit<K extends keyof ConnectionEvents>(type: K, event: ConnectionEvents[K]): void;
   wireName(name: string, channel: boolean): string;
+  connectTimeout: number;
   changed(): void;
 }
 
@@ -53,6 +54,7 @@ export class Subscriber<T = unknown, S = unknown> implements MessageOwner {
   private readonly answers = new Map<number, { resolve: (deadline: number | undefined) => void; reject: (e: Error) => void }>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private attempts = 0;
   private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private readonly handlers = new Set<Promise<void>>();
@@ -106,7 +108,9 @@ export class Subscriber<T = unknown, S = unknown> implements MessageOwner {
    */
   async stop(): Promise<void> {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.timer) clearTimeout(this.timer);
+    this.reconnectTimer = this.handshakeTimer = this.timer = undefined;
     if (this.session) this.perform(this.session.stop());
     else this.setState("stopped");
     this.setState("stopped");
@@ -133,6 +137,21 @@ export class Subscriber<T = unknown, S = unknown> implements MessageOwner {
       return;
     }
     this.ws = ws;
+    // A socket that neither opens nor fails (a runtime half up) must not stall the
+    // subscriber: give up on it and reconnect.
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = setTimeout(() => {
+      this.handshakeTimer = undefined;
+      if (this.ws !== ws || !this.session) return;
+      this.ws = undefined;
+      try {
+        ws.close(4000, "handshake timeout");
+      } catch {
+        /* not open yet */
+      }
+      this.closeInfo = { code: 1006, reason: "handshake timeout" };
+      this.perform(this.session.closed(1006, "handshake timeout", Math.random()));
+    }, this.ctx.connectTimeout);
     ws.onopen = () => {
       if (this.ws === ws && this.session) this.perform(this.session.opened(Date.now()));
     };
@@ -153,6 +172,8 @@ export class Subscriber<T = unknown, S = unknown> implements MessageOwner {
   }
 
   private fail(error: IsmldError): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
     this.setState("stopped");
     this.ctx.emit("error", { subscription: this.fullChannelName, error });
     this.started?.reject(error);
@@ -172,6 +193,8 @@ export class Subscriber<T = unknown, S = unknown> implements MessageOwner {
           }
           break;
         case "welcome":
+          if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+          this.handshakeTimer = undefined;
           this.setState("connected");
           this.ctx.emit("connected", { subscription: this.fullChannelName, session: a.session });
           this.started?.resolve();
@@ -242,12 +265,14 @@ export class Subscriber<T = unknown, S = unknown> implements MessageOwner {
       } catch (e) {
         ok = false;
         this.ctx.emit("error", { subscription: this.fullChannelName, error: e instanceof Error ? e : new Error(String(e)) });
+        // Back off first (rdy 0), then requeue: the message must not come straight back.
+        if (this.session) this.perform(this.session.handlerDone(Date.now(), false));
         if (!msg.settled) await msg.requeue().catch((err) => this.quiet(err));
       } finally {
         this.messages.delete(msg.id);
         msg.abort("handler returned");
       }
-      if (this.session) this.perform(this.session.handlerDone(Date.now(), ok));
+      if (ok && this.session) this.perform(this.session.handlerDone(Date.now(), true));
     })();
     this.handlers.add(task);
     void task.finally(() => this.handlers.delete(task));

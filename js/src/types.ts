@@ -51,6 +51,8 @@ export interface ConnectionOptions {
   maxAttempts?: number;
   /** Reconnect backoff (full jitter): floor and cap in ms. Default `{ min: 500, max: 30_000 }`. */
   reconnect?: { min?: number; max?: number };
+  /** Longest wait for a subscriber's socket to open and be welcomed before retrying, in ms. Default 10,000. */
+  connectTimeout?: number;
   /** `source` of events the client builds (publish with `id`, batches). Default `/clients/{login}`, or `/ismld-js` with a token. */
   source?: string;
   /** WebSocket constructor. Default `globalThis.WebSocket` (browsers, Node >= 22). */

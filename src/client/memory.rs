@@ -122,9 +122,10 @@ impl MemoryBus {
         let since = now.saturating_sub(limits.dedup_window_ms);
         t.dedup.retain(|_, (_, at)| *at >= since);
         let seen = &t.dedup;
-        let plan = publish::plan(events, t.queue.head(), now, &limits, ordering_key, delay_ms, |source, id| {
-            Ok(seen.get(&(source.to_owned(), id.to_owned())).map(|&(seq, _)| seq))
-        })?;
+        let plan =
+            publish::plan(events, t.queue.head(), now, &limits, ordering_key, delay_ms, |source, id| {
+                Ok(seen.get(&(source.to_owned(), id.to_owned())).map(|&(seq, _)| seq))
+            })?;
         let mut items = Vec::new();
         let mut results = Vec::new();
         for p in plan {
@@ -155,7 +156,10 @@ impl MemoryBus {
 
     /// Topic stats, as `GET /v1/topics/{topic}` answers them.
     pub fn stats(&self, topic: &str) -> Result<String, ApiError> {
-        let t = self.topics.get(topic).ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no topic {topic}")))?;
+        let t = self
+            .topics
+            .get(topic)
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no topic {topic}")))?;
         let stats = TopicStats {
             topic: topic.to_owned(),
             seq: t.queue.head(),
@@ -171,7 +175,10 @@ impl MemoryBus {
         let channel = channel.map(ChannelName::parse).transpose()?;
         let conn = self.next_conn;
         self.next_conn += 1;
-        self.conns.insert(conn, Conn { topic: topic.as_str().to_owned(), channel, consumer: None, welcomed: false });
+        self.conns.insert(
+            conn,
+            Conn { topic: topic.as_str().to_owned(), channel, consumer: None, welcomed: false },
+        );
         Ok(conn)
     }
 
@@ -221,32 +228,57 @@ impl MemoryBus {
                 }
                 _ => ServerFrame::error(
                     reference.as_ref(),
-                    &ApiError::invalid(format!("rdy needs a consumer socket and a count 0..={}", limits.max_in_flight)),
+                    &ApiError::invalid(format!(
+                        "rdy needs a consumer socket and a count 0..={}",
+                        limits.max_in_flight
+                    )),
                 ),
             },
             ClientFrame::Settle { verb, id, state, delay_ms, reference } => {
-                let result = consumer.ok_or_else(|| ApiError::invalid("this is a publisher socket")).and_then(|cid| {
-                    let seq = parse_message_id(&id).ok_or_else(|| not_in_flight(&id))?;
-                    let checkpoint = crate::core::checkpoint_update(state.as_deref().map(|s| s.get()));
-                    t.queue.settle(now, cid, verb, seq, checkpoint, delay_ms.unwrap_or(0)).map_err(ApiError::from)
-                });
+                let result =
+                    consumer.ok_or_else(|| ApiError::invalid("this is a publisher socket")).and_then(|cid| {
+                        let seq = parse_message_id(&id).ok_or_else(|| not_in_flight(&id))?;
+                        let checkpoint = crate::core::checkpoint_update(state.as_deref().map(|s| s.get()));
+                        t.queue
+                            .settle(now, cid, verb, seq, checkpoint, delay_ms.unwrap_or(0))
+                            .map_err(ApiError::from)
+                    });
                 match result {
-                    Ok(deadline) => ServerFrame::Ok { reference: reference.as_ref(), id: None, seq: None, duplicate: None, deadline }.encode(),
+                    Ok(deadline) => ServerFrame::Ok {
+                        reference: reference.as_ref(),
+                        id: None,
+                        seq: None,
+                        duplicate: None,
+                        deadline,
+                    }
+                    .encode(),
                     Err(e) => ServerFrame::error(reference.as_ref(), &e),
                 }
             }
             ClientFrame::Respond { id, data, datacontenttype, reference } => {
-                let result = consumer.ok_or_else(|| ApiError::invalid("this is a publisher socket")).and_then(|cid| {
-                    let seq = parse_message_id(&id).ok_or_else(|| not_in_flight(&id))?;
-                    let Some(stored) = t.events.get(&seq) else { return Err(not_in_flight(&id)) };
-                    if !stored.reply {
-                        return Err(ApiError::invalid(format!("message {id} was not delivered with \"reply\": true")));
-                    }
-                    let request = stored.text.clone();
-                    t.queue.settle(now, cid, crate::proto::frame::Settle::Fin, seq, None, 0).map_err(ApiError::from)?;
-                    let answer = event::response(&request, &format!("{id}.response"), MEMORY_SOURCE, &data, datacontenttype.as_deref(), now);
-                    Ok((seq, answer))
-                });
+                let result =
+                    consumer.ok_or_else(|| ApiError::invalid("this is a publisher socket")).and_then(|cid| {
+                        let seq = parse_message_id(&id).ok_or_else(|| not_in_flight(&id))?;
+                        let Some(stored) = t.events.get(&seq) else { return Err(not_in_flight(&id)) };
+                        if !stored.reply {
+                            return Err(ApiError::invalid(format!(
+                                "message {id} was not delivered with \"reply\": true"
+                            )));
+                        }
+                        let request = stored.text.clone();
+                        t.queue
+                            .settle(now, cid, crate::proto::frame::Settle::Fin, seq, None, 0)
+                            .map_err(ApiError::from)?;
+                        let answer = event::response(
+                            &request,
+                            &format!("{id}.response"),
+                            MEMORY_SOURCE,
+                            &data,
+                            datacontenttype.as_deref(),
+                            now,
+                        );
+                        Ok((seq, answer))
+                    });
                 match result {
                     Ok((seq, answer)) => {
                         self.out.push(Output::Response { topic: topic.clone(), seq, event: answer });
@@ -262,13 +294,36 @@ impl MemoryBus {
                     _ => ("", ""),
                 };
                 let body = body.as_bytes().to_vec();
-                match self.publish(now, &topic, Some(content_type), &body, ordering_key.as_deref(), delay_ms, false) {
+                match self.publish(
+                    now,
+                    &topic,
+                    Some(content_type),
+                    &body,
+                    ordering_key.as_deref(),
+                    delay_ms,
+                    false,
+                ) {
                     Ok(json) => {
                         let p: Published = match serde_json::from_str(&json) {
                             Ok(p) => p,
-                            Err(e) => return self.send(conn, ServerFrame::error(reference.as_ref(), &ApiError::new(ErrorCode::Internal, e.to_string()))),
+                            Err(e) => {
+                                return self.send(
+                                    conn,
+                                    ServerFrame::error(
+                                        reference.as_ref(),
+                                        &ApiError::new(ErrorCode::Internal, e.to_string()),
+                                    ),
+                                )
+                            }
                         };
-                        ServerFrame::Ok { reference: reference.as_ref(), id: Some(&p.id), seq: Some(p.seq), duplicate: Some(p.duplicate), deadline: None }.encode()
+                        ServerFrame::Ok {
+                            reference: reference.as_ref(),
+                            id: Some(&p.id),
+                            seq: Some(p.seq),
+                            duplicate: Some(p.duplicate),
+                            deadline: None,
+                        }
+                        .encode()
                     }
                     Err(e) => ServerFrame::error(reference.as_ref(), &e),
                 }
@@ -287,7 +342,13 @@ impl MemoryBus {
         c.welcomed = true;
         let (topic, channel) = (c.topic.clone(), c.channel.clone());
         let Some(channel) = channel else {
-            let w = ServerFrame::Welcome { topic: &topic, channel: None, session: "publisher", max_in_flight: 0, heartbeat_ms: settings.heartbeat_ms };
+            let w = ServerFrame::Welcome {
+                topic: &topic,
+                channel: None,
+                session: "publisher",
+                max_in_flight: 0,
+                heartbeat_ms: settings.heartbeat_ms,
+            };
             return self.send(conn, w.encode());
         };
         let t = self.topic(&topic);
@@ -346,7 +407,9 @@ impl MemoryBus {
         for effect in t.queue.drain_effects() {
             match effect {
                 Effect::Deliver(d) => {
-                    let (Some(&conn), Some(e)) = (t.sockets.get(&d.consumer), t.events.get(&d.seq)) else { continue };
+                    let (Some(&conn), Some(e)) = (t.sockets.get(&d.consumer), t.events.get(&d.seq)) else {
+                        continue;
+                    };
                     let id = message_id(d.seq);
                     let h = MsgHeader {
                         id: &id,
@@ -382,7 +445,6 @@ impl MemoryBus {
 fn not_in_flight(id: &str) -> ApiError {
     ApiError::new(ErrorCode::NotFound, format!("message {id} is not in flight to this consumer"))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -436,7 +498,8 @@ mod tests {
         let ev = br#"{"specversion":"1.0","id":"x","source":"/s","type":"t"}"#;
         let ct = Some(publish::STRUCTURED);
         bus.publish(0, "t", ct, ev, None, None, false).unwrap();
-        let dup: Value = serde_json::from_str(&bus.publish(1, "t", ct, ev, None, None, false).unwrap()).unwrap();
+        let dup: Value =
+            serde_json::from_str(&bus.publish(1, "t", ct, ev, None, None, false).unwrap()).unwrap();
         assert_eq!((dup["seq"].as_u64(), dup["duplicate"].as_bool()), (Some(1), Some(true)));
         let e = bus.publish(1, "t", ct, b"{}", None, None, false).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);
@@ -458,7 +521,14 @@ mod tests {
         };
         assert!(conn == a || conn == b);
         assert_eq!(msg["reply"], true);
-        bus.frame(1, conn, &format!(r#"{{"op":"respond","id":"{}","data":{{"sum":3}},"ref":5}}"#, msg["id"].as_str().unwrap()));
+        bus.frame(
+            1,
+            conn,
+            &format!(
+                r#"{{"op":"respond","id":"{}","data":{{"sum":3}},"ref":5}}"#,
+                msg["id"].as_str().unwrap()
+            ),
+        );
         let out = bus.drain();
         let response = out.iter().find_map(|o| match o {
             Output::Response { seq: s, event, .. } if *s == seq => serde_json::from_str::<Value>(event).ok(),
@@ -468,7 +538,11 @@ mod tests {
         assert_eq!(response["type"], "t.response");
         assert_eq!(response["data"]["sum"], 3);
         // A second respond finds nothing in flight.
-        bus.frame(2, conn, &format!(r#"{{"op":"respond","id":"{}","data":1,"ref":6}}"#, msg["id"].as_str().unwrap()));
+        bus.frame(
+            2,
+            conn,
+            &format!(r#"{{"op":"respond","id":"{}","data":1,"ref":6}}"#, msg["id"].as_str().unwrap()),
+        );
         assert_eq!(frames(&mut bus, conn)[0]["code"], "not_found");
     }
 }

@@ -299,7 +299,13 @@ impl Session {
             ServerMessage::Ok { reference, deadline, .. } => {
                 if let Some(r) = Self::our_ref(reference.as_ref()) {
                     if self.pending.remove(&r).is_some() {
-                        out.push(Action::Answer { reference: r, ok: true, code: None, message: None, deadline });
+                        out.push(Action::Answer {
+                            reference: r,
+                            ok: true,
+                            code: None,
+                            message: None,
+                            deadline,
+                        });
                     }
                 }
             }
@@ -348,7 +354,13 @@ impl Session {
     }
 
     fn refuse(reference: u64, code: &str, message: String) -> Action {
-        Action::Answer { reference, ok: false, code: Some(code.into()), message: Some(message), deadline: None }
+        Action::Answer {
+            reference,
+            ok: false,
+            code: Some(code.into()),
+            message: Some(message),
+            deadline: None,
+        }
     }
 
     /// fin / touch / req / shelve of a message. Returns the `ref` whose [`Action::Answer`]
@@ -373,13 +385,8 @@ impl Session {
         if let Some(refused) = check {
             return (r, vec![refused]);
         }
-        let frame = ClientFrame::Settle {
-            verb,
-            id: id.to_owned(),
-            state,
-            delay_ms,
-            reference: Some(Value::from(r)),
-        };
+        let frame =
+            ClientFrame::Settle { verb, id: id.to_owned(), state, delay_ms, reference: Some(Value::from(r)) };
         (r, vec![self.send(frame)])
     }
 
@@ -413,7 +420,11 @@ impl Session {
     fn claim(&mut self, id: &str, finishing: bool) -> (u64, Option<Action>) {
         let r = self.take_ref(finishing.then(|| id.to_owned()));
         let refused = if self.phase != Phase::Live {
-            Some(Self::refuse(r, "disconnected", format!("message {id} was lost with the connection; it will be redelivered")))
+            Some(Self::refuse(
+                r,
+                "disconnected",
+                format!("message {id} was lost with the connection; it will be redelivered"),
+            ))
         } else if !self.in_flight.contains(id) {
             Some(Self::refuse(r, "not_found", format!("message {id} is not in flight (already settled?)")))
         } else {
@@ -554,12 +565,19 @@ mod tests {
     }
 
     fn welcome() -> String {
-        ServerFrame::Welcome { topic: "t", channel: Some("c"), session: "1", max_in_flight: 3, heartbeat_ms: 30_000 }
-            .encode()
+        ServerFrame::Welcome {
+            topic: "t",
+            channel: Some("c"),
+            session: "1",
+            max_in_flight: 3,
+            heartbeat_ms: 30_000,
+        }
+        .encode()
     }
 
     fn msg(id: &str) -> String {
-        let h = MsgHeader { id, seq: 1, attempt: 1, failures: 0, deadline: 9, reply: false, checkpoint: None };
+        let h =
+            MsgHeader { id, seq: 1, attempt: 1, failures: 0, deadline: 9, reply: false, checkpoint: None };
         msg_frame(&h, "{}")
     }
 
@@ -581,7 +599,13 @@ mod tests {
         // A second fin of the same message is refused locally.
         let (r2, acts2) = s.settle(Settle::Fin, "a", None, None);
         assert!(matches!(&acts2[0], Action::Answer { reference, ok: false, .. } if *reference == r2));
-        let ok = ServerFrame::Ok { reference: Some(&Value::from(r)), id: None, seq: None, duplicate: None, deadline: None };
+        let ok = ServerFrame::Ok {
+            reference: Some(&Value::from(r)),
+            id: None,
+            seq: None,
+            duplicate: None,
+            deadline: None,
+        };
         assert!(matches!(&s.received(2, &ok.encode())[0], Action::Answer { ok: true, .. }));
         // An ok nobody waits for is ignored.
         assert!(s.received(3, &ok.encode()).is_empty());

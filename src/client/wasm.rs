@@ -144,7 +144,15 @@ impl WasmMemoryBus {
         reply: bool,
     ) -> Result<String, JsValue> {
         self.inner
-            .publish(ms(now), topic, content_type.as_deref(), body, ordering_key.as_deref(), delay_ms.map(ms), reply)
+            .publish(
+                ms(now),
+                topic,
+                content_type.as_deref(),
+                body,
+                ordering_key.as_deref(),
+                delay_ms.map(ms),
+                reply,
+            )
             .map_err(|e| err(&e))
     }
 

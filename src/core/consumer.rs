@@ -34,8 +34,12 @@ impl ConsumerSettings {
             l.min_handler_timeout_ms,
             l.max_handler_timeout_ms,
         )?;
-        let heartbeat_ms =
-            in_range("heartbeat_ms", h.heartbeat_ms.unwrap_or(30_000), l.min_heartbeat_ms, l.max_heartbeat_ms)?;
+        let heartbeat_ms = in_range(
+            "heartbeat_ms",
+            h.heartbeat_ms.unwrap_or(30_000),
+            l.min_heartbeat_ms,
+            l.max_heartbeat_ms,
+        )?;
         let max_attempts = in_range("max_attempts", h.max_attempts.unwrap_or(0), 0, u64::from(u32::MAX))?;
         Ok((
             max_in_flight as u32,

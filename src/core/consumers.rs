@@ -103,6 +103,11 @@ impl Topic {
         }
     }
 
+    /// Whether message `seq` is in flight to consumer `id`.
+    pub fn consumer_holds(&self, id: ConsumerId, seq: Seq) -> bool {
+        self.consumers.get(&id).is_some_and(|c| c.in_flight.contains(&seq))
+    }
+
     /// Notes that a consumer sent a frame (it is alive).
     pub fn seen(&mut self, now: Millis, id: ConsumerId) {
         if let Some(c) = self.consumers.get_mut(&id) {

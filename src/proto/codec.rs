@@ -63,9 +63,12 @@ impl ClientFrame {
                 heartbeat_ms: h.heartbeat_ms,
                 ..Default::default()
             },
-            ClientFrame::Rdy { count, reference } => {
-                WireFrame { op: "rdy", count: Some(*count), reference: reference.as_ref(), ..Default::default() }
-            }
+            ClientFrame::Rdy { count, reference } => WireFrame {
+                op: "rdy",
+                count: Some(*count),
+                reference: reference.as_ref(),
+                ..Default::default()
+            },
             ClientFrame::Settle { verb, id, state, delay_ms, reference } => WireFrame {
                 op: verb.op(),
                 id: Some(id),
@@ -349,7 +352,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let no_cp = msg_frame(&MsgHeader { checkpoint: None, ..h }, "{}");
-        assert!(matches!(ServerMessage::decode(&no_cp).unwrap(), ServerMessage::Msg(Delivered { checkpoint: None, .. })));
+        assert!(matches!(
+            ServerMessage::decode(&no_cp).unwrap(),
+            ServerMessage::Msg(Delivered { checkpoint: None, .. })
+        ));
         assert!(ServerMessage::decode(r#"{"op":"nope"}"#).is_err());
         assert!(ServerMessage::decode(r#"{"op":"msg"}"#).is_err());
     }

@@ -102,7 +102,10 @@ pub fn plan(
     let limit = now.saturating_add(limits.max_delay_ms);
     let deliver_at = |e: &Accepted| delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at);
     if events.iter().filter_map(deliver_at).any(|t| t > limit) {
-        return Err(ApiError::invalid(format!("events may be deferred by at most {} ms", limits.max_delay_ms)));
+        return Err(ApiError::invalid(format!(
+            "events may be deferred by at most {} ms",
+            limits.max_delay_ms
+        )));
     }
     let mut seen: std::collections::HashMap<(String, String), u64> = Default::default();
     let mut out = Vec::with_capacity(events.len());

@@ -21,7 +21,7 @@ use crate::proto::route::{ChannelOp, Route, TopicOp};
 use crate::proto::{ApiError, ErrorCode, Limits};
 use auth::{forbidden, Access, Identity};
 use serde_json::json;
-use worker::{event, Context, Env, Request, Response, Result};
+use worker::{event, Context, Env, Headers, Method, Request, Response, Result};
 
 /// Version reported by `/v1/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -39,13 +39,43 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    if req.method() == Method::Options {
+        return preflight(&req);
+    }
     match route(req, &env).await {
-        Ok(r) => Ok(r),
+        Ok(r) => with_cors(r),
         Err(e) => {
             worker::console_error!("{}", json!({"event": "request.failed", "error": e.to_string()}));
             http::fail(ErrorCode::Internal, "internal error")
         }
     }
+}
+
+/// CORS: browsers on any origin may call the API. Credentials travel in the
+/// `Authorization` header (never cookies), so allowing every origin gives a page no power
+/// its user's credentials do not already have.
+fn preflight(req: &Request) -> Result<Response> {
+    let h = Headers::new();
+    h.set("access-control-allow-origin", "*")?;
+    h.set("access-control-allow-methods", "GET, POST, PUT, DELETE, OPTIONS")?;
+    let asked = req.headers().get("access-control-request-headers")?;
+    h.set("access-control-allow-headers", asked.as_deref().unwrap_or("authorization, content-type"))?;
+    h.set("access-control-max-age", "86400")?;
+    Ok(Response::empty()?.with_status(204).with_headers(h))
+}
+
+/// Adds `Access-Control-Allow-Origin: *` (into fresh headers: an object's answer has
+/// immutable ones).
+fn with_cors(r: Response) -> Result<Response> {
+    if r.status_code() == 101 {
+        return Ok(r);
+    }
+    let h = Headers::new();
+    for (k, v) in r.headers().entries() {
+        h.append(&k, &v)?;
+    }
+    h.set("access-control-allow-origin", "*")?;
+    Ok(r.with_headers(h))
 }
 
 /// Checks what `who` may do on `route`.

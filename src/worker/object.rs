@@ -17,7 +17,7 @@ use crate::proto::id::message_id;
 use crate::proto::route::Route;
 use crate::proto::{ApiError, ErrorCode, Limits};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use worker::{
     console_error, durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State,
     WebSocket, WebSocketIncomingMessage,
@@ -26,12 +26,18 @@ use worker::{
 /// How long a socket may wait before its `hello`.
 pub const HELLO_TIMEOUT_MS: u64 = 10_000;
 
+/// HTTP requests waiting for a response, by request seq.
+pub type Waiters = RefCell<HashMap<Seq, futures::channel::oneshot::Sender<String>>>;
+
 /// The topic Durable Object (class `Topic` in `wrangler.toml`).
 #[durable_object]
 pub struct Topic {
     state: State,
     env: Env,
     inner: RefCell<Option<Inner>>,
+    /// HTTP requests waiting for their first response, by request seq. In memory only: a
+    /// waiting request keeps the object awake, and a restart fails it anyway.
+    waiters: Waiters,
     /// The alarm time last set (`None`: unknown or none).
     alarm_at: Cell<Option<u64>>,
 }
@@ -62,11 +68,21 @@ pub struct Inner {
     pub access: Access,
     /// Answers to socket frames, sent once the frame's writes are durable.
     pub outbox: Vec<(WebSocket, String)>,
+    /// Seqs of stored requests (delivered with `"reply": true`).
+    pub requests: BTreeSet<Seq>,
+    /// Responses made by `respond` frames, for the waiting HTTP requests: (seq, event).
+    pub responses: Vec<(Seq, String)>,
 }
 
 impl DurableObject for Topic {
     fn new(state: State, env: Env) -> Self {
-        Topic { state, env, inner: RefCell::new(None), alarm_at: Cell::new(None) }
+        Topic {
+            state,
+            env,
+            inner: RefCell::new(None),
+            waiters: RefCell::default(),
+            alarm_at: Cell::new(None),
+        }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -186,6 +202,7 @@ impl Topic {
             let _ = ws.close(Some(crate::core::CLOSE_DELETED), Some("channel deleted"));
         }
         queue.finish_restore(now);
+        let requests = db.requests()?.into_iter().collect();
         let mut inner = Inner {
             db,
             topic: loaded.topic,
@@ -199,6 +216,8 @@ impl Topic {
             limits,
             access: super::auth::Access::from_env(&self.env),
             outbox: Vec::new(),
+            requests,
+            responses: Vec::new(),
         };
         inner.apply()?;
         Ok(inner)
@@ -224,7 +243,7 @@ impl Topic {
 
     /// Sets the object's one alarm to the earliest time the core (or a pending `hello`)
     /// has work, or deletes it when there is none.
-    async fn sync_alarm(&self) {
+    pub async fn sync_alarm(&self) {
         let next = match self.inner.try_borrow_mut() {
             Ok(mut slot) => match slot.as_mut() {
                 Some(inner) => inner.next_wakeup(),
@@ -250,7 +269,12 @@ impl Topic {
         super::ops::handle(self, route, req).await
     }
 
-    /// The object's state handle (for accepting sockets).
+    /// HTTP requests waiting for a response.
+    pub fn waiters(&self) -> &Waiters {
+        &self.waiters
+    }
+
+    /// The object's state (storage, sockets).
     pub fn state(&self) -> &State {
         &self.state
     }
@@ -297,7 +321,7 @@ impl Inner {
                         attempt: d.attempt,
                         failures: d.failures,
                         deadline: d.deadline,
-                        reply: false,
+                        reply: self.requests.contains(&d.seq),
                         checkpoint: d.checkpoint.as_deref(),
                     };
                     let _ = ws.send_with_str(msg_frame(&header, &body));
@@ -366,6 +390,7 @@ impl Inner {
                 .last();
             let Some(through) = through else { break };
             self.db.prune_through(through)?;
+            self.requests = self.requests.split_off(&(through + 1));
             let removed = rows.iter().filter(|(seq, _)| *seq <= through).count() as u64;
             self.retained = self.retained.saturating_sub(removed);
             self.queue.forget_keys_below(through + 1);

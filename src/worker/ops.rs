@@ -3,7 +3,6 @@
 
 use super::http::{self, json, no_content, now_ms};
 use super::object::{Inner, Topic, HELLO_TIMEOUT_MS};
-use crate::proto::publish::{self, Body};
 use super::socket::Attachment;
 use crate::core::NewMessage;
 use crate::proto::event::{self, Accepted};
@@ -12,6 +11,7 @@ use crate::proto::http::{
     BatchItem, BatchPublished, CreateChannel, DeadLetter, DeadLetters, Published, Redrive, Seek, TopicStats,
 };
 use crate::proto::id::{message_id, parse_message_id};
+use crate::proto::publish::{self, Body};
 use crate::proto::route::{ChannelOp, Route, TopicOp};
 use crate::proto::{ApiError, ChannelName, ErrorCode, TopicName};
 use serde_json::value::RawValue;
@@ -152,10 +152,77 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
                 }
             })
         }
-        Route::Topic(_, TopicOp::Request) => {
-            http::fail(ErrorCode::NotFound, "this endpoint is not available in this version")
-        }
+        Route::Topic(topic, TopicOp::Request) => request(obj, &topic, req).await,
         _ => http::fail(ErrorCode::NotFound, "not a topic route"),
+    }
+}
+
+/// Default and longest wait of a request for its response.
+const REQUEST_TIMEOUT_MS: (u64, u64) = (30_000, 300_000);
+
+/// `POST /v1/topics/{t}/requests`: publishes one event durably, delivered with
+/// `"reply": true`, and waits for the first `respond` to it (or the timeout).
+async fn request(obj: &Topic, topic: &TopicName, mut req: Request) -> Result<Response> {
+    let timeout_ms = match query_u64(&req, "timeout_ms") {
+        Ok(t) => t.unwrap_or(REQUEST_TIMEOUT_MS.0),
+        Err(e) => return http::error(&e),
+    };
+    if !(1..=REQUEST_TIMEOUT_MS.1).contains(&timeout_ms) {
+        return http::fail(
+            ErrorCode::InvalidRequest,
+            format!("timeout_ms must be 1..={}", REQUEST_TIMEOUT_MS.1),
+        );
+    }
+    let o = match overrides(&req) {
+        Ok(o) => o,
+        Err(e) => return http::error(&e),
+    };
+    let bytes = req.bytes().await?;
+    let headers: Vec<(String, String)> = req.headers().entries().collect();
+    let content_type = req.headers().get("content-type")?;
+    let source = req.headers().get(SOURCE_HEADER)?.unwrap_or_else(|| "/anonymous".into());
+    let now = now_ms();
+    let appended = obj.with(|inner| {
+        let body = Body {
+            content_type: content_type.as_deref(),
+            headers: &headers,
+            bytes: &bytes,
+            source: &source,
+            topic: topic.as_str(),
+        };
+        let appended = publish::read(&body, inner.queue.head() + 1, now, &inner.limits, true)
+            .and_then(|events| inner.append(now, topic, events, o.ordering_key, o.delay_ms, true));
+        Ok(appended.map(|r| r.into_iter().next()))
+    })?;
+    let seq = match appended {
+        Ok(Some((_, seq, _))) => seq,
+        Ok(None) => return http::fail(ErrorCode::Internal, "no event appended"),
+        Err(e) => return http::error(&e),
+    };
+    let (tx, rx) = futures::channel::oneshot::channel();
+    obj.waiters().borrow_mut().insert(seq, tx);
+    // The request is durable and its delivery's deadline armed before the wait begins.
+    super::object::durable(obj.state()).await?;
+    obj.sync_alarm().await;
+    let timeout = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
+    let answer = match futures::future::select(rx, timeout).await {
+        futures::future::Either::Left((Ok(event), _)) => Some(event),
+        _ => None,
+    };
+    obj.waiters().borrow_mut().remove(&seq);
+    match answer {
+        Some(event) => {
+            let mut r = Response::ok(event)?.with_status(200);
+            r.headers_mut().set("content-type", "application/cloudevents+json")?;
+            Ok(r)
+        }
+        None => http::fail(
+            ErrorCode::Timeout,
+            format!(
+                "no response within {timeout_ms} ms; the request event {} stays published",
+                message_id(seq)
+            ),
+        ),
     }
 }
 
@@ -218,7 +285,7 @@ impl Inner {
             Err(e) => return http::error(&e),
         };
         let batch = publish::is_batch(body.content_type);
-        let results = match self.append(now, topic, events, o.ordering_key, o.delay_ms) {
+        let results = match self.append(now, topic, events, o.ordering_key, o.delay_ms, false) {
             Ok(r) => r,
             Err(e) => return http::error(&e),
         };
@@ -243,6 +310,7 @@ impl Inner {
         events: Vec<Accepted>,
         ordering_key: Option<String>,
         delay_ms: Option<u64>,
+        reply: bool,
     ) -> std::result::Result<Vec<(String, u64, bool)>, ApiError> {
         let internal = |e: worker::Error| ApiError::new(ErrorCode::Internal, format!("storage: {e}"));
         let since = now.saturating_sub(self.limits.dedup_window_ms);
@@ -275,6 +343,10 @@ impl Inner {
             self.db
                 .insert_event(p.seq, &e.meta.source, &e.meta.id, now, p.key.as_deref(), &e.text)
                 .map_err(internal)?;
+            if reply {
+                self.db.insert_request(p.seq).map_err(internal)?;
+                self.requests.insert(p.seq);
+            }
             items.push(NewMessage { deliver_at: p.deliver_at, key: p.key });
             self.cache.put(p.seq, e.text);
         }
@@ -320,7 +392,7 @@ impl Inner {
             }
             _ => return Err(ApiError::invalid("pub needs exactly one of \"event\" and \"data\"")),
         };
-        let mut r = self.append(now, &topic, vec![accepted], ordering_key, delay_ms)?;
+        let mut r = self.append(now, &topic, vec![accepted], ordering_key, delay_ms, false)?;
         r.pop().ok_or_else(|| ApiError::new(ErrorCode::Internal, "no event appended"))
     }
 
@@ -397,6 +469,7 @@ impl Inner {
         self.expire_pending(0, sockets, true);
         self.db.wipe()?;
         self.cache.clear();
+        self.requests.clear();
         self.retained = 0;
         self.oldest = 1;
         self.oldest_ts = None;

@@ -7,10 +7,12 @@
 use super::auth::{self, Identity};
 use super::object::{Inner, Topic};
 use crate::core::{ConsumerId, ConsumerSettings};
-use crate::proto::frame::{ok_frame, ClientFrame, Hello, ServerFrame};
+use crate::proto::event;
+use crate::proto::frame::{ok_frame, ClientFrame, Hello, ServerFrame, Settle};
 use crate::proto::id::parse_message_id;
 use crate::proto::{ApiError, ChannelName, ErrorCode};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use worker::{Result, WebSocket, WebSocketIncomingMessage};
 
@@ -152,11 +154,17 @@ impl Topic {
         // Answers (`ok` above all) say a change is durable: send them only once the
         // writes of this frame are committed. Deliveries went out already: a delivery
         // lost in a crash is simply delivered again.
-        let outbox = self.with(|inner| Ok(std::mem::take(&mut inner.outbox)))?;
+        let (outbox, responses) =
+            self.with(|inner| Ok((std::mem::take(&mut inner.outbox), std::mem::take(&mut inner.responses))))?;
         if !outbox.is_empty() {
             super::object::durable(self.state()).await?;
             for (socket, text) in outbox {
                 let _ = socket.send_with_str(text);
+            }
+        }
+        for (seq, event) in responses {
+            if let Some(waiter) = self.waiters().borrow_mut().remove(&seq) {
+                let _ = waiter.send(event);
             }
         }
         Ok(())
@@ -255,11 +263,12 @@ impl Inner {
                     Err(e) => self.reply_error(ws, reference.as_ref(), &e),
                 }
             }
-            ClientFrame::Respond { reference, .. } => send_error(
-                ws,
-                reference.as_ref(),
-                &ApiError::invalid("request-response is not available yet (issue #6)"),
-            ),
+            ClientFrame::Respond { id, data, datacontenttype, reference } => {
+                match self.respond(now, consumer, &att.source, &id, &data, datacontenttype.as_deref()) {
+                    Ok(()) => self.reply(ws, ok_frame(reference.as_ref())),
+                    Err(e) => self.reply_error(ws, reference.as_ref(), &e),
+                }
+            }
             ClientFrame::Pub { reference, .. } if !att.may_publish => {
                 let topic = self.topic.clone().unwrap_or_default();
                 self.reply_error(ws, reference.as_ref(), &auth::forbidden("publish to", &topic));
@@ -283,6 +292,39 @@ impl Inner {
             }
         }
         self.apply()
+    }
+
+    /// `respond`: finishes a request message in flight to this consumer and makes the
+    /// response event for the waiting HTTP request (the first response wins: the message
+    /// is no longer in flight for a second one).
+    fn respond(
+        &mut self,
+        now: u64,
+        consumer: Option<ConsumerId>,
+        source: &str,
+        id: &str,
+        data: &RawValue,
+        content_type: Option<&str>,
+    ) -> std::result::Result<(), ApiError> {
+        let cid = consumer.ok_or_else(|| ApiError::invalid("this is a publisher socket"))?;
+        let not_found =
+            || ApiError::new(ErrorCode::NotFound, format!("message {id} is not in flight to this consumer"));
+        let seq = parse_message_id(id).ok_or_else(not_found)?;
+        if !self.queue.consumer_holds(cid, seq) {
+            return Err(not_found());
+        }
+        if !self.requests.contains(&seq) {
+            return Err(ApiError::invalid(format!("message {id} was not delivered with \"reply\": true")));
+        }
+        let internal = |e: worker::Error| ApiError::new(ErrorCode::Internal, format!("storage: {e}"));
+        let request = match self.cache.get(seq) {
+            Some(body) => body.to_string(),
+            None => self.db.event_body(seq).map_err(internal)?.unwrap_or_default(),
+        };
+        self.queue.settle(now, cid, Settle::Fin, seq, None, 0).map_err(ApiError::from)?;
+        let answer = event::response(&request, &format!("{id}.response"), source, data, content_type, now);
+        self.responses.push((seq, answer));
+        Ok(())
     }
 
     fn hello(

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS messages (
   channel TEXT NOT NULL, seq INTEGER NOT NULL, state INTEGER NOT NULL, consumer INTEGER,
   due INTEGER, attempt INTEGER NOT NULL, failures INTEGER NOT NULL, checkpoint TEXT,
   PRIMARY KEY (channel, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS requests (seq INTEGER PRIMARY KEY);
 ";
 
 const IN_FLIGHT: i64 = 1;
@@ -272,17 +273,30 @@ impl Db {
         Ok(rows.into_iter().map(|r| (r.seq as u64, r.ts as u64)).collect())
     }
 
+    /// Marks `seq` as a request: it is delivered with `"reply": true`.
+    pub fn insert_request(&self, seq: Seq) -> Result<()> {
+        self.sql.exec("INSERT OR REPLACE INTO requests (seq) VALUES (?)", vec![int(seq)])?;
+        Ok(())
+    }
+
+    /// Seqs of the stored requests.
+    pub fn requests(&self) -> Result<Vec<Seq>> {
+        let rows: Vec<MaybeSeq> = self.sql.exec("SELECT seq FROM requests", None)?.to_array()?;
+        Ok(rows.into_iter().filter_map(|r| r.seq).map(|s| s as u64).collect())
+    }
+
     /// Deletes every event with `seq <= through`, remembering `through` so the head
     /// survives even when no event is left.
     pub fn prune_through(&self, through: Seq) -> Result<()> {
         self.sql.exec("DELETE FROM events WHERE seq <= ?", vec![int(through)])?;
+        self.sql.exec("DELETE FROM requests WHERE seq <= ?", vec![int(through)])?;
         self.set_meta("pruned_through", &through.to_string())
     }
 
     /// Deletes all data of the topic.
     pub fn wipe(&self) -> Result<()> {
         self.sql.exec(
-            "DELETE FROM events; DELETE FROM channels; DELETE FROM messages; DELETE FROM meta;",
+            "DELETE FROM events; DELETE FROM channels; DELETE FROM messages; DELETE FROM meta; DELETE FROM requests;",
             None,
         )?;
         Ok(())

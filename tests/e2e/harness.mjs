@@ -18,14 +18,14 @@ export function tempDir() {
 
 /**
  * Starts the Worker. `persist` is a directory (state survives `stop()` + `startWorker`
- * with the same directory); `vars` adds or overrides Worker vars.
+ * with the same directory); `vars` adds or overrides Worker vars; `port` 0 picks a free one.
  */
-export async function startWorker({ persist, vars = {} } = {}) {
+export async function startWorker({ persist, vars = {}, port = 0 } = {}) {
   const dir = persist ?? tempDir();
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
-      port: 0,
+      port,
       modules: [
         { type: "ESModule", path: join(ROOT, "build/index.js") },
         { type: "CompiledWasm", path: join(ROOT, "build/index_bg.wasm") },
