@@ -6,6 +6,8 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/setup.sh
+# The npm package (js/dist) too, so the examples run against this bus.
+bash scripts/build-client.sh
 
 PORT="${PORT:-8787}"
 ALLOW_ANONYMOUS="${ALLOW_ANONYMOUS:-true}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ismld's build, dev server and tests need, idempotently and at pinned
 # versions, skipping what is already there. Needs only rustup/cargo and Node + npm.
-#   bash scripts/setup.sh            # the Worker toolchain (dev and tests)
+#   bash scripts/setup.sh            # the Worker and client toolchain (dev)
+#   bash scripts/setup.sh --browsers # and Debian's Chromium + ChromeDriver (tests)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -51,7 +52,9 @@ else
 fi
 
 # Debian's Chromium and ChromeDriver for the browser tests (wasm-pack test, Playwright).
-if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+if [ "${1:-}" != "--browsers" ]; then
+  :
+elif [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
   log "chromium + chromedriver: present ($(/usr/bin/chromium --version 2>/dev/null | head -1))"
 else
   log "installing Debian's chromium and chromium-driver (apt-get)"

@@ -4,19 +4,35 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-bash scripts/setup.sh
+bash scripts/setup.sh --browsers
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy (native, and the Worker for wasm32)"
 cargo clippy --all-targets -q -- -D warnings
 cargo clippy --features worker --target wasm32-unknown-unknown -q -- -D warnings
+cargo clippy --features client --target wasm32-unknown-unknown -q -- -D warnings
 
 log "native tests of the core and the wire (cargo test)"
 cargo test -q
 
 log "building the Worker"
 bash scripts/build-worker.sh >/dev/null 2>&1 || bash scripts/build-worker.sh
+
+log "building the client package (wasm-pack + tsc)"
+bash scripts/build-client.sh
+
+log "the client core in headless Chromium against the Worker (wasm-pack test)"
+mkdir -p tests/out
+node tests/e2e/serve-worker.mjs > tests/out/serve-worker.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do grep -q '^URL ' tests/out/serve-worker.log && break; sleep 0.1; done
+read -r _ ISMLD_TEST_URL _ ISMLD_TEST_TOKEN < <(grep '^URL ' tests/out/serve-worker.log)
+export ISMLD_TEST_URL ISMLD_TEST_TOKEN WASM_PACK_CACHE="$ROOT/target/wasm-pack-cache"
+wasm-pack --log-level warn test --headless --chrome --chromedriver /usr/bin/chromedriver --mode no-install \
+  . --features client --test browser_client
+kill $server 2>/dev/null || true
 
 log "end-to-end tests against the Worker in workerd (node --test)"
 node --test --test-concurrency=1 tests/e2e/*.test.mjs

@@ -3,6 +3,7 @@
 //! but the rows it asked to persist). Invariants: never more than `rdy` in flight per
 //! consumer; nothing finished is delivered again; nothing published is lost (at the end
 //! every message is finished on every channel that existed when it was published).
+#![cfg(not(target_arch = "wasm32"))] // native: wasm-pack builds every test target
 
 use ismld::core::{
     ChannelRecord, ConsumerId, ConsumerSettings, Delivery, Effect, MessageRecord, NewMessage, Store, Topic,

@@ -1,5 +1,6 @@
 //! Delivery semantics of PROTOCOL.md section 1 on a virtual clock: dead letters, deferral,
 //! shelve, ordering keys, seek, ephemeral channels.
+#![cfg(not(target_arch = "wasm32"))] // native: wasm-pack builds every test target
 
 use ismld::core::{
     ConsumerSettings, Delivery, Effect, NewMessage, Store, Topic, CLOSE_DELETED, EPHEMERAL_BACKLOG,

@@ -1,5 +1,6 @@
 //! The pure core on a virtual clock: NSQ semantics, credit, settling, deadlines. No sleeps:
 //! time is a number the test moves.
+#![cfg(not(target_arch = "wasm32"))] // native: wasm-pack builds every test target
 
 use ismld::core::{
     ChannelRecord, ConsumerId, ConsumerSettings, Delivery, Effect, MessageRecord, MessageState, NewMessage,

@@ -1,5 +1,6 @@
 //! Replays every input the fuzzers ever found a problem with (tests/fuzz_regressions/),
 //! through the same checks as the fuzz targets in fuzz/fuzz_targets/.
+#![cfg(not(target_arch = "wasm32"))] // native: wasm-pack builds every test target
 
 use ismld::proto::event::{accept, accept_batch};
 use ismld::proto::frame::{ClientFrame, ServerFrame};

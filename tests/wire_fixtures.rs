@@ -1,5 +1,6 @@
 //! Golden wire fixtures (tests/fixtures/), shared with the JS tests: every frame fixture
 //! decodes to the op its name says, every event fixture validates unchanged.
+#![cfg(not(target_arch = "wasm32"))] // native: wasm-pack builds every test target
 
 use ismld::proto::codec::ServerMessage;
 use ismld::proto::event::accept;

@@ -11,6 +11,17 @@ import { fileURLToPath } from "node:url";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
+/** Debian's Chromium, headless, kept off the network (this machine's is closed). */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+  "--disable-sync",
+];
+
 /** A fresh persistence directory, removed by the caller with `rmSync`. */
 export function tempDir() {
   return mkdtempSync(join(tmpdir(), "ismld-test-"));

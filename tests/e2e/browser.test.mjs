@@ -1,0 +1,52 @@
+// The browser example (examples/browser/) in real headless Chromium (Debian's, driven by
+// playwright-core) against the Worker in workerd: subscribe, publish from the page's form
+// and from Node, and see both messages appear. A screenshot goes to tests/out/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { serve } from "../../examples/browser/serve.mjs";
+import { ADMIN_TOKEN, CHROMIUM_ARGS, call, startWorker, uniqueName } from "./harness.mjs";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+let w, site, browser;
+before(async () => {
+  w = await startWorker({ vars: { ALLOW_ANONYMOUS: "false" } });
+  site = await serve(0, join(ROOT, "js"));
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+});
+after(async () => {
+  await browser?.close();
+  site?.close();
+  await w?.destroy();
+});
+
+test("the example page subscribes, publishes from its form and shows live messages", async () => {
+  const topic = uniqueName("browser");
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${site.url}/?url=${encodeURIComponent(w.url)}&token=${ADMIN_TOKEN}&topic=${topic}`);
+  await page.click("#connect");
+  await page.waitForFunction(() => document.getElementById("status").textContent === "connected");
+
+  await page.fill("#message", '{"hello":"from the form"}');
+  await page.click("#publish button");
+  await page.locator("#messages li", { hasText: "from the form" }).waitFor();
+  assert.match(await page.textContent("#published"), /published seq 1/);
+
+  const r = await call(w.url, "POST", `/v1/topics/${topic}/events`, {
+    body: { from: "node" },
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.equal(r.status, 201);
+  await page.locator("#messages li", { hasText: '"from":"node"' }).waitFor();
+  assert.equal(await page.locator("#messages li").count(), 2);
+  mkdirSync(join(ROOT, "tests/out"), { recursive: true });
+  await page.screenshot({ path: join(ROOT, "tests/out/browser-example.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
