@@ -101,8 +101,11 @@ test("the packed package runs the quickstart unchanged in a browser page", async
       lines.push(m.text());
       if (m.text().startsWith("1 + 2 =")) finished();
     });
-    await page.goto(`${site.url}/?url=${encodeURIComponent(w.url)}&token=${ADMIN_TOKEN}`);
-    await done;
+    await page.goto(`${site.url}/?ISMLD_URL=${encodeURIComponent(w.url)}&ISMLD_TOKEN=${ADMIN_TOKEN}`);
+    const timeout = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`the page did not finish: ${lines.join("\n")}`)), 30_000),
+    );
+    await Promise.race([done, timeout]);
     assert.ok(lines.some((l) => l.includes('handled {"message":"Hello World"}')), lines.join("\n"));
     assert.ok(lines.includes("1 + 2 = 3"));
   } finally {
