@@ -111,6 +111,14 @@ export class Connection {
     return { contentType: contentType ?? "application/json", bytes: JSON.stringify(data ?? null) };
   }
 
+  /** The query parameters that override a publish's extensions. */
+  private static query(o: { orderingKey?: string; delayMs?: number }): Record<string, string> {
+    const query: Record<string, string> = {};
+    if (o.orderingKey !== undefined) query["ordering_key"] = o.orderingKey;
+    if (o.delayMs !== undefined) query["delay_ms"] = String(o.delayMs);
+    return query;
+  }
+
   private event(topic: string, item: BatchItem, now: number): CloudEvent {
     const e: CloudEvent = {
       specversion: "1.0",
@@ -134,9 +142,7 @@ export class Connection {
     this.open();
     await ready();
     const wire = this.wireName(topic);
-    const query: Record<string, string> = {};
-    if (options.orderingKey !== undefined) query["ordering_key"] = options.orderingKey;
-    if (options.delayMs !== undefined) query["delay_ms"] = String(options.delayMs);
+    const query = Connection.query(options);
     let body: Body;
     if (options.id !== undefined) {
       const e = this.event(wire, { data, id: options.id, type: options.type, subject: options.subject } as BatchItem, Date.now());
@@ -153,9 +159,7 @@ export class Connection {
     this.open();
     await ready();
     const wire = this.wireName(topic);
-    const query: Record<string, string> = {};
-    if (options.orderingKey !== undefined) query["ordering_key"] = options.orderingKey;
-    if (options.delayMs !== undefined) query["delay_ms"] = String(options.delayMs);
+    const query = Connection.query(options);
     const body = { contentType: "application/cloudevents+json", bytes: JSON.stringify(event), query };
     return (await this.transport.publish(wire, body, true)) as PublishResult;
   }
@@ -186,8 +190,7 @@ export class Connection {
     await ready();
     const wire = this.wireName(topic);
     const timeoutMs = options.timeoutMs ?? 30_000;
-    const query: Record<string, string> = { timeout_ms: String(timeoutMs) };
-    if (options.orderingKey !== undefined) query["ordering_key"] = options.orderingKey;
+    const query = { ...Connection.query(options), timeout_ms: String(timeoutMs) };
     const event = await this.transport.request(wire, { ...Connection.encode(data), query }, timeoutMs);
     return { data: event.data as R, event: event as CloudEvent<R> };
   }
@@ -224,7 +227,6 @@ export class Connection {
       session,
       emit: (type, event) => this.emit(type, event),
       wireName: (name, channel) => this.wireName(name, channel),
-      changed: () => {},
       connectTimeout: o.connectTimeout ?? 10_000,
     };
     const sub = new Subscriber<T, S>(ctx, this.prefix + options.topic, this.prefix + options.channel, handler);

@@ -33,7 +33,6 @@ export interface SubscriberContext {
   emit<K extends keyof ConnectionEvents>(type: K, event: ConnectionEvents[K]): void;
   wireName(name: string, channel: boolean): string;
   connectTimeout: number;
-  changed(): void;
 }
 
 /** Subscriber state. */
@@ -78,7 +77,6 @@ export class Subscriber<T = unknown, S = unknown> implements MessageOwner {
 
   private setState(s: SubscriberState): void {
     this.stateValue = s;
-    this.ctx.changed();
   }
 
   /**
@@ -112,7 +110,6 @@ export class Subscriber<T = unknown, S = unknown> implements MessageOwner {
     if (this.timer) clearTimeout(this.timer);
     this.reconnectTimer = this.handshakeTimer = this.timer = undefined;
     if (this.session) this.perform(this.session.stop());
-    else this.setState("stopped");
     this.setState("stopped");
     this.started?.reject(new IsmldError("disconnected", "subscriber stopped"));
     this.started = undefined;

@@ -9,11 +9,12 @@
 //! caller may do everything) and keeps no finished events for `seek`.
 
 use crate::core::{ConsumerId, ConsumerSettings, Effect, NewMessage, Seq, Topic};
-use crate::proto::frame::{msg_frame, ok_frame, ClientFrame, MsgHeader, ServerFrame};
+use crate::proto::frame::{ok_frame, published_frame, settled_frame, ClientFrame, ServerFrame};
 use crate::proto::http::{BatchItem, BatchPublished, Published, TopicStats};
 use crate::proto::id::{message_id, parse_message_id};
 use crate::proto::publish::{self, Body};
-use crate::proto::{event, ApiError, ChannelName, ErrorCode, Limits, TopicName};
+use crate::proto::response::response;
+use crate::proto::{ApiError, ChannelName, ErrorCode, Limits, TopicName};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -114,6 +115,33 @@ impl MemoryBus {
         delay_ms: Option<u64>,
         reply: bool,
     ) -> Result<String, ApiError> {
+        let results = self.append(now, topic, content_type, body, ordering_key, delay_ms, reply)?;
+        let answer = if publish::is_batch(content_type) {
+            serde_json::to_string(&BatchPublished { topic: topic.to_owned(), results })
+        } else {
+            let first = results.into_iter().next().ok_or_else(|| ApiError::invalid("no event"))?;
+            serde_json::to_string(&Published {
+                topic: topic.to_owned(),
+                id: first.id,
+                seq: first.seq,
+                duplicate: first.duplicate,
+            })
+        };
+        answer.map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
+    }
+
+    /// Appends the events of a publish body; answers (id, seq, duplicate) per event.
+    #[allow(clippy::too_many_arguments)]
+    fn append(
+        &mut self,
+        now: u64,
+        topic: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        ordering_key: Option<&str>,
+        delay_ms: Option<u64>,
+        reply: bool,
+    ) -> Result<Vec<BatchItem>, ApiError> {
         let name = TopicName::parse(topic)?;
         let limits = self.limits.clone();
         let t = self.topic(name.as_str());
@@ -140,18 +168,7 @@ impl MemoryBus {
             t.queue.publish(now, &items).map_err(ApiError::from)?;
         }
         self.apply(name.as_str());
-        let answer = if publish::is_batch(content_type) {
-            serde_json::to_string(&BatchPublished { topic: topic.to_owned(), results })
-        } else {
-            let first = results.into_iter().next().ok_or_else(|| ApiError::invalid("no event"))?;
-            serde_json::to_string(&Published {
-                topic: topic.to_owned(),
-                id: first.id,
-                seq: first.seq,
-                duplicate: first.duplicate,
-            })
-        };
-        answer.map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
+        Ok(results)
     }
 
     /// Topic stats, as `GET /v1/topics/{topic}` answers them.
@@ -244,14 +261,7 @@ impl MemoryBus {
                             .map_err(ApiError::from)
                     });
                 match result {
-                    Ok(deadline) => ServerFrame::Ok {
-                        reference: reference.as_ref(),
-                        id: None,
-                        seq: None,
-                        duplicate: None,
-                        deadline,
-                    }
-                    .encode(),
+                    Ok(deadline) => settled_frame(reference.as_ref(), deadline),
                     Err(e) => ServerFrame::error(reference.as_ref(), &e),
                 }
             }
@@ -269,7 +279,7 @@ impl MemoryBus {
                         t.queue
                             .settle(now, cid, crate::proto::frame::Settle::Fin, seq, None, 0)
                             .map_err(ApiError::from)?;
-                        let answer = event::response(
+                        let answer = response(
                             &request,
                             &format!("{id}.response"),
                             MEMORY_SOURCE,
@@ -294,7 +304,7 @@ impl MemoryBus {
                     _ => ("", ""),
                 };
                 let body = body.as_bytes().to_vec();
-                match self.publish(
+                let appended = self.append(
                     now,
                     &topic,
                     Some(content_type),
@@ -302,29 +312,10 @@ impl MemoryBus {
                     ordering_key.as_deref(),
                     delay_ms,
                     false,
-                ) {
-                    Ok(json) => {
-                        let p: Published = match serde_json::from_str(&json) {
-                            Ok(p) => p,
-                            Err(e) => {
-                                return self.send(
-                                    conn,
-                                    ServerFrame::error(
-                                        reference.as_ref(),
-                                        &ApiError::new(ErrorCode::Internal, e.to_string()),
-                                    ),
-                                )
-                            }
-                        };
-                        ServerFrame::Ok {
-                            reference: reference.as_ref(),
-                            id: Some(&p.id),
-                            seq: Some(p.seq),
-                            duplicate: Some(p.duplicate),
-                            deadline: None,
-                        }
-                        .encode()
-                    }
+                );
+                match appended.and_then(|r| r.into_iter().next().ok_or_else(|| ApiError::invalid("no event")))
+                {
+                    Ok(p) => published_frame(reference.as_ref(), &p.id, p.seq, p.duplicate),
                     Err(e) => ServerFrame::error(reference.as_ref(), &e),
                 }
             }
@@ -410,17 +401,7 @@ impl MemoryBus {
                     let (Some(&conn), Some(e)) = (t.sockets.get(&d.consumer), t.events.get(&d.seq)) else {
                         continue;
                     };
-                    let id = message_id(d.seq);
-                    let h = MsgHeader {
-                        id: &id,
-                        seq: d.seq,
-                        attempt: d.attempt,
-                        failures: d.failures,
-                        deadline: d.deadline,
-                        reply: e.reply,
-                        checkpoint: d.checkpoint.as_deref(),
-                    };
-                    self.out.push(Output::Frame { conn, frame: msg_frame(&h, &e.text) });
+                    self.out.push(Output::Frame { conn, frame: d.msg_frame(&e.text, e.reply) });
                 }
                 Effect::Close { consumer, code, reason } => {
                     if let Some(conn) = t.sockets.remove(&consumer) {
@@ -444,105 +425,4 @@ impl MemoryBus {
 
 fn not_in_flight(id: &str) -> ApiError {
     ApiError::new(ErrorCode::NotFound, format!("message {id} is not in flight to this consumer"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::Value;
-
-    fn frames(bus: &mut MemoryBus, conn: u64) -> Vec<Value> {
-        bus.drain()
-            .into_iter()
-            .filter_map(|o| match o {
-                Output::Frame { conn: c, frame } if c == conn => serde_json::from_str(&frame).ok(),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn consumer(bus: &mut MemoryBus, channel: &str) -> u64 {
-        let conn = bus.open("t", Some(channel)).unwrap();
-        bus.frame(0, conn, r#"{"op":"hello","max_in_flight":2,"handler_timeout_ms":1000}"#);
-        conn
-    }
-
-    #[test]
-    fn publishes_delivers_and_finishes_like_the_server() {
-        let mut bus = MemoryBus::new();
-        let a = consumer(&mut bus, "c");
-        assert_eq!(frames(&mut bus, a)[0]["op"], "welcome");
-        let answer = bus.publish(1, "t", Some("application/json"), br#"{"n":1}"#, None, None, false).unwrap();
-        let answer: Value = serde_json::from_str(&answer).unwrap();
-        assert_eq!((answer["seq"].as_u64(), answer["duplicate"].as_bool()), (Some(1), Some(false)));
-        let got = frames(&mut bus, a);
-        assert_eq!(got[0]["op"], "msg");
-        assert_eq!(got[0]["event"]["data"]["n"], 1);
-        assert_eq!(got[0]["event"]["source"], MEMORY_SOURCE);
-        let id = got[0]["id"].as_str().unwrap().to_owned();
-        // The deadline passes: redelivered with a failure counted.
-        assert_eq!(bus.timeout(), Some(1_001));
-        bus.tick(1_001);
-        let again = frames(&mut bus, a);
-        assert_eq!((again[0]["attempt"].as_u64(), again[0]["failures"].as_u64()), (Some(2), Some(1)));
-        bus.frame(1_002, a, &format!(r#"{{"op":"fin","id":"{id}","ref":1}}"#));
-        assert_eq!(frames(&mut bus, a)[0], serde_json::json!({"op":"ok","ref":1}));
-        let stats: Value = serde_json::from_str(&bus.stats("t").unwrap()).unwrap();
-        assert_eq!(stats["channels"][0]["finished_total"], 1);
-        assert_eq!(stats["retained"], 0, "finished events are forgotten");
-    }
-
-    #[test]
-    fn dedups_and_refuses_like_the_server() {
-        let mut bus = MemoryBus::new();
-        let ev = br#"{"specversion":"1.0","id":"x","source":"/s","type":"t"}"#;
-        let ct = Some(publish::STRUCTURED);
-        bus.publish(0, "t", ct, ev, None, None, false).unwrap();
-        let dup: Value =
-            serde_json::from_str(&bus.publish(1, "t", ct, ev, None, None, false).unwrap()).unwrap();
-        assert_eq!((dup["seq"].as_u64(), dup["duplicate"].as_bool()), (Some(1), Some(true)));
-        let e = bus.publish(1, "t", ct, b"{}", None, None, false).unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidRequest);
-        assert_eq!(bus.open("bad name", None).unwrap_err().code, ErrorCode::InvalidName);
-    }
-
-    #[test]
-    fn the_first_respond_answers_a_request() {
-        let mut bus = MemoryBus::new();
-        let a = consumer(&mut bus, "rpc");
-        let b = consumer(&mut bus, "rpc");
-        bus.drain();
-        let req = bus.publish(0, "t", Some("application/json"), br#"{"a":1}"#, None, None, true).unwrap();
-        let seq = serde_json::from_str::<Value>(&req).unwrap()["seq"].as_u64().unwrap();
-        let out = bus.drain();
-        let (conn, msg) = match &out[0] {
-            Output::Frame { conn, frame } => (*conn, serde_json::from_str::<Value>(frame).unwrap()),
-            other => panic!("{other:?}"),
-        };
-        assert!(conn == a || conn == b);
-        assert_eq!(msg["reply"], true);
-        bus.frame(
-            1,
-            conn,
-            &format!(
-                r#"{{"op":"respond","id":"{}","data":{{"sum":3}},"ref":5}}"#,
-                msg["id"].as_str().unwrap()
-            ),
-        );
-        let out = bus.drain();
-        let response = out.iter().find_map(|o| match o {
-            Output::Response { seq: s, event, .. } if *s == seq => serde_json::from_str::<Value>(event).ok(),
-            _ => None,
-        });
-        let response = response.expect("a response");
-        assert_eq!(response["type"], "t.response");
-        assert_eq!(response["data"]["sum"], 3);
-        // A second respond finds nothing in flight.
-        bus.frame(
-            2,
-            conn,
-            &format!(r#"{{"op":"respond","id":"{}","data":1,"ref":6}}"#, msg["id"].as_str().unwrap()),
-        );
-        assert_eq!(frames(&mut bus, conn)[0]["code"], "not_found");
-    }
 }

@@ -5,6 +5,7 @@
 //!
 //! `wasm.rs` (feature `client`) is the wasm-bindgen surface wasm-pack builds.
 
+mod action;
 pub mod backoff;
 pub mod memory;
 pub mod session;

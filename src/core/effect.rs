@@ -39,6 +39,24 @@ pub struct Delivery {
     pub checkpoint: Option<String>,
 }
 
+impl Delivery {
+    /// The `msg` frame of this delivery around the stored event (JSON text). `reply` says
+    /// whether the event is a request.
+    pub fn msg_frame(&self, event_json: &str, reply: bool) -> String {
+        let id = crate::proto::id::message_id(self.seq);
+        let header = crate::proto::frame::MsgHeader {
+            id: &id,
+            seq: self.seq,
+            attempt: self.attempt,
+            failures: self.failures,
+            deadline: self.deadline,
+            reply,
+            checkpoint: self.checkpoint.as_deref(),
+        };
+        crate::proto::frame::msg_frame(&header, event_json)
+    }
+}
+
 /// A change to persist. Rows are keyed by channel name and, for messages, by `seq`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Store {

@@ -336,7 +336,18 @@ impl ServerFrame<'_> {
 
 /// `ok` for a frame with this `ref`.
 pub fn ok_frame(reference: Option<&Value>) -> String {
-    ServerFrame::Ok { reference, id: None, seq: None, duplicate: None, deadline: None }.encode()
+    settled_frame(reference, None)
+}
+
+/// `ok` for a fin/touch/req/shelve, with the new deadline of a touch.
+pub fn settled_frame(reference: Option<&Value>, deadline: Option<u64>) -> String {
+    ServerFrame::Ok { reference, id: None, seq: None, duplicate: None, deadline }.encode()
+}
+
+/// `ok` for a `pub`: the event's message id, seq and duplicate flag.
+pub fn published_frame(reference: Option<&Value>, id: &str, seq: u64, duplicate: bool) -> String {
+    ServerFrame::Ok { reference, id: Some(id), seq: Some(seq), duplicate: Some(duplicate), deadline: None }
+        .encode()
 }
 
 /// Checks a number against a range, naming the field in the error.

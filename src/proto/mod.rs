@@ -13,6 +13,7 @@ pub mod id;
 pub mod limits;
 pub mod names;
 pub mod publish;
+pub mod response;
 pub mod route;
 
 pub use error::{ApiError, ErrorCode};

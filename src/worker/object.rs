@@ -12,8 +12,6 @@ use super::http::{self, now_ms};
 use super::socket::Attachment;
 use super::storage::Db;
 use crate::core::{ConsumerId, Effect, Seq, Topic as Queue};
-use crate::proto::frame::{msg_frame, MsgHeader};
-use crate::proto::id::message_id;
 use crate::proto::route::Route;
 use crate::proto::{ApiError, ErrorCode, Limits};
 use std::cell::{Cell, RefCell};
@@ -314,17 +312,7 @@ impl Inner {
                             }
                         },
                     };
-                    let id = message_id(d.seq);
-                    let header = MsgHeader {
-                        id: &id,
-                        seq: d.seq,
-                        attempt: d.attempt,
-                        failures: d.failures,
-                        deadline: d.deadline,
-                        reply: self.requests.contains(&d.seq),
-                        checkpoint: d.checkpoint.as_deref(),
-                    };
-                    let _ = ws.send_with_str(msg_frame(&header, &body));
+                    let _ = ws.send_with_str(d.msg_frame(&body, self.requests.contains(&d.seq)));
                 }
                 Effect::Close { consumer, code, reason } => {
                     if let Some(ws) = self.sockets.remove(&consumer) {

@@ -54,26 +54,12 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
                 Ok(o) => o,
                 Err(e) => return http::error(&e),
             };
-            let limit = obj.with(|i| Ok(i.limits.max_batch_bytes))?;
-            let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
-            if declared.is_some_and(|n| n > limit) {
-                return http::fail(ErrorCode::PayloadTooLarge, format!("body is over {limit} bytes"));
-            }
-            let bytes = req.bytes().await?;
-            let headers: Vec<(String, String)> = req.headers().entries().collect();
-            let content_type = req.headers().get("content-type")?;
-            let source = req.headers().get(SOURCE_HEADER)?.unwrap_or_else(|| "/anonymous".into());
+            let received = match Received::read(obj, &mut req).await? {
+                Ok(r) => r,
+                Err(e) => return http::error(&e),
+            };
             let now = now_ms();
-            obj.with(|inner| {
-                let body = Body {
-                    content_type: content_type.as_deref(),
-                    headers: &headers,
-                    bytes: &bytes,
-                    source: &source,
-                    topic: topic.as_str(),
-                };
-                inner.http_publish(now, &topic, &body, o)
-            })
+            obj.with(|inner| inner.http_publish(now, &topic, &received.body(&topic), o))
         }
         Route::Topic(topic, TopicOp::Stats) => obj.with(|inner| inner.http_stats(&topic)),
         Route::Topic(_, TopicOp::Delete) => {
@@ -157,6 +143,42 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
     }
 }
 
+/// A publish or request body as received, before it is read into events.
+struct Received {
+    bytes: Vec<u8>,
+    headers: Vec<(String, String)>,
+    content_type: Option<String>,
+    source: String,
+}
+
+impl Received {
+    /// Reads the body (refusing one declared over the batch limit before reading it) and
+    /// what the front Worker says about its sender.
+    async fn read(obj: &Topic, req: &mut Request) -> Result<std::result::Result<Received, ApiError>> {
+        let limit = obj.with(|i| Ok(i.limits.max_batch_bytes))?;
+        let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Ok(Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("body is over {limit} bytes"))));
+        }
+        Ok(Ok(Received {
+            bytes: req.bytes().await?,
+            headers: req.headers().entries().collect(),
+            content_type: req.headers().get("content-type")?,
+            source: req.headers().get(SOURCE_HEADER)?.unwrap_or_else(|| "/anonymous".into()),
+        }))
+    }
+
+    fn body<'a>(&'a self, topic: &'a TopicName) -> Body<'a> {
+        Body {
+            content_type: self.content_type.as_deref(),
+            headers: &self.headers,
+            bytes: &self.bytes,
+            source: &self.source,
+            topic: topic.as_str(),
+        }
+    }
+}
+
 /// Default and longest wait of a request for its response.
 const REQUEST_TIMEOUT_MS: (u64, u64) = (30_000, 300_000);
 
@@ -177,20 +199,13 @@ async fn request(obj: &Topic, topic: &TopicName, mut req: Request) -> Result<Res
         Ok(o) => o,
         Err(e) => return http::error(&e),
     };
-    let bytes = req.bytes().await?;
-    let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let content_type = req.headers().get("content-type")?;
-    let source = req.headers().get(SOURCE_HEADER)?.unwrap_or_else(|| "/anonymous".into());
+    let received = match Received::read(obj, &mut req).await? {
+        Ok(r) => r,
+        Err(e) => return http::error(&e),
+    };
     let now = now_ms();
     let appended = obj.with(|inner| {
-        let body = Body {
-            content_type: content_type.as_deref(),
-            headers: &headers,
-            bytes: &bytes,
-            source: &source,
-            topic: topic.as_str(),
-        };
-        let appended = publish::read(&body, inner.queue.head() + 1, now, &inner.limits, true)
+        let appended = publish::read(&received.body(topic), inner.queue.head() + 1, now, &inner.limits, true)
             .and_then(|events| inner.append(now, topic, events, o.ordering_key, o.delay_ms, true));
         Ok(appended.map(|r| r.into_iter().next()))
     })?;

@@ -7,9 +7,11 @@
 use super::auth::{self, Identity};
 use super::object::{Inner, Topic};
 use crate::core::{ConsumerId, ConsumerSettings};
-use crate::proto::event;
-use crate::proto::frame::{ok_frame, ClientFrame, Hello, ServerFrame, Settle};
+use crate::proto::frame::{
+    ok_frame, published_frame, settled_frame, ClientFrame, Hello, ServerFrame, Settle,
+};
 use crate::proto::id::parse_message_id;
+use crate::proto::response::response;
 use crate::proto::{ApiError, ChannelName, ErrorCode};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -249,17 +251,7 @@ impl Inner {
                         .map_err(ApiError::from)
                 });
                 match result {
-                    Ok(deadline) => send(
-                        ws,
-                        ServerFrame::Ok {
-                            reference: reference.as_ref(),
-                            id: None,
-                            seq: None,
-                            duplicate: None,
-                            deadline,
-                        }
-                        .encode(),
-                    ),
+                    Ok(deadline) => send(ws, settled_frame(reference.as_ref(), deadline)),
                     Err(e) => self.reply_error(ws, reference.as_ref(), &e),
                 }
             }
@@ -276,17 +268,9 @@ impl Inner {
             ClientFrame::Pub { event, data, ordering_key, delay_ms, reference } => {
                 let result = self.publish_frame(now, &att.source, event, data, ordering_key, delay_ms);
                 match result {
-                    Ok((id, seq, duplicate)) => send(
-                        ws,
-                        ServerFrame::Ok {
-                            reference: reference.as_ref(),
-                            id: Some(&id),
-                            seq: Some(seq),
-                            duplicate: Some(duplicate),
-                            deadline: None,
-                        }
-                        .encode(),
-                    ),
+                    Ok((id, seq, duplicate)) => {
+                        send(ws, published_frame(reference.as_ref(), &id, seq, duplicate))
+                    }
                     Err(e) => self.reply_error(ws, reference.as_ref(), &e),
                 }
             }
@@ -322,7 +306,7 @@ impl Inner {
             None => self.db.event_body(seq).map_err(internal)?.unwrap_or_default(),
         };
         self.queue.settle(now, cid, Settle::Fin, seq, None, 0).map_err(ApiError::from)?;
-        let answer = event::response(&request, &format!("{id}.response"), source, data, content_type, now);
+        let answer = response(&request, &format!("{id}.response"), source, data, content_type, now);
         self.responses.push((seq, answer));
         Ok(())
     }

@@ -1,0 +1,105 @@
+//! What a [`Session`](super::session::Session) asks its driver (the TypeScript subscriber)
+//! to do, and where it stands. Serialized as JSON for the wasm boundary (`"do"` tags).
+
+use crate::proto::frame::Json;
+use serde::Serialize;
+
+/// Where the session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// No socket (not started, or waiting to reconnect).
+    Disconnected,
+    /// Socket open, `hello` sent, no `welcome` yet.
+    Handshake,
+    /// Welcomed: messages may arrive.
+    Live,
+    /// Stopped by the application or by a fatal close; never reconnects.
+    Stopped,
+}
+
+/// Something the driver must do.
+#[derive(Debug, Serialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    /// Send this text frame on the socket.
+    Send {
+        /// The frame.
+        frame: String,
+    },
+    /// The server accepted `hello`.
+    Welcome {
+        /// Server session id.
+        session: String,
+        /// Keep-alive interval in force.
+        heartbeat_ms: u64,
+    },
+    /// Run the handler for this message.
+    Deliver {
+        /// Message id.
+        id: String,
+        /// Topic sequence number.
+        seq: u64,
+        /// Deliveries so far, this one included.
+        attempt: u32,
+        /// Failed deliveries so far.
+        failures: u32,
+        /// In-flight deadline, ms since the epoch.
+        deadline: u64,
+        /// Whether `respond` is expected.
+        reply: bool,
+        /// Last checkpoint, if any.
+        checkpoint: Option<Json>,
+        /// The CloudEvent.
+        event: Json,
+    },
+    /// Settle the promise of the frame with this `ref`.
+    Answer {
+        /// The ref `settle`/`respond`/`rdy` returned.
+        #[serde(rename = "ref")]
+        reference: u64,
+        /// Whether it took effect.
+        ok: bool,
+        /// Error code when not.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        /// Error text when not.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// New deadline (touch).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        deadline: Option<u64>,
+    },
+    /// These messages were lost with the socket: abort their handlers' signals. The server
+    /// redelivers them.
+    Abort {
+        /// Message ids.
+        ids: Vec<String>,
+    },
+    /// A server error not tied to a frame of ours.
+    Error {
+        /// Contract error code.
+        code: String,
+        /// Human text.
+        message: String,
+    },
+    /// Close the socket.
+    Close {
+        /// WebSocket close code.
+        code: u16,
+        /// Reason.
+        reason: String,
+    },
+    /// Open a new socket after this delay.
+    Reconnect {
+        /// Delay in ms.
+        after_ms: u64,
+    },
+    /// The session stopped for good (bad credentials, no permission, channel deleted).
+    Fatal {
+        /// Contract error code.
+        code: String,
+        /// Human text.
+        message: String,
+    },
+}
