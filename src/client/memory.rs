@@ -145,7 +145,7 @@ impl MemoryBus {
         let name = TopicName::parse(topic)?;
         let limits = self.limits.clone();
         let t = self.topic(name.as_str());
-        let body = Body { content_type, headers: &[], bytes: body, source: MEMORY_SOURCE, topic };
+        let body = Body { content_type, headers: &[], bytes: body, source: MEMORY_SOURCE, topic, nsq: None };
         let events = publish::read(&body, t.queue.head() + 1, now, &limits, reply)?;
         let since = now.saturating_sub(limits.dedup_window_ms);
         t.dedup.retain(|_, (_, at)| *at >= since);

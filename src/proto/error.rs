@@ -3,10 +3,10 @@
 //! Codes are stable machine strings; they become HTTP statuses and WebSocket close codes
 //! only at the edge (`src/worker`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A machine-readable error code of the wire contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Bad JSON, a bad field, or a bad CloudEvent.
@@ -69,7 +69,7 @@ impl ErrorCode {
 }
 
 /// An error as the contract shows it: a code and a human message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Deserialize)]
 #[error("{}: {message}", code.as_str())]
 pub struct ApiError {
     /// The machine code.

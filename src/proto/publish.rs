@@ -3,6 +3,7 @@
 
 use super::event::{self, media_type, Accepted};
 use super::id::message_id;
+use super::nsq::{self, Framing};
 use super::{ApiError, ErrorCode, Limits};
 
 /// Structured event.
@@ -22,6 +23,8 @@ pub struct Body<'a> {
     pub source: &'a str,
     /// Topic name: the type of events the bus makes.
     pub topic: &'a str,
+    /// An NSQ `/pub` or `/mpub` body: each message becomes a plain event.
+    pub nsq: Option<Framing>,
 }
 
 /// Reads the events of a publish. `next_seq` names a made event's id; `single` refuses
@@ -33,6 +36,20 @@ pub fn read(
     limits: &Limits,
     single: bool,
 ) -> Result<Vec<Accepted>, ApiError> {
+    if let Some(framing) = body.nsq {
+        let messages = nsq::split(framing, body.bytes, limits).map_err(|e| e.error)?;
+        if single && messages.len() != 1 {
+            return Err(ApiError::invalid("a request takes exactly one message"));
+        }
+        return messages
+            .iter()
+            .zip(next_seq..)
+            .map(|(m, seq)| {
+                let ct = nsq::message_type(body.content_type, m);
+                event::from_plain(&message_id(seq), body.source, body.topic, ct, m, now, limits)
+            })
+            .collect();
+    }
     let media = media_type(body.content_type.unwrap_or(""));
     let text = || {
         std::str::from_utf8(body.bytes)
@@ -65,6 +82,13 @@ pub fn read(
 /// Whether a request's content type is the batch form.
 pub fn is_batch(content_type: Option<&str>) -> bool {
     media_type(content_type.unwrap_or("")) == BATCH
+}
+
+impl Body<'_> {
+    /// Whether this publish is answered as a batch (the batch form, or an NSQ `/mpub`).
+    pub fn is_batch(&self) -> bool {
+        matches!(self.nsq, Some(Framing::Lines | Framing::Binary)) || is_batch(self.content_type)
+    }
 }
 
 /// One event of a publish, once checked and deduplicated.

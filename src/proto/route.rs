@@ -64,6 +64,14 @@ pub enum Route {
     DeleteClient(TopicName),
     /// `POST /v1/tokens`
     CreateToken,
+    /// NSQ: `GET /ping`
+    NsqPing,
+    /// NSQ: `POST /pub`
+    NsqPub,
+    /// NSQ: `POST /mpub`
+    NsqMpub,
+    /// `GET /metrics`
+    Metrics,
 }
 
 fn segment(s: &str) -> Result<String, ApiError> {
@@ -85,6 +93,10 @@ impl Route {
         let login = |s: &str| TopicName::parse(&segment(s)?);
         let route = match (method, parts.as_slice()) {
             ("GET", ["v1", "health"]) => Route::Health,
+            ("GET" | "HEAD", ["ping"]) => Route::NsqPing,
+            ("POST", ["pub"]) => Route::NsqPub,
+            ("POST", ["mpub"]) => Route::NsqMpub,
+            ("GET", ["metrics"]) => Route::Metrics,
             ("GET", ["v1", "topics"]) => Route::ListTopics,
             ("POST", ["v1", "clients"]) => Route::CreateClient,
             ("GET", ["v1", "clients"]) => Route::ListClients,

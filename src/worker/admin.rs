@@ -43,7 +43,8 @@ fn patterns(field: &str, p: Option<Vec<String>>) -> std::result::Result<Vec<Stri
     Ok(p)
 }
 
-async fn call(
+/// Calls an object of `binding` by name with an internal request.
+pub async fn call(
     env: &Env,
     binding: &str,
     name: &str,
@@ -109,7 +110,7 @@ pub async fn create_client(env: &Env, mut req: Request) -> Result<Response> {
     call(env, "REGISTRY", "clients", Method::Put, &format!("/clients/{}", login.as_str()), Some(summary))
         .await?;
     auth::remember(login.as_str(), Some(stored), now_ms());
-    worker::console_log!("{}", json!({"event": "client.created", "login": login.as_str()}));
+    super::log::info("client.created", json!({ "login": login.as_str() }));
     json(201, &json!({ "login": login.as_str(), "secret": secret }))
 }
 
@@ -131,7 +132,7 @@ pub async fn rotate_client(env: &Env, login: &TopicName) -> Result<Response> {
     }
     let stored: ClientRecord = res.json().await?;
     auth::remember(login.as_str(), Some(stored), now_ms());
-    worker::console_log!("{}", json!({"event": "client.rotated", "login": login.as_str()}));
+    super::log::info("client.rotated", json!({ "login": login.as_str() }));
     json(200, &json!({ "login": login.as_str(), "secret": secret }))
 }
 
@@ -143,7 +144,7 @@ pub async fn delete_client(env: &Env, login: &TopicName) -> Result<Response> {
     }
     call(env, "REGISTRY", "clients", Method::Delete, &format!("/clients/{}", login.as_str()), None).await?;
     auth::remember(login.as_str(), None, now_ms());
-    worker::console_log!("{}", json!({"event": "client.deleted", "login": login.as_str()}));
+    super::log::info("client.deleted", json!({ "login": login.as_str() }));
     no_content()
 }
 
@@ -169,7 +170,10 @@ pub async fn create_token(
         return http::fail(ErrorCode::InvalidRequest, format!("ttl_s must be 1..={MAX_TOKEN_TTL_S}"));
     }
     match access.issue_token(client, now_ms(), ttl) {
-        Ok((token, expires_at)) => json(201, &json!({ "token": token, "expires_at": expires_at })),
+        Ok((token, expires_at)) => {
+            super::log::info("token.issued", json!({ "login": client.login, "expires_at": expires_at }));
+            json(201, &json!({ "token": token, "expires_at": expires_at }))
+        }
         Err(e) => http::error(&e),
     }
 }

@@ -102,10 +102,31 @@ impl DurableObject for Client {
     }
 }
 
-/// The list of clients (class `Registry`, one object named `clients`).
+/// Lists kept for admin views (class `Registry`): the object named `clients` lists logins
+/// for `GET /v1/clients`, the object named `topics` lists topics for `GET /v1/topics`
+/// (each topic object adds itself once, when it is first used, and removes itself when it
+/// is deleted). Paths: `GET /{kind}/`, `PUT /{kind}/{name}` (body: the entry), `DELETE
+/// /{kind}/{name}`.
 #[durable_object]
 pub struct Registry {
     state: State,
+}
+
+/// SQL per kind of list: (select all, upsert, delete).
+fn registry_sql(kind: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    match kind {
+        "clients" => Some((
+            "SELECT summary AS entry FROM clients ORDER BY login",
+            "INSERT OR REPLACE INTO clients (login, summary) VALUES (?, ?)",
+            "DELETE FROM clients WHERE login = ?",
+        )),
+        "topics" => Some((
+            "SELECT entry FROM topics ORDER BY name",
+            "INSERT OR REPLACE INTO topics (name, entry) VALUES (?, ?)",
+            "DELETE FROM topics WHERE name = ?",
+        )),
+        _ => None,
+    }
 }
 
 impl DurableObject for Registry {
@@ -113,7 +134,11 @@ impl DurableObject for Registry {
         state
             .storage()
             .sql()
-            .exec("CREATE TABLE IF NOT EXISTS clients (login TEXT PRIMARY KEY, summary TEXT NOT NULL)", None)
+            .exec(
+                "CREATE TABLE IF NOT EXISTS clients (login TEXT PRIMARY KEY, summary TEXT NOT NULL); \
+                 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, entry TEXT NOT NULL);",
+                None,
+            )
             .ok();
         Registry { state }
     }
@@ -121,29 +146,30 @@ impl DurableObject for Registry {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let sql = self.state.storage().sql();
         let path = req.path();
-        let login = path.strip_prefix("/clients/").unwrap_or("").to_owned();
-        match (req.method(), login.is_empty()) {
+        let mut parts = path.trim_start_matches('/').splitn(2, '/');
+        let kind = parts.next().unwrap_or("");
+        let name = parts.next().unwrap_or("").to_owned();
+        let Some((list, upsert, delete)) = registry_sql(kind) else {
+            return http::fail(ErrorCode::NotFound, "no such registry list");
+        };
+        match (req.method(), name.is_empty()) {
             (Method::Get, true) => {
                 #[derive(Deserialize)]
                 struct Row {
-                    summary: String,
+                    entry: String,
                 }
-                let rows: Vec<Row> =
-                    sql.exec("SELECT summary FROM clients ORDER BY login", None)?.to_array()?;
-                let clients: Vec<ClientSummary> =
-                    rows.iter().filter_map(|r| serde_json::from_str(&r.summary).ok()).collect();
-                json(200, &serde_json::json!({ "clients": clients }))
+                let rows: Vec<Row> = sql.exec(list, None)?.to_array()?;
+                let entries: Vec<serde_json::Value> =
+                    rows.iter().filter_map(|r| serde_json::from_str(&r.entry).ok()).collect();
+                json(200, &serde_json::json!({ kind: entries }))
             }
             (Method::Put, false) => {
                 let text = req.text().await?;
-                sql.exec(
-                    "INSERT OR REPLACE INTO clients (login, summary) VALUES (?, ?)",
-                    vec![login.as_str().into(), text.into()],
-                )?;
+                sql.exec(upsert, vec![name.as_str().into(), text.into()])?;
                 no_content()
             }
             (Method::Delete, false) => {
-                sql.exec("DELETE FROM clients WHERE login = ?", vec![login.as_str().into()])?;
+                sql.exec(delete, vec![name.as_str().into()])?;
                 no_content()
             }
             _ => http::fail(ErrorCode::NotFound, "no such registry route"),

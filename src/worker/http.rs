@@ -17,6 +17,11 @@ pub fn json_text(status: u16, text: String) -> Result<Response> {
     Ok(Response::ok(text)?.with_status(status).with_headers(headers))
 }
 
+/// A plain text answer with `status`.
+pub fn text(status: u16, text: String) -> Result<Response> {
+    Ok(Response::ok(text)?.with_status(status))
+}
+
 /// The contract's error answer.
 pub fn error(e: &ApiError) -> Result<Response> {
     json_text(e.code.http_status(), e.to_body())

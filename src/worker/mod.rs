@@ -12,10 +12,13 @@ mod auth;
 mod cache;
 mod clients;
 mod http;
+mod log;
+mod nsq;
 mod object;
 mod ops;
 mod socket;
 mod storage;
+mod topics;
 
 use crate::proto::route::{ChannelOp, Route, TopicOp};
 use crate::proto::{ApiError, ErrorCode, Limits};
@@ -45,7 +48,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     match route(req, &env).await {
         Ok(r) => with_cors(r),
         Err(e) => {
-            worker::console_error!("{}", json!({"event": "request.failed", "error": e.to_string()}));
+            log::error("request.failed", json!({ "error": e.to_string() }));
             http::fail(ErrorCode::Internal, "internal error")
         }
     }
@@ -81,8 +84,9 @@ fn with_cors(r: Response) -> Result<Response> {
 /// Checks what `who` may do on `route`.
 fn permit(access: &Access, who: &Identity, route: &Route) -> std::result::Result<(), ApiError> {
     match route {
-        Route::Health | Route::CreateToken => Ok(()),
+        Route::Health | Route::CreateToken | Route::NsqPing | Route::NsqPub | Route::NsqMpub => Ok(()),
         Route::ListTopics
+        | Route::Metrics
         | Route::CreateClient
         | Route::ListClients
         | Route::RotateClient(_)
@@ -106,10 +110,15 @@ async fn route(req: Request, env: &Env) -> Result<Response> {
         Ok(r) => r,
         Err(e) => return http::error(&e),
     };
-    if route == Route::Health {
-        return http::json(200, &json!({"ok": true, "version": VERSION}));
-    }
     let access = Access::from_env(env);
+    match route {
+        Route::Health => return http::json(200, &json!({"ok": true, "version": VERSION})),
+        Route::NsqPing => return nsq::ok(),
+        Route::NsqPub | Route::NsqMpub => {
+            return nsq::publish(req, env, &access, route == Route::NsqMpub).await
+        }
+        _ => {}
+    }
     let socket = matches!(route, Route::Topic(_, TopicOp::Socket) | Route::Channel(_, _, ChannelOp::Socket));
     let authorization = req.headers().get("authorization")?;
     let who = if socket {
@@ -117,11 +126,18 @@ async fn route(req: Request, env: &Env) -> Result<Response> {
     } else {
         match access.identify(env, authorization.as_deref(), http::now_ms()).await {
             Ok(w) => Some(w),
-            Err(e) => return http::error(&e),
+            Err(e) => {
+                log::warn("auth.refused", json!({ "path": req.path(), "code": e.code.as_str() }));
+                return http::error(&e);
+            }
         }
     };
     if let Some(w) = &who {
         if let Err(e) = permit(&access, w, &route) {
+            log::warn(
+                "auth.forbidden",
+                json!({ "path": req.path(), "login": w.login(), "code": e.code.as_str() }),
+            );
             return http::error(&e);
         }
     }
@@ -135,15 +151,15 @@ async fn route(req: Request, env: &Env) -> Result<Response> {
                 authorization.as_deref().is_some_and(|h| h.trim().to_ascii_lowercase().starts_with("basic "));
             return admin::create_token(&access, w, basic, req).await;
         }
-        (Route::ListTopics, _) => {
-            return http::fail(ErrorCode::NotFound, "the topic registry is not available in this version")
-        }
+        (Route::ListTopics, _) => return topics::list(env).await,
+        (Route::Metrics, _) => return topics::metrics(env).await,
         (Route::Topic(t, _) | Route::Channel(t, _, _), _) => t.clone(),
         _ => return http::fail(ErrorCode::NotFound, "no such route"),
     };
     let mut forwarded = req.clone_mut()?;
     let headers = forwarded.headers_mut()?;
     headers.delete(ops::SOURCE_HEADER)?;
+    headers.delete(crate::proto::nsq::FRAMING_HEADER)?;
     if let Some(w) = &who {
         headers.set(ops::SOURCE_HEADER, &w.source())?;
     }

@@ -17,8 +17,8 @@ use crate::proto::{ApiError, ErrorCode, Limits};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use worker::{
-    console_error, durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State,
-    WebSocket, WebSocketIncomingMessage,
+    durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, State, WebSocket,
+    WebSocketIncomingMessage,
 };
 
 /// How long a socket may wait before its `hello`.
@@ -70,6 +70,8 @@ pub struct Inner {
     pub requests: BTreeSet<Seq>,
     /// Responses made by `respond` frames, for the waiting HTTP requests: (seq, event).
     pub responses: Vec<(Seq, String)>,
+    /// The name under which this topic is in the topic registry, if it is.
+    pub registered: Option<String>,
 }
 
 impl DurableObject for Topic {
@@ -98,10 +100,11 @@ impl DurableObject for Topic {
             }
         }
         self.sync_alarm().await;
+        self.sync_registry().await;
         match answer {
             Ok(r) => Ok(r),
             Err(e) => {
-                console_error!("ismld: request failed: {e}");
+                super::log::error("request.failed", serde_json::json!({ "error": e.to_string() }));
                 http::fail(ErrorCode::Internal, "internal error")
             }
         }
@@ -123,7 +126,7 @@ impl DurableObject for Topic {
             inner.apply()
         });
         if let Err(e) = result {
-            console_error!("ismld: alarm failed: {e}");
+            super::log::error("alarm.failed", serde_json::json!({ "error": e.to_string() }));
         }
         self.sync_alarm().await;
         Response::ok("")
@@ -133,7 +136,7 @@ impl DurableObject for Topic {
         let now = now_ms();
         let result = self.on_message(now, &ws, message).await;
         if let Err(e) = result {
-            console_error!("ismld: frame failed: {e}");
+            super::log::error("frame.failed", serde_json::json!({ "error": e.to_string() }));
         }
         self.sync_alarm().await;
         Ok(())
@@ -201,6 +204,7 @@ impl Topic {
         }
         queue.finish_restore(now);
         let requests = db.requests()?.into_iter().collect();
+        let registered = db.meta("registered")?;
         let mut inner = Inner {
             db,
             topic: loaded.topic,
@@ -216,6 +220,7 @@ impl Topic {
             outbox: Vec::new(),
             requests,
             responses: Vec::new(),
+            registered,
         };
         inner.apply()?;
         Ok(inner)
@@ -225,15 +230,19 @@ impl Topic {
         let now = now_ms();
         let result = self.with(|inner| {
             if let Ok(Some(att)) = ws.deserialize_attachment::<Attachment>() {
-                if let Some((id, ..)) = att.consumer() {
+                if let Some((id, channel, ..)) = att.consumer() {
                     inner.sockets.remove(&id);
                     inner.queue.detach(now, id);
+                    super::log::info(
+                        "consumer.detached",
+                        serde_json::json!({ "topic": inner.topic, "channel": channel, "session": format!("{:x}", id.0) }),
+                    );
                 }
             }
             inner.apply()
         });
         if let Err(e) = result {
-            console_error!("ismld: close failed: {e}");
+            super::log::error("close.failed", serde_json::json!({ "error": e.to_string() }));
         }
         let _ = ws.close(Some(1000), Some("bye"));
         self.sync_alarm().await;
@@ -259,7 +268,27 @@ impl Topic {
         };
         match result {
             Ok(()) => self.alarm_at.set(next),
-            Err(e) => console_error!("ismld: setting the alarm failed: {e}"),
+            Err(e) => super::log::error("alarm.set_failed", serde_json::json!({ "error": e.to_string() })),
+        }
+    }
+
+    /// Adds the topic to the registry when it is first used, and removes it once deleted:
+    /// one registry call per topic's life, never one per publish.
+    async fn sync_registry(&self) {
+        let Ok(change) = self.with(|inner| Ok(inner.registry_change())) else { return };
+        let Some((name, add)) = change else { return };
+        match super::topics::register(&self.env, &name, add).await {
+            Ok(()) => {
+                let event = if add { "topic.created" } else { "topic.deleted" };
+                super::log::info(event, serde_json::json!({ "topic": name }));
+                if let Err(e) = self.with(|inner| inner.registered_as(add.then_some(name))) {
+                    super::log::error("registry.failed", serde_json::json!({ "error": e.to_string() }));
+                }
+            }
+            Err(e) => super::log::error(
+                "registry.failed",
+                serde_json::json!({ "topic": name, "error": e.to_string() }),
+            ),
         }
     }
 
@@ -297,7 +326,17 @@ impl Inner {
     pub fn apply(&mut self) -> Result<()> {
         for effect in self.queue.drain_effects() {
             match effect {
-                Effect::Store(op) => self.db.apply(&op)?,
+                Effect::Store(op) => {
+                    if let crate::core::Store::Message { channel, record } = &op {
+                        if record.state == crate::core::MessageState::Dead {
+                            super::log::warn(
+                                "message.dead",
+                                serde_json::json!({ "topic": self.topic, "channel": channel, "seq": record.seq, "failures": record.failures }),
+                            );
+                        }
+                    }
+                    self.db.apply(&op)?
+                }
                 Effect::Deliver(d) => {
                     let Some(ws) = self.sockets.get(&d.consumer) else {
                         continue;
@@ -307,7 +346,7 @@ impl Inner {
                         None => match self.db.event_body(d.seq)? {
                             Some(b) => self.cache.put(d.seq, b),
                             None => {
-                                console_error!("ismld: event {} is missing from storage", d.seq);
+                                super::log::error("event.missing", serde_json::json!({ "seq": d.seq }));
                                 continue;
                             }
                         },
@@ -397,6 +436,24 @@ impl Inner {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// What the registry still needs to learn: (name, add) or (name, remove).
+    fn registry_change(&self) -> Option<(String, bool)> {
+        match (&self.topic, &self.registered) {
+            (Some(t), r) if r.as_ref() != Some(t) => Some((t.clone(), true)),
+            (None, Some(r)) => Some((r.clone(), false)),
+            _ => None,
+        }
+    }
+
+    /// Records that the registry now lists the topic under `name` (or not at all).
+    fn registered_as(&mut self, name: Option<String>) -> Result<()> {
+        if let Some(n) = &name {
+            self.db.set_meta("registered", n)?;
+        }
+        self.registered = name;
         Ok(())
     }
 

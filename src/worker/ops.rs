@@ -2,6 +2,7 @@
 //! topic deletion, and accepting sockets.
 
 use super::http::{self, json, no_content, now_ms};
+use super::log;
 use super::object::{Inner, Topic, HELLO_TIMEOUT_MS};
 use super::socket::Attachment;
 use crate::core::NewMessage;
@@ -11,9 +12,11 @@ use crate::proto::http::{
     BatchItem, BatchPublished, CreateChannel, DeadLetter, DeadLetters, Published, Redrive, Seek, TopicStats,
 };
 use crate::proto::id::{message_id, parse_message_id};
+use crate::proto::nsq::{Framing, FRAMING_HEADER};
 use crate::proto::publish::{self, Body};
 use crate::proto::route::{ChannelOp, Route, TopicOp};
 use crate::proto::{ApiError, ChannelName, ErrorCode, TopicName};
+use serde_json::json;
 use serde_json::value::RawValue;
 use worker::{Request, Response, Result, WebSocketPair};
 
@@ -85,23 +88,35 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
                 inner.remember_topic(topic.as_str())?;
                 let created = inner.queue.create_channel(&channel, body.from_seq, inner.oldest);
                 inner.apply()?;
+                if created {
+                    log::info(
+                        "channel.created",
+                        json!({ "topic": topic.as_str(), "channel": channel.as_str() }),
+                    );
+                }
                 inner.channel_answer(if created { 201 } else { 200 }, &channel)
             })
         }
-        Route::Channel(_, channel, ChannelOp::Delete) => {
+        Route::Channel(topic, channel, ChannelOp::Delete) => {
             obj.with(|inner| match inner.queue.delete_channel(channel.as_str()) {
                 Ok(()) => {
                     inner.apply()?;
+                    log::info(
+                        "channel.deleted",
+                        json!({ "topic": topic.as_str(), "channel": channel.as_str() }),
+                    );
                     no_content()
                 }
                 Err(e) => Inner::api_error(e),
             })
         }
-        Route::Channel(_, channel, op @ (ChannelOp::Pause | ChannelOp::Unpause)) => obj.with(|inner| {
+        Route::Channel(topic, channel, op @ (ChannelOp::Pause | ChannelOp::Unpause)) => obj.with(|inner| {
             let now = now_ms();
             match inner.queue.set_paused(now, channel.as_str(), op == ChannelOp::Pause) {
                 Ok(()) => {
                     inner.apply()?;
+                    let event = if op == ChannelOp::Pause { "channel.paused" } else { "channel.unpaused" };
+                    log::info(event, json!({ "topic": topic.as_str(), "channel": channel.as_str() }));
                     inner.channel_answer(200, &channel)
                 }
                 Err(e) => Inner::api_error(e),
@@ -132,6 +147,10 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
                 match inner.queue.redrive(now_ms(), channel.as_str(), seqs.as_deref()) {
                     Ok(n) => {
                         inner.apply()?;
+                        log::info(
+                            "channel.redriven",
+                            json!({ "topic": inner.topic, "channel": channel.as_str(), "redriven": n }),
+                        );
                         json(200, &serde_json::json!({ "redriven": n }))
                     }
                     Err(e) => Inner::api_error(e),
@@ -149,6 +168,7 @@ struct Received {
     headers: Vec<(String, String)>,
     content_type: Option<String>,
     source: String,
+    nsq: Option<Framing>,
 }
 
 impl Received {
@@ -165,6 +185,7 @@ impl Received {
             headers: req.headers().entries().collect(),
             content_type: req.headers().get("content-type")?,
             source: req.headers().get(SOURCE_HEADER)?.unwrap_or_else(|| "/anonymous".into()),
+            nsq: req.headers().get(FRAMING_HEADER)?.as_deref().and_then(Framing::parse),
         }))
     }
 
@@ -175,6 +196,7 @@ impl Received {
             bytes: &self.bytes,
             source: &self.source,
             topic: topic.as_str(),
+            nsq: self.nsq,
         }
     }
 }
@@ -299,7 +321,7 @@ impl Inner {
             Ok(e) => e,
             Err(e) => return http::error(&e),
         };
-        let batch = publish::is_batch(body.content_type);
+        let batch = body.is_batch();
         let results = match self.append(now, topic, events, o.ordering_key, o.delay_ms, false) {
             Ok(r) => r,
             Err(e) => return http::error(&e),
@@ -341,6 +363,7 @@ impl Inner {
         )?;
         let fresh = plan.iter().filter(|p| !p.duplicate).count() as u64;
         if self.retained + fresh > self.limits.max_topic_events {
+            log::warn("publish.storage_full", json!({ "topic": topic.as_str(), "retained": self.retained }));
             return Err(ApiError::new(
                 ErrorCode::StorageFull,
                 format!(
@@ -444,6 +467,10 @@ impl Inner {
         match self.queue.seek(now_ms(), channel.as_str(), seq, self.oldest) {
             Ok(ready) => {
                 self.apply()?;
+                log::info(
+                    "channel.seek",
+                    json!({ "topic": self.topic, "channel": channel.as_str(), "seq": seq, "ready": ready }),
+                );
                 json(200, &serde_json::json!({ "ready": ready }))
             }
             Err(e) => Inner::api_error(e),

@@ -148,7 +148,9 @@ impl Topic {
                         });
                     }
                     // A lookup that fails says nothing about the credentials: go on.
-                    Err(e) => worker::console_error!("ismld: credential check failed: {e}"),
+                    Err(e) => {
+                        super::log::error("auth.lookup_failed", serde_json::json!({ "error": e.to_string() }))
+                    }
                 }
             }
         }
@@ -322,6 +324,10 @@ impl Inner {
         let identity = match who {
             Ok(i) => i,
             Err(e) => {
+                super::log::warn(
+                    "auth.refused",
+                    serde_json::json!({ "topic": self.topic, "socket": true, "code": e.code.as_str() }),
+                );
                 self.close_socket(now, ws, None, CLOSE_UNAUTHORIZED, &e.message);
                 return Ok(());
             }
@@ -378,6 +384,10 @@ impl Inner {
         let _ = ws.serialize_attachment(&*att);
         self.sockets.insert(id, ws.clone());
         let session = format!("{:x}", id.0);
+        super::log::info(
+            "consumer.attached",
+            serde_json::json!({ "topic": topic, "channel": channel, "session": session, "login": att.login, "max_in_flight": rdy }),
+        );
         let welcome = ServerFrame::Welcome {
             topic: &topic,
             channel: Some(&channel),

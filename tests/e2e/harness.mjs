@@ -29,9 +29,10 @@ export function tempDir() {
 
 /**
  * Starts the Worker. `persist` is a directory (state survives `stop()` + `startWorker`
- * with the same directory); `vars` adds or overrides Worker vars; `port` 0 picks a free one.
+ * with the same directory); `vars` adds or overrides Worker vars; `port` 0 picks a free one;
+ * `onLog(line)` receives every line the Worker logs.
  */
-export async function startWorker({ persist, vars = {}, port = 0 } = {}) {
+export async function startWorker({ persist, vars = {}, port = 0, onLog } = {}) {
   const dir = persist ?? tempDir();
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -50,6 +51,13 @@ export async function startWorker({ persist, vars = {}, port = 0 } = {}) {
       },
       bindings: { ALLOW_ANONYMOUS: "true", ADMIN_TOKEN, ...vars },
       resourcePersistencePath: dir,
+      assets: { directory: join(ROOT, "build/assets"), routerConfig: { has_user_worker: true } },
+      // The Worker's structured logs go to `onLog`; otherwise only warnings and errors
+      // are printed (ISMLD_TEST_LOGS=1 prints every line).
+      handleStructuredLogs: (l) => {
+        if (onLog) onLog(l.message);
+        else if (process.env.ISMLD_TEST_LOGS || !l.message.includes('"level":"info"')) console.log(l.message);
+      },
     }),
   );
     const url = (await mf.ready).toString().replace(/\/$/, "");

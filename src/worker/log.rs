@@ -1,0 +1,33 @@
+//! Structured logs: one JSON line per significant event (`wrangler tail` and Workers Logs
+//! show them; `wrangler dev` prints them), e.g.
+//! `{"level":"info","event":"channel.created","topic":"orders","channel":"audit"}`.
+//!
+//! Fields are names, counts, codes and logins: never a secret, a token, an
+//! `Authorization` header or an event's data.
+
+use serde_json::{Map, Value};
+
+fn line(level: &str, event: &str, fields: Value) -> String {
+    let mut out = Map::new();
+    out.insert("level".into(), level.into());
+    out.insert("event".into(), event.into());
+    if let Value::Object(f) = fields {
+        out.extend(f);
+    }
+    Value::Object(out).to_string()
+}
+
+/// Logs a significant event at level `info`.
+pub fn info(event: &str, fields: Value) {
+    worker::console_log!("{}", line("info", event, fields));
+}
+
+/// Logs a refused or degraded operation at level `warn`.
+pub fn warn(event: &str, fields: Value) {
+    worker::console_warn!("{}", line("warn", event, fields));
+}
+
+/// Logs a failure of the bus itself at level `error`.
+pub fn error(event: &str, fields: Value) {
+    worker::console_error!("{}", line("error", event, fields));
+}

@@ -1,0 +1,101 @@
+//! NSQ-compatible publishing in the front Worker: `POST /pub`, `POST /mpub`, `GET /ping`
+//! with nsqd's answers (the wire rules are in [`crate::proto::nsq`]).
+//!
+//! The front Worker authenticates, checks the query and the framing (so a bad body gets
+//! nsqd's code before it travels), then forwards the body unchanged to the topic's object
+//! as a publish with [`FRAMING_HEADER`]; the object makes one plain event per message, all
+//! or nothing, and the answer becomes nsqd's `OK` or error.
+
+use super::auth::{forbidden, Access};
+use super::http::now_ms;
+use super::ops::SOURCE_HEADER;
+use crate::proto::nsq::{self, NsqError, FRAMING_HEADER};
+use crate::proto::{ApiError, ErrorCode};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde::Deserialize;
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
+
+/// nsqd marks every v1 answer with this header.
+const NSQ_CONTENT_TYPE: (&str, &str) = ("x-nsq-content-type", "nsq; version=1.0");
+
+/// `200 OK` as nsqd's `/ping` and `/pub` write it.
+pub fn ok() -> Result<Response> {
+    let h = Headers::new();
+    h.set("content-type", "text/plain; charset=utf-8")?;
+    h.set(NSQ_CONTENT_TYPE.0, NSQ_CONTENT_TYPE.1)?;
+    Ok(Response::ok("OK")?.with_headers(h))
+}
+
+fn error(e: &NsqError) -> Result<Response> {
+    let h = Headers::new();
+    h.set("content-type", "application/json; charset=utf-8")?;
+    h.set(NSQ_CONTENT_TYPE.0, NSQ_CONTENT_TYPE.1)?;
+    Ok(Response::ok(e.to_body())?.with_status(e.status).with_headers(h))
+}
+
+/// `POST /pub` (`mpub` false) or `POST /mpub`.
+pub async fn publish(mut req: Request, env: &Env, access: &Access, mpub: bool) -> Result<Response> {
+    let api = |e: ApiError| NsqError::from_api(e, mpub);
+    let authorization = req.headers().get("authorization")?;
+    let who = match access.identify(env, authorization.as_deref(), now_ms()).await {
+        Ok(w) => w,
+        Err(e) => return error(&api(e)),
+    };
+    let limits = super::limits_from_env(env);
+    let url = req.url()?;
+    let pairs: Vec<(String, String)> =
+        url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let query = match nsq::parse_query(mpub, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &limits) {
+        Ok(q) => q,
+        Err(e) => return error(&e),
+    };
+    if !who.may_publish(query.topic.as_str()) {
+        return error(&api(forbidden("publish to", query.topic.as_str())));
+    }
+    let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
+    if declared.is_some_and(|n| n > limits.max_batch_bytes) {
+        let what = if mpub { "the body" } else { "the message" };
+        let e = ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("{what} is over {} bytes", limits.max_batch_bytes),
+        );
+        return error(&api(e));
+    }
+    let bytes = req.bytes().await?;
+    match nsq::split(query.framing, &bytes, &limits) {
+        Ok(messages) if messages.is_empty() => return ok(), // nsqd accepts an mpub of empty lines
+        Ok(_) => {}
+        Err(e) => return error(&e),
+    }
+    let headers = Headers::new();
+    if let Some(ct) = req.headers().get("content-type")? {
+        headers.set("content-type", &ct)?;
+    }
+    headers.set(SOURCE_HEADER, &who.source())?;
+    headers.set(FRAMING_HEADER, query.framing.as_str())?;
+    let mut path = format!(
+        "https://internal/v1/topics/{}/events",
+        utf8_percent_encode(query.topic.as_str(), NON_ALPHANUMERIC)
+    );
+    if let Some(d) = query.delay_ms {
+        path.push_str(&format!("?delay_ms={d}"));
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(js_sys::Uint8Array::from(&bytes[..]).into()));
+    let stub = env.durable_object("TOPIC")?.get_by_name(query.topic.as_str())?;
+    let mut answer = stub.fetch_with_request(Request::new_with_init(&path, &init)?).await?;
+    if answer.status_code() < 300 {
+        return ok();
+    }
+    #[derive(Deserialize)]
+    struct Body {
+        error: ApiError,
+    }
+    let text = answer.text().await.unwrap_or_default();
+    let e = serde_json::from_str::<Body>(&text)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| ApiError::new(ErrorCode::Internal, "the topic did not answer"));
+    error(&api(e))
+}
