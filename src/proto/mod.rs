@@ -8,6 +8,7 @@ pub mod codec;
 pub mod error;
 pub mod event;
 pub mod frame;
+pub mod grpc;
 pub mod http;
 pub mod id;
 pub mod limits;

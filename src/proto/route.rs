@@ -72,6 +72,8 @@ pub enum Route {
     NsqMpub,
     /// `GET /metrics`
     Metrics,
+    /// gRPC-Web / Connect: `POST /ismld.v1.BusService/{method}`
+    Rpc(super::grpc::Method),
 }
 
 fn segment(s: &str) -> Result<String, ApiError> {
@@ -97,6 +99,9 @@ impl Route {
             ("POST", ["pub"]) => Route::NsqPub,
             ("POST", ["mpub"]) => Route::NsqMpub,
             ("GET", ["metrics"]) => Route::Metrics,
+            ("POST", [service, m]) if *service == super::grpc::SERVICE => {
+                Route::Rpc(super::grpc::Method::parse(m).ok_or_else(not_found)?)
+            }
             ("GET", ["v1", "topics"]) => Route::ListTopics,
             ("POST", ["v1", "clients"]) => Route::CreateClient,
             ("GET", ["v1", "clients"]) => Route::ListClients,

@@ -16,6 +16,8 @@ mod log;
 mod nsq;
 mod object;
 mod ops;
+mod relay;
+mod rpc;
 mod socket;
 mod storage;
 mod topics;
@@ -78,13 +80,19 @@ fn with_cors(r: Response) -> Result<Response> {
         h.append(&k, &v)?;
     }
     h.set("access-control-allow-origin", "*")?;
+    h.set("access-control-expose-headers", "grpc-status, grpc-message, ismld-error-code")?;
     Ok(r.with_headers(h))
 }
 
 /// Checks what `who` may do on `route`.
 fn permit(access: &Access, who: &Identity, route: &Route) -> std::result::Result<(), ApiError> {
     match route {
-        Route::Health | Route::CreateToken | Route::NsqPing | Route::NsqPub | Route::NsqMpub => Ok(()),
+        Route::Health
+        | Route::CreateToken
+        | Route::NsqPing
+        | Route::NsqPub
+        | Route::NsqMpub
+        | Route::Rpc(_) => Ok(()),
         Route::ListTopics
         | Route::Metrics
         | Route::CreateClient
@@ -114,6 +122,7 @@ async fn route(req: Request, env: &Env) -> Result<Response> {
     match route {
         Route::Health => return http::json(200, &json!({"ok": true, "version": VERSION})),
         Route::NsqPing => return nsq::ok(),
+        Route::Rpc(method) => return rpc::serve(req, env, &access, method).await,
         Route::NsqPub | Route::NsqMpub => {
             return nsq::publish(req, env, &access, route == Route::NsqMpub).await
         }

@@ -8,12 +8,10 @@
 
 use super::auth::{forbidden, Access};
 use super::http::now_ms;
-use super::ops::SOURCE_HEADER;
+use super::relay::{self, Relayed};
 use crate::proto::nsq::{self, NsqError, FRAMING_HEADER};
 use crate::proto::{ApiError, ErrorCode};
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use serde::Deserialize;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Result};
+use worker::{Env, Headers, Request, Response, Result};
 
 /// nsqd marks every v1 answer with this header.
 const NSQ_CONTENT_TYPE: (&str, &str) = ("x-nsq-content-type", "nsq; version=1.0");
@@ -67,35 +65,17 @@ pub async fn publish(mut req: Request, env: &Env, access: &Access, mpub: bool) -
         Ok(_) => {}
         Err(e) => return error(&e),
     }
-    let headers = Headers::new();
-    if let Some(ct) = req.headers().get("content-type")? {
-        headers.set("content-type", &ct)?;
+    let relayed = Relayed {
+        topic: &query.topic,
+        source: who.source(),
+        content_type: req.headers().get("content-type")?,
+        headers: vec![(FRAMING_HEADER, query.framing.as_str().to_owned())],
+        ordering_key: None,
+        delay_ms: query.delay_ms,
+        body: &bytes,
+    };
+    match relay::publish(env, relayed).await? {
+        Ok(_) => ok(),
+        Err(e) => error(&api(e)),
     }
-    headers.set(SOURCE_HEADER, &who.source())?;
-    headers.set(FRAMING_HEADER, query.framing.as_str())?;
-    let mut path = format!(
-        "https://internal/v1/topics/{}/events",
-        utf8_percent_encode(query.topic.as_str(), NON_ALPHANUMERIC)
-    );
-    if let Some(d) = query.delay_ms {
-        path.push_str(&format!("?delay_ms={d}"));
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(js_sys::Uint8Array::from(&bytes[..]).into()));
-    let stub = env.durable_object("TOPIC")?.get_by_name(query.topic.as_str())?;
-    let mut answer = stub.fetch_with_request(Request::new_with_init(&path, &init)?).await?;
-    if answer.status_code() < 300 {
-        return ok();
-    }
-    #[derive(Deserialize)]
-    struct Body {
-        error: ApiError,
-    }
-    let text = answer.text().await.unwrap_or_default();
-    let e = serde_json::from_str::<Body>(&text)
-        .map(|b| b.error)
-        .unwrap_or_else(|_| ApiError::new(ErrorCode::Internal, "the topic did not answer"));
-    error(&api(e))
 }
