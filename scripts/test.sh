@@ -34,5 +34,8 @@ wasm-pack --log-level warn test --headless --chrome --chromedriver /usr/bin/chro
   . --features client --test browser_client
 kill $server 2>/dev/null || true
 
+log "generating the Connect clients' code from proto/ (buf generate)"
+npx --no-install buf generate
+
 log "end-to-end tests against the Worker in workerd (node --test)"
 node --test --test-concurrency=1 tests/e2e/*.test.mjs

@@ -160,7 +160,10 @@ async fn route(req: Request, env: &Env) -> Result<Response> {
                 authorization.as_deref().is_some_and(|h| h.trim().to_ascii_lowercase().starts_with("basic "));
             return admin::create_token(&access, w, basic, req).await;
         }
-        (Route::ListTopics, _) => return topics::list(env).await,
+        (Route::ListTopics, _) => {
+            let stats = req.url()?.query_pairs().any(|(k, v)| k == "stats" && v == "true");
+            return topics::list(env, stats).await;
+        }
         (Route::Metrics, _) => return topics::metrics(env).await,
         (Route::Topic(t, _) | Route::Channel(t, _, _), _) => t.clone(),
         _ => return http::fail(ErrorCode::NotFound, "no such route"),

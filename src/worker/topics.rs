@@ -80,14 +80,21 @@ async fn all_stats(env: &Env) -> Result<Vec<TopicStats>> {
     Ok(out)
 }
 
-/// `GET /v1/topics`: `{"topics": [{"topic", "seq", "channels": [names]}]}`.
-pub async fn list(env: &Env) -> Result<Response> {
+/// `GET /v1/topics`: `{"topics": [{"topic", "seq", "channels": [names]}]}`. With
+/// `?stats=true` each entry also has `retained` and `channel_stats` (what
+/// `GET /v1/topics/{topic}` shows per channel), in one call: the dashboard's view.
+pub async fn list(env: &Env, with_stats: bool) -> Result<Response> {
     let topics: Vec<_> = all_stats(env)
         .await?
         .into_iter()
         .map(|t| {
-            let channels: Vec<String> = t.channels.into_iter().map(|c| c.channel).collect();
-            j!({"topic": t.topic, "seq": t.seq, "channels": channels})
+            let channels: Vec<&str> = t.channels.iter().map(|c| c.channel.as_str()).collect();
+            let mut entry = j!({"topic": t.topic, "seq": t.seq, "channels": channels});
+            if with_stats {
+                entry["retained"] = t.retained.into();
+                entry["channel_stats"] = j!(t.channels);
+            }
+            entry
         })
         .collect();
     json(200, &j!({ "topics": topics }))
