@@ -30,6 +30,7 @@ if [ "$ALLOW_ANONYMOUS" = "true" ]; then
   log "ALLOW_ANONYMOUS=true: requests without credentials are accepted (local dev only;"
   log "  deployments default to false). Run with ALLOW_ANONYMOUS=false to require credentials."
 fi
+log "dashboard: $url/dashboard/ (log in with the admin token); metrics: $url/metrics"
 log "try: curl -X POST $url/v1/topics/hello/events -H 'content-type: application/json' -d '{\"hi\":1}'"
 exec wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
   --var "ALLOW_ANONYMOUS:$ALLOW_ANONYMOUS" --show-interactive-dev-session=false
