@@ -36,7 +36,8 @@ test("the example page subscribes, publishes from its form and shows live messag
   await page.fill("#message", '{"hello":"from the form"}');
   await page.click("#publish button");
   await page.locator("#messages li", { hasText: "from the form" }).waitFor();
-  assert.match(await page.textContent("#published"), /published seq 1/);
+  // The delivery may arrive before the publish's answer: wait for both.
+  await page.locator("#published", { hasText: "published seq 1" }).waitFor();
 
   const r = await call(w.url, "POST", `/v1/topics/${topic}/events`, {
     body: { from: "node" },
@@ -47,6 +48,36 @@ test("the example page subscribes, publishes from its form and shows live messag
   assert.equal(await page.locator("#messages li").count(), 2);
   mkdirSync(join(ROOT, "tests/out"), { recursive: true });
   await page.screenshot({ path: join(ROOT, "tests/out/browser-example.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a page answers requests: its msg.respond completes a Node client's POST /requests", async () => {
+  const topic = uniqueName("responder");
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  assert.equal((await call(w.url, "PUT", `/v1/topics/${topic}/channels/responders`, { headers: admin })).status, 201);
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${site.url}/`);
+  // The page's own copy of the package (import map "ismld"), responding to every request.
+  await page.evaluate(
+    async ({ url, token, topic }) => {
+      const { Connection } = await import("ismld");
+      const bus = new Connection({ url, credentials: { token } });
+      const sub = bus.subscribe({ topic, channel: "responders" }, (msg) =>
+        msg.reply ? msg.respond({ echo: msg.data, by: navigator.userAgent.includes("Chrome") ? "chromium" : "?" }) : undefined,
+      );
+      await sub.start();
+      window.responder = bus;
+    },
+    { url: w.url, token: ADMIN_TOKEN, topic },
+  );
+  const r = await call(w.url, "POST", `/v1/topics/${topic}/requests?timeout_ms=20000`, { body: { q: 42 }, headers: admin });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.data, { echo: { q: 42 }, by: "chromium" });
+  assert.equal(r.body.type, `${topic}.response`);
+  await page.evaluate(() => window.responder.close());
   assert.deepEqual(errors, []);
   await page.close();
 });
