@@ -160,4 +160,23 @@ mod tests {
         assert_eq!(Route::parse("PATCH", "/v1/topics/a").unwrap_err().code, ErrorCode::NotFound);
         assert_eq!(Route::parse("GET", "/nope").unwrap_err().code, ErrorCode::NotFound);
     }
+
+    #[test]
+    fn parses_operations_nsq_and_rpc_routes() {
+        assert_eq!(Route::parse("GET", "/ping").unwrap(), Route::NsqPing);
+        assert_eq!(Route::parse("POST", "/pub").unwrap(), Route::NsqPub);
+        assert_eq!(Route::parse("POST", "/mpub").unwrap(), Route::NsqMpub);
+        assert_eq!(Route::parse("GET", "/metrics").unwrap(), Route::Metrics);
+        assert_eq!(Route::parse("GET", "/pub").unwrap_err().code, ErrorCode::NotFound);
+        use crate::proto::grpc::Method;
+        assert_eq!(
+            Route::parse("POST", "/ismld.v1.BusService/Publish").unwrap(),
+            Route::Rpc(Method::Publish)
+        );
+        assert_eq!(
+            Route::parse("POST", "/ismld.v1.BusService/PublishBatch").unwrap(),
+            Route::Rpc(Method::PublishBatch)
+        );
+        assert_eq!(Route::parse("POST", "/ismld.v1.BusService/Nope").unwrap_err().code, ErrorCode::NotFound);
+    }
 }
