@@ -38,4 +38,5 @@ log "generating the Connect clients' code from proto/ (buf generate)"
 npx --no-install buf generate
 
 log "end-to-end tests against the Worker in workerd (node --test)"
-node --test --test-concurrency=1 tests/e2e/*.test.mjs
+# --test-force-exit: a failed test that leaves a socket open must not hang the run.
+node --test --test-concurrency=1 --test-force-exit --test-timeout=180000 tests/e2e/*.test.mjs

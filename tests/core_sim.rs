@@ -157,6 +157,21 @@ fn touch_extends_the_deadline_and_saves_the_checkpoint() {
 }
 
 #[test]
+fn a_settle_after_the_deadline_is_refused_even_before_the_timer_runs() {
+    let mut t = Topic::new(Limits::default());
+    let c = t.attach(0, &ch("c"), settings(1000), 1);
+    t.publish(0, &plain(1)).unwrap();
+    deliveries(&mut t);
+    // No handle_timeout call: the runtime's alarm is late, the fin arrives at the deadline.
+    let e = t.settle(1000, c, Settle::Fin, 1, None, 0).unwrap_err();
+    assert_eq!(ismld::proto::ApiError::from(e).code, ErrorCode::NotFound);
+    let d = deliveries(&mut t);
+    assert_eq!((d[0].seq, d[0].attempt, d[0].failures), (1, 2, 1), "the timeout counted, then redelivery");
+    assert_eq!(d[0].deadline, 2000);
+    assert_eq!(t.settle(1500, c, Settle::Fin, 1, None, 0), Ok(None), "the redelivery can be finished");
+}
+
+#[test]
 fn closing_requeues_without_failure_before_the_deadline() {
     let mut t = Topic::new(Limits::default());
     let c1 = t.attach(0, &ch("c"), settings(1000), 1);

@@ -128,6 +128,11 @@ impl Topic {
 
     /// fin / touch / req / shelve of a message in flight to `id`. `delay` applies to req
     /// and shelve. Returns the new deadline for touch. A refused call changes nothing.
+    ///
+    /// Time passes first: whatever fell due by `now` (an expired deadline above all)
+    /// happens before the frame, and a settle of a delivery whose deadline has passed is
+    /// refused even if the timer has not run yet (the delivery has already failed; the
+    /// redelivery, possibly to the same consumer, comes as a new `msg`).
     pub fn settle(
         &mut self,
         now: Millis,
@@ -137,8 +142,15 @@ impl Topic {
         checkpoint: Checkpoint,
         delay: Millis,
     ) -> Result<Option<Millis>, CoreError> {
+        let expired = self.consumers.get(&id).is_some_and(|c| {
+            c.in_flight.contains(&seq)
+                && self.channels.get(&c.channel).and_then(|ch| ch.messages.get(&seq)).is_some_and(
+                    |m| matches!(m.state, super::MessageState::InFlight { deadline, .. } if deadline <= now),
+                )
+        });
+        self.handle_timeout(now);
         let c = self.consumers.get(&id).ok_or(CoreError::NoSuchConsumer)?;
-        if !c.in_flight.contains(&seq) {
+        if expired || !c.in_flight.contains(&seq) {
             return Err(CoreError::NotInFlight(message_id(seq)));
         }
         if let Some(Some(cp)) = &checkpoint {
