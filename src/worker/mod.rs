@@ -11,6 +11,7 @@ mod admin;
 mod auth;
 mod cache;
 mod clients;
+mod counters;
 mod http;
 mod log;
 mod nsq;
@@ -114,6 +115,10 @@ fn permit(access: &Access, who: &Identity, route: &Route) -> std::result::Result
 }
 
 async fn route(req: Request, env: &Env) -> Result<Response> {
+    if req.path() == "/v1/_bench/counters" && env.var("BENCH_COUNTERS").is_ok_and(|v| v.to_string() == "true")
+    {
+        return http::json(200, &counters::snapshot());
+    }
     let route = match Route::parse(req.method().as_ref(), &req.path()) {
         Ok(r) => r,
         Err(e) => return http::error(&e),

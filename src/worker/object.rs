@@ -86,6 +86,7 @@ impl DurableObject for Topic {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        super::counters::wake();
         let route = match Route::parse(req.method().as_ref(), &req.path()) {
             Ok(r) => r,
             Err(e) => return http::error(&e),
@@ -111,6 +112,7 @@ impl DurableObject for Topic {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        super::counters::wake();
         self.alarm_at.set(None);
         let now = now_ms();
         // Only look at the sockets when a pending hello is due: with many consumers and
@@ -133,6 +135,7 @@ impl DurableObject for Topic {
     }
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+        super::counters::wake();
         let now = now_ms();
         let result = self.on_message(now, &ws, message).await;
         if let Err(e) = result {
@@ -174,6 +177,7 @@ impl Topic {
     }
 
     fn load(&self) -> Result<Inner> {
+        super::counters::start();
         let now = now_ms();
         let db = Db::open(self.state.storage().sql())?;
         let loaded = db.load()?;
@@ -227,6 +231,7 @@ impl Topic {
     }
 
     async fn socket_gone(&self, ws: &WebSocket) {
+        super::counters::wake();
         let now = now_ms();
         let result = self.with(|inner| {
             if let Ok(Some(att)) = ws.deserialize_attachment::<Attachment>() {

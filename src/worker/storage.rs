@@ -214,9 +214,16 @@ impl Db {
         Ok(rows.into_iter().next().map(|v| v.value))
     }
 
+    /// Runs a write, counting the rows it wrote (see [`super::counters`]).
+    fn write(&self, query: &str, bindings: impl Into<Option<Vec<SqlStorageValue>>>) -> Result<()> {
+        let cursor = self.sql.exec(query, bindings)?;
+        super::counters::rows_written(cursor.rows_written());
+        Ok(())
+    }
+
     /// Sets a meta value.
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.sql.exec(
+        self.write(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             vec![key.into(), value.into()],
         )?;
@@ -233,7 +240,7 @@ impl Db {
         okey: Option<&str>,
         body: &str,
     ) -> Result<()> {
-        self.sql.exec(
+        self.write(
             "INSERT INTO events (seq, source, eid, ts, okey, body) VALUES (?, ?, ?, ?, ?, ?)",
             vec![int(seq), source.into(), eid.into(), int(ts), okey.into(), body.into()],
         )?;
@@ -275,7 +282,7 @@ impl Db {
 
     /// Marks `seq` as a request: it is delivered with `"reply": true`.
     pub fn insert_request(&self, seq: Seq) -> Result<()> {
-        self.sql.exec("INSERT OR REPLACE INTO requests (seq) VALUES (?)", vec![int(seq)])?;
+        self.write("INSERT OR REPLACE INTO requests (seq) VALUES (?)", vec![int(seq)])?;
         Ok(())
     }
 
@@ -288,14 +295,14 @@ impl Db {
     /// Deletes every event with `seq <= through`, remembering `through` so the head
     /// survives even when no event is left.
     pub fn prune_through(&self, through: Seq) -> Result<()> {
-        self.sql.exec("DELETE FROM events WHERE seq <= ?", vec![int(through)])?;
-        self.sql.exec("DELETE FROM requests WHERE seq <= ?", vec![int(through)])?;
+        self.write("DELETE FROM events WHERE seq <= ?", vec![int(through)])?;
+        self.write("DELETE FROM requests WHERE seq <= ?", vec![int(through)])?;
         self.set_meta("pruned_through", &through.to_string())
     }
 
     /// Deletes all data of the topic.
     pub fn wipe(&self) -> Result<()> {
-        self.sql.exec(
+        self.write(
             "DELETE FROM events; DELETE FROM channels; DELETE FROM messages; DELETE FROM meta; DELETE FROM requests;",
             None,
         )?;
@@ -306,7 +313,7 @@ impl Db {
     pub fn apply(&self, op: &Store) -> Result<()> {
         match op {
             Store::Channel(c) => {
-                self.sql.exec(
+                self.write(
                     "INSERT OR REPLACE INTO channels (name, base_seq, floor, cursor, paused, delivered_total, \
                      finished_total, requeued_total, timed_out_total, dropped_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     vec![
@@ -324,8 +331,8 @@ impl Db {
                 )?;
             }
             Store::DropChannel(name) => {
-                self.sql.exec("DELETE FROM messages WHERE channel = ?", vec![name.as_str().into()])?;
-                self.sql.exec("DELETE FROM channels WHERE name = ?", vec![name.as_str().into()])?;
+                self.write("DELETE FROM messages WHERE channel = ?", vec![name.as_str().into()])?;
+                self.write("DELETE FROM channels WHERE name = ?", vec![name.as_str().into()])?;
             }
             Store::Message { channel, record: m } => {
                 let (state, consumer, due) = match m.state {
@@ -335,7 +342,7 @@ impl Db {
                     MessageState::Dead => (DEAD, None, 0),
                     MessageState::Finished => (FINISHED, None, 0),
                 };
-                self.sql.exec(
+                self.write(
                     "INSERT OR REPLACE INTO messages (channel, seq, state, consumer, due, attempt, failures, checkpoint) \
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     vec![
@@ -351,16 +358,16 @@ impl Db {
                 )?;
             }
             Store::DropMessage { channel, seq } => {
-                self.sql.exec(
+                self.write(
                     "DELETE FROM messages WHERE channel = ? AND seq = ?",
                     vec![channel.as_str().into(), int(*seq)],
                 )?;
             }
             Store::ClearMessages(channel) => {
-                self.sql.exec("DELETE FROM messages WHERE channel = ?", vec![channel.as_str().into()])?;
+                self.write("DELETE FROM messages WHERE channel = ?", vec![channel.as_str().into()])?;
             }
             Store::DropMessagesThrough { channel, through } => {
-                self.sql.exec(
+                self.write(
                     "DELETE FROM messages WHERE channel = ? AND seq <= ?",
                     vec![channel.as_str().into(), int(*through)],
                 )?;

@@ -1,0 +1,225 @@
+// `npm run bench`: measures ismld (the built Worker in workerd via Miniflare) side by side
+// with the plain-JS baseline Durable Object and NATS JetStream in the same run, and writes
+// bench/RESULTS.md. `--quick` shortens every scenario (a smoke run, not for the record).
+import { writeFileSync, readFileSync, statSync, existsSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { execFileSync } from "node:child_process";
+import os from "node:os";
+import { join } from "node:path";
+import { ROOT, repeat, ismld, baseline } from "./lib.mjs";
+import * as s from "./scenarios.mjs";
+import { natsBench } from "./nats.mjs";
+import { criterion } from "./criterion.mjs";
+
+const QUICK = process.argv.includes("--quick");
+const RUNS = QUICK ? 1 : 3;
+const SECONDS = QUICK ? 1 : 3;
+const log = (...a) => console.log("[bench]", ...a);
+
+const fmt = (x, d = 0) => (x === undefined || Number.isNaN(x) ? "n/a" : x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
+const spread = (st, d = 0) => `${fmt(st.median, d)} (${fmt(st.min, d)}–${fmt(st.max, d)})`;
+
+/** Runs `scenario(target)` RUNS times on each target, alternating, so noise hits both. */
+async function side(targets, scenario) {
+  const out = {};
+  for (const t of targets) out[t.name] = [];
+  for (let r = 0; r < RUNS; r++) for (const t of targets) out[t.name].push(await scenario(t));
+  const stat = (xs) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
+  };
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, stat(v)]));
+}
+
+function sizes() {
+  const file = (p) => {
+    const path = join(ROOT, p);
+    if (!existsSync(path)) return { raw: NaN, gzip: NaN };
+    const b = readFileSync(path);
+    return { raw: statSync(path).size, gzip: gzipSync(b, { level: 9 }).length };
+  };
+  return { worker: file("build/index_bg.wasm"), client: file("js/wasm/ismld_bg.wasm") };
+}
+
+function versions() {
+  const v = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { encoding: "utf8" }).trim().split("\n")[0];
+    } catch {
+      return "n/a";
+    }
+  };
+  const pkg = (name) => {
+    try {
+      return JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+    } catch {
+      return "n/a";
+    }
+  };
+  return {
+    ismld: JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version,
+    node: process.version,
+    miniflare: pkg("miniflare"),
+    workerd: pkg("workerd"),
+    rustc: v("rustc", ["--version"]),
+    natsServer: v("nats-server", ["--version"]),
+    natsClient: pkg("@nats-io/transport-node"),
+  };
+}
+
+async function main() {
+  const started = Date.now();
+  const results = { quick: QUICK, date: new Date().toISOString(), versions: versions() };
+  results.machine = {
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+  };
+  log("sizes");
+  results.sizes = sizes();
+
+  const a = await ismld();
+  const b = await baseline();
+  const both = [a, b];
+  try {
+    log("1. single-event publish, 1 and 16 connections");
+    results.publish1 = await side(both, (t) => s.publishRate(t, 1, SECONDS * 1000));
+    results.publish16 = await side(both, (t) => s.publishRate(t, 16, SECONDS * 1000));
+    log("2. batched publish, 100 and 1,000 events per batch");
+    results.batch100 = await side(both, (t) => s.batchRate(t, 100, QUICK ? 10 : 50));
+    results.batch1000 = await side(both, (t) => s.batchRate(t, 1000, QUICK ? 2 : 10));
+    log("3. publish -> handler latency at 1,000 events/s");
+    const lat = {};
+    for (const t of both) lat[t.name] = await s.latency(t, 1000, SECONDS * 1000 + 2000);
+    results.latency = lat;
+    log("4. one channel, max_in_flight 1, 10, 100");
+    results.consume = {};
+    for (const mif of [1, 10, 100]) {
+      results.consume[mif] = await side(both, (t) => s.consumeRate(t, mif, QUICK ? 500 : mif === 1 ? 2000 : 5000));
+    }
+    log("5. fan-out to 1, 10, 100 channels");
+    results.fanout = {};
+    for (const ch of [1, 10, 100]) {
+      const n = QUICK ? Math.max(50, 2000 / ch) : Math.max(500, 20000 / ch);
+      results.fanout[ch] = await side(both, (t) => s.fanoutRate(t, ch, n));
+    }
+    log("7. SQLite rows written per event");
+    results.rows = await s.rowsPerEvent(a, QUICK ? 200 : 1000);
+    log(`6. idle: 1,000 consumers for ${QUICK ? 10 : 60} s`);
+    results.idle = await s.idle(a, 1000, QUICK ? 10_000 : 60_000);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+  log("NATS JetStream");
+  results.nats = await natsBench({ seconds: SECONDS, quick: QUICK }).catch((e) => ({ error: String(e.message ?? e) }));
+  log("9. the core natively (criterion)");
+  results.core = criterion(QUICK);
+  results.durationS = Math.round((Date.now() - started) / 1000);
+  writeFileSync(join(ROOT, "bench/results.json"), JSON.stringify(results, null, 2));
+  writeFileSync(join(ROOT, "bench/RESULTS.md"), report(results));
+  log(`done in ${results.durationS} s: bench/RESULTS.md`);
+}
+
+function report(r) {
+  const ratio = (x, y) => (y ? `${(x / y).toFixed(2)}x` : "n/a");
+  const pass = (ok) => (ok ? "met" : "**missed**");
+  const rows = [];
+  const line = (...cells) => rows.push(`| ${cells.join(" | ")} |`);
+  const pair = (label, st, target, ok) => {
+    line(label, spread(st.ismld), spread(st.baseline), ratio(st.ismld.median, st.baseline.median), target, ok === undefined ? "" : pass(ok));
+  };
+  rows.push("| scenario | ismld | JS baseline | ismld / baseline | target | status |", "| --- | --- | --- | --- | --- | --- |");
+  pair("1. publish, 1 connection (events/s)", r.publish1, ">= 1.0x baseline", r.publish1.ismld.median >= r.publish1.baseline.median);
+  pair("1. publish, 16 connections (events/s)", r.publish16, ">= 1.0x baseline", r.publish16.ismld.median >= r.publish16.baseline.median);
+  pair("2. batches of 100 (events/s)", r.batch100, ">= 50,000", r.batch100.ismld.median >= 50_000);
+  pair("2. batches of 1,000 (events/s)", r.batch1000, ">= 50,000", r.batch1000.ismld.median >= 50_000);
+  for (const [mif, st] of Object.entries(r.consume)) {
+    pair(`4. one channel, max_in_flight ${mif} (finished/s)`, st, mif === "100" ? ">= 20,000" : "", mif === "100" ? st.ismld.median >= 20_000 : undefined);
+  }
+  for (const [ch, st] of Object.entries(r.fanout)) {
+    pair(`5. fan-out, ${ch} channel(s) (deliveries/s)`, st, ch === "100" ? ">= 50,000" : "", ch === "100" ? st.ismld.median >= 50_000 : undefined);
+  }
+  const L = r.latency;
+  const latRows = [
+    "| | p50 (ms) | p99 (ms) | max (ms) | rate achieved (events/s) |",
+    "| --- | --- | --- | --- | --- |",
+    ...Object.entries(L).map(([k, v]) => `| ${k} | ${fmt(v.p50, 2)} | ${fmt(v.p99, 2)} | ${fmt(v.max, 2)} | ${fmt(v.achieved)} |`),
+  ];
+  if (r.nats?.latency) {
+    const v = r.nats.latency;
+    latRows.push(`| NATS JetStream | ${fmt(v.p50, 2)} | ${fmt(v.p99, 2)} | ${fmt(v.max, 2)} | ${fmt(v.achieved)} |`);
+  }
+  const kb = (n) => `${fmt(n / 1024)} KB`;
+  const nats = r.nats?.error
+    ? `NATS JetStream could not be measured: ${r.nats.error}`
+    : [
+        "| durable publish (events/s) | ismld | NATS JetStream | ismld / JetStream |",
+        "| --- | --- | --- | --- |",
+        `| 1 connection | ${spread(r.publish1.ismld)} | ${spread(r.nats.publish1)} | ${ratio(r.publish1.ismld.median, r.nats.publish1.median)} |`,
+        `| 16 connections / 16 in flight | ${spread(r.publish16.ismld)} | ${spread(r.nats.publish16)} | ${ratio(r.publish16.ismld.median, r.nats.publish16.median)} |`,
+        "",
+        `Latency at 1,000 events/s: ismld p50 ${fmt(L.ismld.p50, 2)} ms vs JetStream ${fmt(r.nats.latency.p50, 2)} ms (ratio ${ratio(L.ismld.p50, r.nats.latency.p50)}); p99 ${fmt(L.ismld.p99, 2)} vs ${fmt(r.nats.latency.p99, 2)} ms.`,
+      ].join("\n");
+  return `# ismld benchmarks
+
+Written by \`npm run bench\` (${r.quick ? "**quick smoke run: not for the record**" : "full run"}).
+Every figure in one run on one machine; ratios compare runs made in the same process,
+alternating targets, so machine noise hits both sides. Medians of ${r.quick ? 1 : 3} runs with
+(min–max).
+
+- Date: ${r.date}
+- Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.os}
+- Versions: ismld ${r.versions.ismld}, Node ${r.versions.node}, Miniflare ${r.versions.miniflare}, workerd ${r.versions.workerd}, ${r.versions.rustc}, nats-server ${r.versions.natsServer}, @nats-io/transport-node ${r.versions.natsClient}
+- Duration of this run: ${r.durationS} s
+
+ismld and the baseline run in workerd through Miniflare (local SQLite-backed Durable
+Objects), driven from Node over HTTP/1.1 keep-alive and WebSockets (\`ws\`) on 127.0.0.1.
+The baseline (\`bench/baseline/worker.js\`) is the least a Durable Object can do for the
+job: insert the event, send it to a socket per channel with credit, delete it on the
+last ack; no validation, dedup, ordering, deadlines or stats.
+
+## Throughput against the JS baseline (1, 2, 4, 5)
+
+${rows.join("\n")}
+
+## 3. Publish -> handler latency at 1,000 events/s (with fin)
+
+${latRows.join("\n")}
+
+Target for ismld: p50 <= 2 ms (${pass(L.ismld.p50 <= 2)}), p99 <= 10 ms (${pass(L.ismld.p99 <= 10)}).
+
+## NATS JetStream (file storage, 127.0.0.1)
+
+${nats}
+
+## 6. Idle consumers
+
+1,000 consumers attached to one channel (heartbeat 120 s, so no pings in the window),
+nothing to do for ${r.quick ? 10 : 60} s: **${r.idle.wakes} object wake-ups**, **${r.idle.rows} rows written**
+(target 0 wake-ups: ${pass(r.idle.wakes === 0)}).
+
+## 7. SQLite rows written per event
+
+Counted by the Worker (\`rows_written\` of every statement, \`BENCH_COUNTERS\`):
+publish only (no channel): **${fmt(r.rows.publish, 2)}** rows/event; published + delivered +
+finished on one channel: **${fmt(r.rows.endToEnd, 2)}** rows/event (target <= 2: ${pass(r.rows.endToEnd <= 2)}).
+
+## 8. Sizes
+
+| | raw | gzip -9 | target (raw) | status |
+| --- | --- | --- | --- | --- |
+| Worker wasm (build/index_bg.wasm) | ${kb(r.sizes.worker.raw)} | ${kb(r.sizes.worker.gzip)} | <= 600 KB | ${pass(r.sizes.worker.raw <= 600 * 1024)} |
+| client wasm (js/wasm/ismld_bg.wasm) | ${kb(r.sizes.client.raw)} | ${kb(r.sizes.client.gzip)} | <= 150 KB | ${pass(r.sizes.client.raw <= 150 * 1024)} |
+
+## 9. The core natively (criterion)
+
+${r.core.error ? `not measured: ${r.core.error}` : `publish + deliver + fin of one message, one channel, one consumer (max_in_flight 100), batches of 1,000: **${fmt(r.core.cyclesPerSecond)} cycles/s** (${fmt(r.core.nsPerCycle, 1)} ns per cycle).`}
+`;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
