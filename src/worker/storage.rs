@@ -314,8 +314,14 @@ impl Db {
         match op {
             Store::Channel(c) => {
                 self.write(
-                    "INSERT OR REPLACE INTO channels (name, base_seq, floor, cursor, paused, delivered_total, \
-                     finished_total, requeued_total, timed_out_total, dropped_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    // An upsert, not INSERT OR REPLACE: a replace counts as a delete plus an insert
+                    // (two rows written); the update is one.
+                    "INSERT INTO channels (name, base_seq, floor, cursor, paused, delivered_total, \
+                     finished_total, requeued_total, timed_out_total, dropped_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT(name) DO UPDATE SET base_seq = excluded.base_seq, floor = excluded.floor, \
+                     cursor = excluded.cursor, paused = excluded.paused, delivered_total = excluded.delivered_total, \
+                     finished_total = excluded.finished_total, requeued_total = excluded.requeued_total, \
+                     timed_out_total = excluded.timed_out_total, dropped_total = excluded.dropped_total",
                     vec![
                         c.name.as_str().into(),
                         int(c.base_seq),
@@ -343,8 +349,10 @@ impl Db {
                     MessageState::Finished => (FINISHED, None, 0),
                 };
                 self.write(
-                    "INSERT OR REPLACE INTO messages (channel, seq, state, consumer, due, attempt, failures, checkpoint) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO messages (channel, seq, state, consumer, due, attempt, failures, checkpoint) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(channel, seq) DO UPDATE SET state = excluded.state, \
+                     consumer = excluded.consumer, due = excluded.due, attempt = excluded.attempt, \
+                     failures = excluded.failures, checkpoint = excluded.checkpoint",
                     vec![
                         channel.as_str().into(),
                         int(m.seq),

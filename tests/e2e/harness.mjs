@@ -30,9 +30,10 @@ export function tempDir() {
 /**
  * Starts the Worker. `persist` is a directory (state survives `stop()` + `startWorker`
  * with the same directory); `vars` adds or overrides Worker vars; `port` 0 picks a free one;
- * `onLog(line)` receives every line the Worker logs.
+ * `onLog(line)` receives every line the Worker logs; `assets: false` leaves out the
+ * dashboard's static assets (the benchmarks measure the Worker alone).
  */
-export async function startWorker({ persist, vars = {}, port = 0, onLog } = {}) {
+export async function startWorker({ persist, vars = {}, port = 0, onLog, assets = true } = {}) {
   const dir = persist ?? tempDir();
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -51,7 +52,8 @@ export async function startWorker({ persist, vars = {}, port = 0, onLog } = {}) 
       },
       bindings: { ALLOW_ANONYMOUS: "true", ADMIN_TOKEN, ...vars },
       resourcePersistencePath: dir,
-      assets: { directory: join(ROOT, "build/assets"), routerConfig: { has_user_worker: true } },
+      // The dashboard's static assets (a router Worker in front of ours, as on Cloudflare).
+      ...(assets ? { assets: { directory: join(ROOT, "build/assets"), routerConfig: { has_user_worker: true } } } : {}),
       // The Worker's structured logs go to `onLog`; otherwise only warnings and errors
       // are printed (ISMLD_TEST_LOGS=1 prints every line).
       handleStructuredLogs: (l) => {
