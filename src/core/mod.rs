@@ -13,6 +13,7 @@ mod channel;
 mod channels;
 mod consumer;
 mod consumers;
+mod dedup;
 mod delivery;
 mod effect;
 mod error;
@@ -20,6 +21,7 @@ mod topic;
 
 pub use channel::{Channel, Key};
 pub use consumer::{Consumer, ConsumerSettings};
+pub use dedup::{DedupFilter, Lookup};
 pub use effect::{ChannelRecord, Delivery, Effect, MessageRecord, MessageState, Store};
 pub use error::CoreError;
 pub use topic::{checkpoint_update, Checkpoint, NewMessage, Topic, EPHEMERAL_BACKLOG};

@@ -5,7 +5,7 @@ use super::http::{self, json, no_content, now_ms};
 use super::log;
 use super::object::{Inner, Topic, HELLO_TIMEOUT_MS};
 use super::socket::Attachment;
-use crate::core::NewMessage;
+use crate::core::{Lookup, NewMessage};
 use crate::proto::event::{self, Accepted};
 use crate::proto::frame::Json;
 use crate::proto::http::{
@@ -351,7 +351,8 @@ impl Inner {
     ) -> std::result::Result<Vec<(String, u64, bool)>, ApiError> {
         let internal = |e: worker::Error| ApiError::new(ErrorCode::Internal, format!("storage: {e}"));
         let since = now.saturating_sub(self.limits.dedup_window_ms);
-        let db = &self.db;
+        self.dedup.expire(since);
+        let (db, dedup) = (&self.db, &self.dedup);
         let plan = publish::plan(
             events,
             self.queue.head(),
@@ -359,7 +360,11 @@ impl Inner {
             &self.limits,
             ordering_key.as_deref(),
             delay_ms,
-            |source, id| db.find_duplicate(source, id, since).map_err(internal),
+            |source, id| match dedup.lookup(source, id, since) {
+                Lookup::New => Ok(None),
+                Lookup::Maybe(seq) => db.confirm_duplicate(seq, source, id, since).map_err(internal),
+                Lookup::Unknown => db.find_duplicate(source, id, since).map_err(internal),
+            },
         )?;
         let fresh = plan.iter().filter(|p| !p.duplicate).count() as u64;
         if self.retained + fresh > self.limits.max_topic_events {
@@ -381,6 +386,7 @@ impl Inner {
             self.db
                 .insert_event(p.seq, &e.meta.source, &e.meta.id, now, p.key.as_deref(), &e.text)
                 .map_err(internal)?;
+            self.dedup.insert(now, &e.meta.source, &e.meta.id, p.seq);
             if reply {
                 self.db.insert_request(p.seq).map_err(internal)?;
                 self.requests.insert(p.seq);
@@ -512,6 +518,7 @@ impl Inner {
         self.db.wipe()?;
         self.cache.clear();
         self.requests.clear();
+        self.dedup.clear(now_ms());
         self.retained = 0;
         self.oldest = 1;
         self.oldest_ts = None;

@@ -5,7 +5,7 @@
 //! handler commit together, and the runtime's output gate holds back the handler's replies
 //! (a `201`, an `ok`) until they are durable.
 
-use crate::core::{ChannelRecord, ConsumerId, MessageRecord, MessageState, Seq, Store};
+use crate::core::{ChannelRecord, ConsumerId, DedupFilter, MessageRecord, MessageState, Seq, Store};
 use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue};
 
@@ -264,6 +264,51 @@ impl Db {
             )?
             .to_array()?;
         Ok(rows.into_iter().next().and_then(|r| r.seq).map(|s| s as u64))
+    }
+
+    /// Whether the event `seq` has this (`source`, `id`) and was accepted at or after
+    /// `since`: the confirmation of a dedup filter match.
+    pub fn confirm_duplicate(&self, seq: Seq, source: &str, eid: &str, since: u64) -> Result<Option<Seq>> {
+        let rows: Vec<MaybeSeq> = self
+            .sql
+            .exec(
+                "SELECT seq FROM events WHERE seq = ? AND source = ? AND eid = ? AND ts >= ?",
+                vec![int(seq), source.into(), eid.into(), int(since)],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().and_then(|r| r.seq).map(|s| s as u64))
+    }
+
+    /// A dedup filter of the events accepted at or after `since`, newest first, at most
+    /// `capacity` (reading stops at the first older event: acceptance times grow with seq).
+    pub fn dedup_filter(&self, since: u64, capacity: usize) -> Result<DedupFilter> {
+        #[derive(Deserialize)]
+        struct Row {
+            seq: i64,
+            source: String,
+            eid: String,
+            ts: i64,
+        }
+        let cursor = self.sql.exec("SELECT seq, source, eid, ts FROM events ORDER BY seq DESC", None)?;
+        let mut rows = Vec::new();
+        let mut complete_since = 0;
+        for row in cursor.next::<Row>() {
+            let row = row?;
+            if (row.ts as u64) < since {
+                complete_since = since;
+                break;
+            }
+            if rows.len() == capacity {
+                complete_since = row.ts as u64 + 1;
+                break;
+            }
+            rows.push(row);
+        }
+        let mut filter = DedupFilter::new(capacity, complete_since);
+        for r in rows.into_iter().rev() {
+            filter.insert(r.ts as u64, &r.source, &r.eid, r.seq as u64);
+        }
+        Ok(filter)
     }
 
     /// The first stored seq accepted at or after `ts`.

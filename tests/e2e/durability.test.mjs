@@ -48,6 +48,9 @@ test("published events, finished messages, channels and counters survive a resta
         for (const m of got) assert.equal((await c2.request({ op: "fin", id: m.id })).op, "ok");
     await call(w.url, "GET", `/v1/topics/${topic}`); // commit barrier, see above
 
+    // Idempotent publish across the restart: the dedup filter is rebuilt from storage.
+    const again = await publish(w.url, topic, cloudEvent("d2", { i: 2 }));
+    assert.deepEqual([again.status, again.body.seq, again.body.duplicate], [201, 2, true]);
     const next = await publish(w.url, topic, cloudEvent("d5", 5));
     assert.equal(next.body.seq, 5, "seq continues without a gap");
     assert.equal((await c2.msg()).seq, 5);
