@@ -64,7 +64,7 @@ function versions() {
     miniflare: pkg("miniflare"),
     workerd: pkg("workerd"),
     rustc: v("rustc", ["--version"]),
-    natsServer: v("nats-server", ["--version"]),
+    natsServer: v("nats-server", ["--version"]).replace(/^nats-server:\s*/, ""),
     natsClient: pkg("@nats-io/transport-node"),
   };
 }
