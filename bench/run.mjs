@@ -98,12 +98,12 @@ async function main() {
     log("4. one channel, max_in_flight 1, 10, 100");
     results.consume = {};
     for (const mif of [1, 10, 100]) {
-      results.consume[mif] = await side(both, (t) => s.consumeRate(t, mif, QUICK ? 500 : mif === 1 ? 2000 : 5000));
+      results.consume[mif] = await side(both, (t) => s.consumeRate(t, mif, QUICK ? 500 : mif === 1 ? 1500 : 3000));
     }
     log("5. fan-out to 1, 10, 100 channels");
     results.fanout = {};
     for (const ch of [1, 10, 100]) {
-      const n = QUICK ? Math.max(50, 2000 / ch) : Math.max(500, 20000 / ch);
+      const n = QUICK ? Math.max(50, 2000 / ch) : Math.max(100, 10000 / ch);
       results.fanout[ch] = await side(both, (t) => s.fanoutRate(t, ch, n));
     }
     log("7. SQLite rows written per event");
