@@ -69,7 +69,7 @@ impl ErrorCode {
 }
 
 /// An error as the contract shows it: a code and a human message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{}: {message}", code.as_str())]
 pub struct ApiError {
     /// The machine code.
@@ -91,17 +91,7 @@ impl ApiError {
 
     /// The HTTP body `{"error": {"code", "message"}}`.
     pub fn to_body(&self) -> String {
-        #[derive(Serialize)]
-        struct Inner<'a> {
-            code: ErrorCode,
-            message: &'a str,
-        }
-        #[derive(Serialize)]
-        struct Body<'a> {
-            error: Inner<'a>,
-        }
-        serde_json::to_string(&Body { error: Inner { code: self.code, message: &self.message } })
-            .unwrap_or_else(|_| r#"{"error":{"code":"internal","message":"encoding failed"}}"#.into())
+        serde_json::json!({ "error": self }).to_string()
     }
 }
 

@@ -8,7 +8,6 @@
 
 use super::event::media_type;
 use super::{ApiError, ErrorCode, Limits, TopicName};
-use serde::Serialize;
 
 /// Header from the front Worker to the topic object naming the framing of an NSQ body.
 pub const FRAMING_HEADER: &str = "x-ismld-nsq";
@@ -77,19 +76,13 @@ impl NsqError {
 
     /// `{"message": "<NSQ_CODE>", "error": {"code", "message"}}`.
     pub fn to_body(&self) -> String {
-        #[derive(Serialize)]
-        struct Inner<'a> {
-            code: ErrorCode,
-            message: &'a str,
-        }
-        #[derive(Serialize)]
+        #[derive(serde::Serialize)]
         struct Body<'a> {
             message: &'a str,
-            error: Inner<'a>,
+            error: &'a ApiError,
         }
-        let body =
-            Body { message: self.nsq, error: Inner { code: self.error.code, message: &self.error.message } };
-        serde_json::to_string(&body).unwrap_or_else(|_| format!(r#"{{"message":"{}"}}"#, self.nsq))
+        serde_json::to_string(&Body { message: self.nsq, error: &self.error })
+            .unwrap_or_else(|_| format!(r#"{{"message":"{}"}}"#, self.nsq))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::proto::{ApiError, ErrorCode};
 use serde::Serialize;
-use worker::{Headers, Response, Result};
+use worker::{Headers, Request, Response, Result};
 
 /// A JSON answer with `status`.
 pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
@@ -35,6 +35,25 @@ pub fn fail(code: ErrorCode, message: impl Into<String>) -> Result<Response> {
 /// `204 No Content`.
 pub fn no_content() -> Result<Response> {
     Ok(Response::empty()?.with_status(204))
+}
+
+/// A whole-number query parameter.
+pub fn query_u64(req: &Request, name: &str) -> std::result::Result<Option<u64>, ApiError> {
+    let Ok(url) = req.url() else { return Ok(None) };
+    let found = url.query_pairs().find(|(k, _)| k == name);
+    match found {
+        Some((_, v)) => {
+            v.parse().map(Some).map_err(|_| ApiError::invalid(format!("{name} must be a whole number")))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Whether the request declares (`Content-Length`) a body longer than `limit`, so it can
+/// be refused before it is read.
+pub fn declared_over(req: &Request, limit: usize) -> Result<bool> {
+    let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
+    Ok(declared.is_some_and(|n| n > limit))
 }
 
 /// Milliseconds since the epoch, from the runtime's clock.

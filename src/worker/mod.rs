@@ -17,7 +17,9 @@ mod log;
 mod nsq;
 mod object;
 mod ops;
+mod received;
 mod relay;
+mod request;
 mod rpc;
 mod socket;
 mod storage;
@@ -175,10 +177,10 @@ async fn route(req: Request, env: &Env) -> Result<Response> {
     };
     let mut forwarded = req.clone_mut()?;
     let headers = forwarded.headers_mut()?;
-    headers.delete(ops::SOURCE_HEADER)?;
+    headers.delete(received::SOURCE_HEADER)?;
     headers.delete(crate::proto::nsq::FRAMING_HEADER)?;
     if let Some(w) = &who {
-        headers.set(ops::SOURCE_HEADER, &w.source())?;
+        headers.set(received::SOURCE_HEADER, &w.source())?;
     }
     let stub = env.durable_object("TOPIC")?.get_by_name(topic.as_str())?;
     stub.fetch_with_request(forwarded).await

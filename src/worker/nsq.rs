@@ -50,8 +50,7 @@ pub async fn publish(mut req: Request, env: &Env, access: &Access, mpub: bool) -
     if !who.may_publish(query.topic.as_str()) {
         return error(&api(forbidden("publish to", query.topic.as_str())));
     }
-    let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
-    if declared.is_some_and(|n| n > limits.max_batch_bytes) {
+    if super::http::declared_over(&req, limits.max_batch_bytes)? {
         let what = if mpub { "the body" } else { "the message" };
         let e = ApiError::new(
             ErrorCode::PayloadTooLarge,

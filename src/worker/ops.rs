@@ -1,9 +1,11 @@
 //! HTTP operations on the topic object (PROTOCOL.md section 3): publish, stats, channels,
-//! topic deletion, and accepting sockets.
+//! topic deletion, and accepting sockets. Request-response is in `request.rs`, the body
+//! reader of publishes and requests in `received.rs`.
 
 use super::http::{self, json, no_content, now_ms};
 use super::log;
 use super::object::{Inner, Topic, HELLO_TIMEOUT_MS};
+use super::received::Received;
 use super::socket::Attachment;
 use crate::core::{Lookup, NewMessage};
 use crate::proto::event::{self, Accepted};
@@ -12,57 +14,23 @@ use crate::proto::http::{
     BatchItem, BatchPublished, CreateChannel, DeadLetter, DeadLetters, Published, Redrive, Seek, TopicStats,
 };
 use crate::proto::id::{message_id, parse_message_id};
-use crate::proto::nsq::{Framing, FRAMING_HEADER};
-use crate::proto::publish::{self, Body};
+use crate::proto::publish;
 use crate::proto::route::{ChannelOp, Route, TopicOp};
 use crate::proto::{ApiError, ChannelName, ErrorCode, TopicName};
 use serde_json::json;
 use serde_json::value::RawValue;
 use worker::{Request, Response, Result, WebSocketPair};
 
-/// Header the front Worker sets: the `source` for events the bus makes.
-pub const SOURCE_HEADER: &str = "x-ismld-source";
-
-/// Query parameters that override a publish's extensions.
-#[derive(Debug, Default)]
-struct Overrides {
-    ordering_key: Option<String>,
-    delay_ms: Option<u64>,
-}
-
-fn overrides(req: &Request) -> std::result::Result<Overrides, ApiError> {
-    let mut o = Overrides::default();
-    let Ok(url) = req.url() else { return Ok(o) };
-    for (k, v) in url.query_pairs() {
-        match k.as_ref() {
-            "ordering_key" => {
-                event::check_ordering_key(Some(&v))?;
-                o.ordering_key = Some(v.into_owned()).filter(|k| !k.is_empty());
-            }
-            "delay_ms" => {
-                o.delay_ms =
-                    Some(v.parse().map_err(|_| ApiError::invalid("delay_ms must be a whole number of ms"))?);
-            }
-            _ => {}
-        }
-    }
-    Ok(o)
-}
-
 /// Serves one HTTP request routed to this topic's object.
 pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Response> {
     match route {
         Route::Topic(topic, TopicOp::Publish) => {
-            let o = match overrides(&req) {
-                Ok(o) => o,
-                Err(e) => return http::error(&e),
-            };
             let received = match Received::read(obj, &mut req).await? {
                 Ok(r) => r,
                 Err(e) => return http::error(&e),
             };
             let now = now_ms();
-            obj.with(|inner| inner.http_publish(now, &topic, &received.body(&topic), o))
+            obj.with(|inner| inner.http_publish(now, &topic, &received))
         }
         Route::Topic(topic, TopicOp::Stats) => obj.with(|inner| inner.http_stats(&topic)),
         Route::Topic(_, TopicOp::Delete) => {
@@ -130,7 +98,7 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
             obj.with(|inner| inner.http_seek(&channel, body))
         }
         Route::Channel(_, channel, ChannelOp::Dead) => {
-            let limit = match query_u64(&req, "limit") {
+            let limit = match http::query_u64(&req, "limit") {
                 Ok(l) => l.unwrap_or(100).clamp(1, 1000) as usize,
                 Err(e) => return http::error(&e),
             };
@@ -157,109 +125,8 @@ pub async fn handle(obj: &Topic, route: Route, mut req: Request) -> Result<Respo
                 }
             })
         }
-        Route::Topic(topic, TopicOp::Request) => request(obj, &topic, req).await,
+        Route::Topic(topic, TopicOp::Request) => super::request::request(obj, &topic, req).await,
         _ => http::fail(ErrorCode::NotFound, "not a topic route"),
-    }
-}
-
-/// A publish or request body as received, before it is read into events.
-struct Received {
-    bytes: Vec<u8>,
-    headers: Vec<(String, String)>,
-    content_type: Option<String>,
-    source: String,
-    nsq: Option<Framing>,
-}
-
-impl Received {
-    /// Reads the body (refusing one declared over the batch limit before reading it) and
-    /// what the front Worker says about its sender.
-    async fn read(obj: &Topic, req: &mut Request) -> Result<std::result::Result<Received, ApiError>> {
-        let limit = obj.with(|i| Ok(i.limits.max_batch_bytes))?;
-        let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
-        if declared.is_some_and(|n| n > limit) {
-            return Ok(Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("body is over {limit} bytes"))));
-        }
-        Ok(Ok(Received {
-            bytes: req.bytes().await?,
-            headers: req.headers().entries().collect(),
-            content_type: req.headers().get("content-type")?,
-            source: req.headers().get(SOURCE_HEADER)?.unwrap_or_else(|| "/anonymous".into()),
-            nsq: req.headers().get(FRAMING_HEADER)?.as_deref().and_then(Framing::parse),
-        }))
-    }
-
-    fn body<'a>(&'a self, topic: &'a TopicName) -> Body<'a> {
-        Body {
-            content_type: self.content_type.as_deref(),
-            headers: &self.headers,
-            bytes: &self.bytes,
-            source: &self.source,
-            topic: topic.as_str(),
-            nsq: self.nsq,
-        }
-    }
-}
-
-/// Default and longest wait of a request for its response.
-const REQUEST_TIMEOUT_MS: (u64, u64) = (30_000, 300_000);
-
-/// `POST /v1/topics/{t}/requests`: publishes one event durably, delivered with
-/// `"reply": true`, and waits for the first `respond` to it (or the timeout).
-async fn request(obj: &Topic, topic: &TopicName, mut req: Request) -> Result<Response> {
-    let timeout_ms = match query_u64(&req, "timeout_ms") {
-        Ok(t) => t.unwrap_or(REQUEST_TIMEOUT_MS.0),
-        Err(e) => return http::error(&e),
-    };
-    if !(1..=REQUEST_TIMEOUT_MS.1).contains(&timeout_ms) {
-        return http::fail(
-            ErrorCode::InvalidRequest,
-            format!("timeout_ms must be 1..={}", REQUEST_TIMEOUT_MS.1),
-        );
-    }
-    let o = match overrides(&req) {
-        Ok(o) => o,
-        Err(e) => return http::error(&e),
-    };
-    let received = match Received::read(obj, &mut req).await? {
-        Ok(r) => r,
-        Err(e) => return http::error(&e),
-    };
-    let now = now_ms();
-    let appended = obj.with(|inner| {
-        let appended = publish::read(&received.body(topic), inner.queue.head() + 1, now, &inner.limits, true)
-            .and_then(|events| inner.append(now, topic, events, o.ordering_key, o.delay_ms, true));
-        Ok(appended.map(|r| r.into_iter().next()))
-    })?;
-    let seq = match appended {
-        Ok(Some((_, seq, _))) => seq,
-        Ok(None) => return http::fail(ErrorCode::Internal, "no event appended"),
-        Err(e) => return http::error(&e),
-    };
-    let (tx, rx) = futures::channel::oneshot::channel();
-    obj.waiters().borrow_mut().insert(seq, tx);
-    // The request is durable and its delivery's deadline armed before the wait begins.
-    super::object::durable(obj.state()).await?;
-    obj.sync_alarm().await;
-    let timeout = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
-    let answer = match futures::future::select(rx, timeout).await {
-        futures::future::Either::Left((Ok(event), _)) => Some(event),
-        _ => None,
-    };
-    obj.waiters().borrow_mut().remove(&seq);
-    match answer {
-        Some(event) => {
-            let mut r = Response::ok(event)?.with_status(200);
-            r.headers_mut().set("content-type", "application/cloudevents+json")?;
-            Ok(r)
-        }
-        None => http::fail(
-            ErrorCode::Timeout,
-            format!(
-                "no response within {timeout_ms} ms; the request event {} stays published",
-                message_id(seq)
-            ),
-        ),
     }
 }
 
@@ -272,18 +139,6 @@ async fn json_body<T: serde::de::DeserializeOwned + Default>(
         return Ok(Ok(T::default()));
     }
     Ok(serde_json::from_str(&text).map_err(|e| ApiError::invalid(format!("bad body: {e}"))))
-}
-
-/// A whole-number query parameter.
-fn query_u64(req: &Request, name: &str) -> std::result::Result<Option<u64>, ApiError> {
-    let Ok(url) = req.url() else { return Ok(None) };
-    let found = url.query_pairs().find(|(k, _)| k == name);
-    match found {
-        Some((_, v)) => {
-            v.parse().map(Some).map_err(|_| ApiError::invalid(format!("{name} must be a whole number")))
-        }
-        None => Ok(None),
-    }
 }
 
 fn accept_socket(
@@ -310,22 +165,18 @@ fn accept_socket(
 }
 
 impl Inner {
-    fn http_publish(
-        &mut self,
-        now: u64,
-        topic: &TopicName,
-        body: &Body<'_>,
-        o: Overrides,
-    ) -> Result<Response> {
-        let events = match publish::read(body, self.queue.head() + 1, now, &self.limits, false) {
+    fn http_publish(&mut self, now: u64, topic: &TopicName, received: &Received) -> Result<Response> {
+        let body = received.body(topic);
+        let events = match publish::read(&body, self.queue.head() + 1, now, &self.limits, false) {
             Ok(e) => e,
             Err(e) => return http::error(&e),
         };
         let batch = body.is_batch();
-        let results = match self.append(now, topic, events, o.ordering_key, o.delay_ms, false) {
-            Ok(r) => r,
-            Err(e) => return http::error(&e),
-        };
+        let results =
+            match self.append(now, topic, events, received.ordering_key.clone(), received.delay_ms, false) {
+                Ok(r) => r,
+                Err(e) => return http::error(&e),
+            };
         if batch {
             let results =
                 results.into_iter().map(|(id, seq, duplicate)| BatchItem { id, seq, duplicate }).collect();

@@ -2,7 +2,7 @@
 //! a body is relayed to the topic's object as an ordinary publish, and its answer comes
 //! back as the JSON API's `201` body or the contract's error.
 
-use super::ops::SOURCE_HEADER;
+use super::received::SOURCE_HEADER;
 use crate::proto::{ApiError, ErrorCode, TopicName};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;

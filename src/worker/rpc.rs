@@ -44,8 +44,7 @@ pub async fn serve(mut req: Request, env: &Env, access: &Access, method: Method)
         Err(e) => return error(protocol, e.into()),
     };
     let limits = super::limits_from_env(env);
-    let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
-    if declared.is_some_and(|n| n > 2 * limits.max_batch_bytes) {
+    if super::http::declared_over(&req, 2 * limits.max_batch_bytes)? {
         let e = ApiError::new(ErrorCode::PayloadTooLarge, "the message is too large");
         return error(protocol, e.into());
     }
