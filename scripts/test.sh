@@ -27,7 +27,13 @@ mkdir -p tests/out
 node tests/e2e/serve-worker.mjs > tests/out/serve-worker.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do grep -q '^URL ' tests/out/serve-worker.log && break; sleep 0.1; done
+# workerd's first start on a cold machine (compiling the Worker's wasm) can take a while.
+for _ in $(seq 1 1200); do grep -q '^URL ' tests/out/serve-worker.log && break; sleep 0.1; done
+if ! grep -q '^URL ' tests/out/serve-worker.log; then
+  echo "the Worker did not start within 120 s:" >&2
+  cat tests/out/serve-worker.log >&2
+  exit 1
+fi
 read -r _ ISMLD_TEST_URL _ ISMLD_TEST_TOKEN < <(grep '^URL ' tests/out/serve-worker.log)
 export ISMLD_TEST_URL ISMLD_TEST_TOKEN WASM_PACK_CACHE="$ROOT/target/wasm-pack-cache"
 wasm-pack --log-level warn test --headless --chrome --chromedriver /usr/bin/chromedriver --mode no-install \
