@@ -1,6 +1,7 @@
 //! Small helpers for HTTP answers: JSON bodies and the contract's error body.
 
 use crate::proto::{ApiError, ErrorCode};
+use futures::StreamExt;
 use serde::Serialize;
 use worker::{Headers, Request, Response, Result};
 
@@ -54,6 +55,28 @@ pub fn query_u64(req: &Request, name: &str) -> std::result::Result<Option<u64>, 
 pub fn declared_over(req: &Request, limit: usize) -> Result<bool> {
     let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
     Ok(declared.is_some_and(|n| n > limit))
+}
+
+/// Bodies up to this size are read and dropped before an early refusal.
+const DISCARD_LIMIT: usize = 1 << 20;
+
+/// Reads and drops what is left of the request's body (up to [`DISCARD_LIMIT`] bytes)
+/// before an early refusal (a bad credential, a forbidden topic, a bad query): answering
+/// while the client is still writing makes the runtime close the connection, and the
+/// client sees a broken pipe instead of the refusal. A body declared over the limit is
+/// left alone (the connection is closed; so does every HTTP server).
+pub async fn discard_body(req: &mut Request) {
+    if declared_over(req, DISCARD_LIMIT).unwrap_or(true) {
+        return;
+    }
+    let Ok(mut stream) = req.stream() else { return };
+    let mut read = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len();
+        if read > DISCARD_LIMIT {
+            return;
+        }
+    }
 }
 
 /// Milliseconds since the epoch, from the runtime's clock.

@@ -116,14 +116,17 @@ fn permit(access: &Access, who: &Identity, route: &Route) -> std::result::Result
     }
 }
 
-async fn route(req: Request, env: &Env) -> Result<Response> {
+async fn route(mut req: Request, env: &Env) -> Result<Response> {
     if req.path() == "/v1/_bench/counters" && env.var("BENCH_COUNTERS").is_ok_and(|v| v.to_string() == "true")
     {
         return http::json(200, &counters::snapshot());
     }
     let route = match Route::parse(req.method().as_ref(), &req.path()) {
         Ok(r) => r,
-        Err(e) => return http::error(&e),
+        Err(e) => {
+            http::discard_body(&mut req).await;
+            return http::error(&e);
+        }
     };
     let access = Access::from_env(env);
     match route {
@@ -144,6 +147,7 @@ async fn route(req: Request, env: &Env) -> Result<Response> {
             Ok(w) => Some(w),
             Err(e) => {
                 log::warn("auth.refused", json!({ "path": req.path(), "code": e.code.as_str() }));
+                http::discard_body(&mut req).await;
                 return http::error(&e);
             }
         }
@@ -154,6 +158,7 @@ async fn route(req: Request, env: &Env) -> Result<Response> {
                 "auth.forbidden",
                 json!({ "path": req.path(), "login": w.login(), "code": e.code.as_str() }),
             );
+            http::discard_body(&mut req).await;
             return http::error(&e);
         }
     }

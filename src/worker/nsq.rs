@@ -31,13 +31,19 @@ fn error(e: &NsqError) -> Result<Response> {
     Ok(Response::ok(e.to_body())?.with_status(e.status).with_headers(h))
 }
 
+/// An error answer before the body was read (see [`super::http::discard_body`]).
+async fn refuse(req: &mut Request, e: &NsqError) -> Result<Response> {
+    super::http::discard_body(req).await;
+    error(e)
+}
+
 /// `POST /pub` (`mpub` false) or `POST /mpub`.
 pub async fn publish(mut req: Request, env: &Env, access: &Access, mpub: bool) -> Result<Response> {
     let api = |e: ApiError| NsqError::from_api(e, mpub);
     let authorization = req.headers().get("authorization")?;
     let who = match access.identify(env, authorization.as_deref(), now_ms()).await {
         Ok(w) => w,
-        Err(e) => return error(&api(e)),
+        Err(e) => return refuse(&mut req, &api(e)).await,
     };
     let limits = super::limits_from_env(env);
     let url = req.url()?;
@@ -45,10 +51,10 @@ pub async fn publish(mut req: Request, env: &Env, access: &Access, mpub: bool) -
         url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let query = match nsq::parse_query(mpub, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &limits) {
         Ok(q) => q,
-        Err(e) => return error(&e),
+        Err(e) => return refuse(&mut req, &e).await,
     };
     if !who.may_publish(query.topic.as_str()) {
-        return error(&api(forbidden("publish to", query.topic.as_str())));
+        return refuse(&mut req, &api(forbidden("publish to", query.topic.as_str()))).await;
     }
     if super::http::declared_over(&req, limits.max_batch_bytes)? {
         let what = if mpub { "the body" } else { "the message" };

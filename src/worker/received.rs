@@ -32,7 +32,10 @@ impl Received {
     pub async fn read(obj: &Topic, req: &mut Request) -> Result<std::result::Result<Received, ApiError>> {
         let (ordering_key, delay_ms) = match overrides(req) {
             Ok(o) => o,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => {
+                super::http::discard_body(req).await;
+                return Ok(Err(e));
+            }
         };
         let limit = obj.with(|i| Ok(i.limits.max_batch_bytes))?;
         if declared_over(req, limit)? {

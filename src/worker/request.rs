@@ -18,9 +18,13 @@ const REQUEST_TIMEOUT_MS: (u64, u64) = (30_000, 300_000);
 pub async fn request(obj: &Topic, topic: &TopicName, mut req: Request) -> Result<Response> {
     let timeout_ms = match http::query_u64(&req, "timeout_ms") {
         Ok(t) => t.unwrap_or(REQUEST_TIMEOUT_MS.0),
-        Err(e) => return http::error(&e),
+        Err(e) => {
+            http::discard_body(&mut req).await;
+            return http::error(&e);
+        }
     };
     if !(1..=REQUEST_TIMEOUT_MS.1).contains(&timeout_ms) {
+        http::discard_body(&mut req).await;
         return http::fail(
             ErrorCode::InvalidRequest,
             format!("timeout_ms must be 1..={}", REQUEST_TIMEOUT_MS.1),

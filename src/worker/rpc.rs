@@ -36,12 +36,16 @@ pub async fn serve(mut req: Request, env: &Env, access: &Access, method: Method)
             "accept-post",
             "application/json, application/proto, application/grpc-web+proto, application/grpc-web+json",
         )?;
+        super::http::discard_body(&mut req).await;
         return Ok(Response::error("unsupported content type", 415)?.with_headers(h));
     };
     let authorization = req.headers().get("authorization")?;
     let who = match access.identify(env, authorization.as_deref(), now_ms()).await {
         Ok(w) => w,
-        Err(e) => return error(protocol, e.into()),
+        Err(e) => {
+            super::http::discard_body(&mut req).await;
+            return error(protocol, e.into());
+        }
     };
     let limits = super::limits_from_env(env);
     if super::http::declared_over(&req, 2 * limits.max_batch_bytes)? {
