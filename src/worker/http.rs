@@ -38,10 +38,18 @@ pub fn no_content() -> Result<Response> {
     Ok(Response::empty()?.with_status(204))
 }
 
+/// The query parameters, decoded. Read from the raw URL (not `Request::url`, whose full
+/// URL parser brings IDNA host tables, ~100 KB, into the wasm).
+pub fn query(req: &Request) -> Vec<(String, String)> {
+    let url = req.inner().url();
+    let Some((_, rest)) = url.split_once('?') else { return Vec::new() };
+    let query = rest.split_once('#').map_or(rest, |(q, _)| q);
+    form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
 /// A whole-number query parameter.
 pub fn query_u64(req: &Request, name: &str) -> std::result::Result<Option<u64>, ApiError> {
-    let Ok(url) = req.url() else { return Ok(None) };
-    let found = url.query_pairs().find(|(k, _)| k == name);
+    let found = query(req).into_iter().find(|(k, _)| k == name);
     match found {
         Some((_, v)) => {
             v.parse().map(Some).map_err(|_| ApiError::invalid(format!("{name} must be a whole number")))

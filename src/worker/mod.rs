@@ -173,7 +173,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
             return admin::create_token(&access, w, basic, req).await;
         }
         (Route::ListTopics, _) => {
-            let stats = req.url()?.query_pairs().any(|(k, v)| k == "stats" && v == "true");
+            let stats = http::query(&req).iter().any(|(k, v)| k == "stats" && v == "true");
             return topics::list(env, stats).await;
         }
         (Route::Metrics, _) => return topics::metrics(env).await,

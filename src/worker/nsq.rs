@@ -46,9 +46,7 @@ pub async fn publish(mut req: Request, env: &Env, access: &Access, mpub: bool) -
         Err(e) => return refuse(&mut req, &api(e)).await,
     };
     let limits = super::limits_from_env(env);
-    let url = req.url()?;
-    let pairs: Vec<(String, String)> =
-        url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let pairs = super::http::query(&req);
     let query = match nsq::parse_query(mpub, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &limits) {
         Ok(q) => q,
         Err(e) => return refuse(&mut req, &e).await,

@@ -68,12 +68,11 @@ impl Received {
 /// The `ordering_key` and `delay_ms` query parameters.
 fn overrides(req: &Request) -> std::result::Result<(Option<String>, Option<u64>), ApiError> {
     let (mut ordering_key, mut delay_ms) = (None, None);
-    let Ok(url) = req.url() else { return Ok((None, None)) };
-    for (k, v) in url.query_pairs() {
-        match k.as_ref() {
+    for (k, v) in super::http::query(req) {
+        match k.as_str() {
             "ordering_key" => {
                 event::check_ordering_key(Some(&v))?;
-                ordering_key = Some(v.into_owned()).filter(|k| !k.is_empty());
+                ordering_key = Some(v).filter(|k| !k.is_empty());
             }
             "delay_ms" => {
                 delay_ms =
