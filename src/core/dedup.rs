@@ -3,15 +3,16 @@
 //!
 //! It answers "maybe this seq" (a hash match, to be confirmed against the stored event)
 //! or "certainly new" (no match, and the filter is complete for the whole window). Entries
-//! are 64-bit hashes, so a match must be confirmed; the filter holds at most `capacity`
-//! of them, and when it had to forget entries still inside the window it says so
-//! ([`Lookup::Unknown`]) and the driver looks in storage instead. Clock-free: time comes
-//! in as arguments.
+//! are 64-bit hashes ([`pair_hash`], stable across builds), so a match must be confirmed.
+//! The filter holds at most `capacity` of them: [`DedupFilter::insert`] returns the
+//! entries it had to forget while still inside the window, for the driver to keep in
+//! storage ("spilled"), and a lookup the filter cannot answer alone says so
+//! ([`Lookup::Unknown`]): the driver then looks among the spilled entries. Clock-free:
+//! time comes in as arguments.
 
 use super::{Millis, Seq};
-use std::collections::hash_map::DefaultHasher;
+use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
 
 /// What the filter knows of a pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +21,19 @@ pub enum Lookup {
     New,
     /// Possibly accepted as this seq: confirm against the stored event.
     Maybe(Seq),
-    /// The filter forgot part of the window: look in storage.
+    /// The filter forgot part of the window: look among the spilled entries.
     Unknown,
+}
+
+/// An entry the filter forgot while it was still inside the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spilled {
+    /// Acceptance time.
+    pub at: Millis,
+    /// [`pair_hash`] of the pair.
+    pub hash: u64,
+    /// The seq it was accepted as.
+    pub seq: Seq,
 }
 
 /// Recently accepted pairs of one topic.
@@ -35,10 +47,18 @@ pub struct DedupFilter {
     complete_since: Millis,
 }
 
-fn hash(source: &str, id: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    (source, id).hash(&mut h);
-    h.finish()
+/// The 64-bit hash of a (`source`, `id`) pair: the first 8 bytes of SHA-256 over both,
+/// length-prefixed. Stable across builds and Rust releases, since spilled hashes are
+/// stored.
+pub fn pair_hash(source: &str, id: &str) -> u64 {
+    let mut h = Sha256::new();
+    h.update((source.len() as u64).to_le_bytes());
+    h.update(source.as_bytes());
+    h.update(id.as_bytes());
+    let d = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    u64::from_le_bytes(first)
 }
 
 impl DedupFilter {
@@ -50,16 +70,20 @@ impl DedupFilter {
     }
 
     /// Records that (`source`, `id`) was accepted as `seq` at `at` (in acceptance order).
-    pub fn insert(&mut self, at: Millis, source: &str, id: &str, seq: Seq) {
-        let h = hash(source, id);
+    /// Returns the entry forgotten to make room, if the filter was full.
+    pub fn insert(&mut self, at: Millis, source: &str, id: &str, seq: Seq) -> Option<Spilled> {
+        let h = pair_hash(source, id);
         self.by_hash.insert(h, seq);
         self.order.push_back((at, h, seq));
+        let mut spilled = None;
         while self.order.len() > self.capacity {
             if let Some((t, h, s)) = self.order.pop_front() {
                 self.forget(h, s);
                 self.complete_since = self.complete_since.max(t.saturating_add(1));
+                spilled = Some(Spilled { at: t, hash: h, seq: s });
             }
         }
+        spilled
     }
 
     fn forget(&mut self, h: u64, seq: Seq) {
@@ -81,7 +105,7 @@ impl DedupFilter {
 
     /// What the filter knows of (`source`, `id`) for a window starting at `since`.
     pub fn lookup(&self, source: &str, id: &str, since: Millis) -> Lookup {
-        match self.by_hash.get(&hash(source, id)) {
+        match self.by_hash.get(&pair_hash(source, id)) {
             Some(&seq) => Lookup::Maybe(seq),
             None if self.complete_since <= since => Lookup::New,
             None => Lookup::Unknown,
@@ -126,13 +150,23 @@ mod tests {
     #[test]
     fn a_full_filter_admits_what_it_forgot() {
         let mut f = DedupFilter::new(2, 0);
-        f.insert(1, "/s", "a", 1);
-        f.insert(2, "/s", "b", 2);
-        f.insert(3, "/s", "c", 3);
+        assert_eq!(f.insert(1, "/s", "a", 1), None);
+        assert_eq!(f.insert(2, "/s", "b", 2), None);
+        let spilled = f.insert(3, "/s", "c", 3);
+        assert_eq!(spilled, Some(Spilled { at: 1, hash: pair_hash("/s", "a"), seq: 1 }), "a is spilled");
         assert_eq!(f.len(), 2);
         assert_eq!(f.lookup("/s", "a", 0), Lookup::Unknown, "a was forgot inside the window");
         assert_eq!(f.lookup("/s", "z", 2), Lookup::New, "complete for a window starting after it");
         assert_eq!(f.lookup("/s", "c", 0), Lookup::Maybe(3));
+    }
+
+    #[test]
+    fn the_hash_separates_source_from_id_and_is_stable() {
+        assert_ne!(pair_hash("/a", "b/c"), pair_hash("/a/b", "/c"));
+        // Spilled hashes are stored: the function must never change.
+        // Values computed with Python's hashlib: sha256(u64le(len(source)) + source + id)[..8].
+        assert_eq!(pair_hash("", ""), 0x7a0b_81a1_f570_55af);
+        assert_eq!(pair_hash("/s", "a"), 0x42e4_6ab4_ad49_df82);
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod topic;
 
 pub use channel::{Channel, Key};
 pub use consumer::{Consumer, ConsumerSettings};
-pub use dedup::{DedupFilter, Lookup};
+pub use dedup::{pair_hash, DedupFilter, Lookup, Spilled};
 pub use effect::{ChannelRecord, Delivery, Effect, MessageRecord, MessageState, Store};
 pub use error::CoreError;
 pub use topic::{checkpoint_update, Checkpoint, NewMessage, Topic, EPHEMERAL_BACKLOG};

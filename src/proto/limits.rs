@@ -34,6 +34,9 @@ pub struct Limits {
     pub retention_ms: u64,
     /// How long a (`source`, `id`) pair is remembered for idempotent publish.
     pub dedup_window_ms: u64,
+    /// Most (`source`, `id`) pairs a topic keeps in memory for idempotent publish; pairs
+    /// of a fuller window are kept in storage ("spilled") and cost a lookup there.
+    pub dedup_memory_pairs: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +56,7 @@ impl Default for Limits {
             max_frame_bytes: (1 << 20) + (64 << 10),
             retention_ms: 7 * 24 * 3_600_000,
             dedup_window_ms: 600_000,
+            dedup_memory_pairs: 200_000,
         }
     }
 }
@@ -80,6 +84,7 @@ impl Limits {
                 "MAX_TOPIC_EVENTS" => lower(&mut self.max_topic_events, &v),
                 "RETENTION_MS" => lower(&mut self.retention_ms, &v),
                 "DEDUP_WINDOW_MS" => lower(&mut self.dedup_window_ms, &v),
+                "DEDUP_MEMORY_PAIRS" => lower(&mut self.dedup_memory_pairs, &v),
                 _ => {}
             }
         }
@@ -87,7 +92,7 @@ impl Limits {
     }
 
     /// Names of the variables [`Limits::with_overrides`] reads.
-    pub const VARS: [&'static str; 10] = [
+    pub const VARS: [&'static str; 11] = [
         "MAX_EVENT_BYTES",
         "MAX_BATCH_EVENTS",
         "MAX_BATCH_BYTES",
@@ -98,6 +103,7 @@ impl Limits {
         "MAX_TOPIC_EVENTS",
         "RETENTION_MS",
         "DEDUP_WINDOW_MS",
+        "DEDUP_MEMORY_PAIRS",
     ];
 }
 

@@ -12,6 +12,7 @@ mod auth;
 mod cache;
 mod clients;
 mod counters;
+mod dedup;
 mod http;
 mod log;
 mod nsq;

@@ -8,10 +8,11 @@
 
 use super::auth::Access;
 use super::cache::BodyCache;
+use super::dedup::Dedup;
 use super::http::{self, now_ms};
 use super::socket::Attachment;
 use super::storage::Db;
-use crate::core::{ConsumerId, DedupFilter, Effect, Seq, Topic as Queue};
+use crate::core::{ConsumerId, Effect, Seq, Topic as Queue};
 use crate::proto::route::Route;
 use crate::proto::{ApiError, ErrorCode, Limits};
 use std::cell::{Cell, RefCell};
@@ -73,12 +74,8 @@ pub struct Inner {
     /// The name under which this topic is in the topic registry, if it is.
     pub registered: Option<String>,
     /// Recently accepted (source, id) pairs, so a new pair needs no storage lookup.
-    pub dedup: DedupFilter,
+    pub dedup: Dedup,
 }
-
-/// Most (source, id) pairs the dedup filter holds (about 40 bytes each); beyond that,
-/// publishes of new pairs fall back to the storage index.
-pub const DEDUP_CAPACITY: usize = 200_000;
 
 impl DurableObject for Topic {
     fn new(state: State, env: Env) -> Self {
@@ -215,7 +212,8 @@ impl Topic {
         queue.finish_restore(now);
         let requests = db.requests()?.into_iter().collect();
         let registered = db.meta("registered")?;
-        let dedup = db.dedup_filter(now.saturating_sub(limits.dedup_window_ms), DEDUP_CAPACITY)?;
+        let since = now.saturating_sub(limits.dedup_window_ms);
+        let dedup = Dedup::load(&db, now, since, limits.dedup_memory_pairs)?;
         let mut inner = Inner {
             db,
             topic: loaded.topic,

@@ -7,7 +7,7 @@ use super::log;
 use super::object::{Inner, Topic, HELLO_TIMEOUT_MS};
 use super::received::Received;
 use super::socket::Attachment;
-use crate::core::{Lookup, NewMessage};
+use crate::core::NewMessage;
 use crate::proto::event::{self, Accepted};
 use crate::proto::frame::Json;
 use crate::proto::http::{
@@ -201,8 +201,9 @@ impl Inner {
         reply: bool,
     ) -> std::result::Result<Vec<(String, u64, bool)>, ApiError> {
         let internal = |e: worker::Error| ApiError::new(ErrorCode::Internal, format!("storage: {e}"));
-        let since = now.saturating_sub(self.limits.dedup_window_ms);
-        self.dedup.expire(since);
+        let window = self.limits.dedup_window_ms;
+        let since = now.saturating_sub(window);
+        self.dedup.expire(&self.db, now, since, window).map_err(internal)?;
         let (db, dedup) = (&self.db, &self.dedup);
         let plan = publish::plan(
             events,
@@ -211,11 +212,7 @@ impl Inner {
             &self.limits,
             ordering_key.as_deref(),
             delay_ms,
-            |source, id| match dedup.lookup(source, id, since) {
-                Lookup::New => Ok(None),
-                Lookup::Maybe(seq) => db.confirm_duplicate(seq, source, id, since).map_err(internal),
-                Lookup::Unknown => db.find_duplicate(source, id, since).map_err(internal),
-            },
+            |source, id| dedup.lookup(db, source, id, since).map_err(internal),
         )?;
         let fresh = plan.iter().filter(|p| !p.duplicate).count() as u64;
         if self.retained + fresh > self.limits.max_topic_events {
@@ -237,7 +234,9 @@ impl Inner {
             self.db
                 .insert_event(p.seq, &e.meta.source, &e.meta.id, now, p.key.as_deref(), &e.text)
                 .map_err(internal)?;
-            self.dedup.insert(now, &e.meta.source, &e.meta.id, p.seq);
+            self.dedup
+                .accepted(&self.db, now, window, &e.meta.source, &e.meta.id, p.seq)
+                .map_err(internal)?;
             if reply {
                 self.db.insert_request(p.seq).map_err(internal)?;
                 self.requests.insert(p.seq);

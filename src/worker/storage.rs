@@ -5,7 +5,7 @@
 //! handler commit together, and the runtime's output gate holds back the handler's replies
 //! (a `201`, an `ok`) until they are durable.
 
-use crate::core::{ChannelRecord, ConsumerId, DedupFilter, MessageRecord, MessageState, Seq, Store};
+use crate::core::{ChannelRecord, ConsumerId, DedupFilter, MessageRecord, MessageState, Seq, Spilled, Store};
 use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue};
 
@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY, source TEXT NOT NULL, eid TEXT NOT NULL, ts INTEGER NOT NULL,
   okey TEXT, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_dedup ON events (source, eid);
+CREATE TABLE IF NOT EXISTS dedup_spill (hash INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS channels (
   name TEXT PRIMARY KEY, base_seq INTEGER NOT NULL, floor INTEGER NOT NULL,
   cursor INTEGER NOT NULL, paused INTEGER NOT NULL, delivered_total INTEGER NOT NULL,
@@ -254,7 +254,47 @@ impl Db {
         Ok(rows.into_iter().next().map(|b| b.body))
     }
 
-    /// The seq of an event with this (`source`, `id`) accepted at or after `since`.
+    /// Whether the events table has the `(source, eid)` index that topics created before
+    /// the dedup filter's spill table used for every duplicate lookup. Such a topic keeps
+    /// it (and [`Db::find_duplicate`] stays its last resort); new topics never make it,
+    /// which saves a row write per event.
+    pub fn has_legacy_dedup_index(&self) -> Result<bool> {
+        let rows: Vec<MaybeSeq> = self
+            .sql
+            .exec("SELECT 1 AS seq FROM sqlite_master WHERE type = 'index' AND name = 'events_dedup'", None)?
+            .to_array()?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Keeps an entry the dedup filter forgot while it was still inside the window.
+    pub fn spill(&self, s: &Spilled) -> Result<()> {
+        self.write(
+            "INSERT OR REPLACE INTO dedup_spill (hash, seq, ts) VALUES (?, ?, ?)",
+            vec![SqlStorageValue::Integer(s.hash as i64), int(s.seq), int(s.at)],
+        )
+    }
+
+    /// The seq of a spilled entry with this hash accepted at or after `since`.
+    pub fn spilled(&self, hash: u64, since: u64) -> Result<Option<Seq>> {
+        let rows: Vec<MaybeSeq> = self
+            .sql
+            .exec(
+                "SELECT seq FROM dedup_spill WHERE hash = ? AND ts >= ?",
+                vec![SqlStorageValue::Integer(hash as i64), int(since)],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().and_then(|r| r.seq).map(|s| s as u64))
+    }
+
+    /// Deletes spilled entries accepted before `since`; returns whether any is left.
+    pub fn expire_spilled(&self, since: u64) -> Result<bool> {
+        self.write("DELETE FROM dedup_spill WHERE ts < ?", vec![int(since)])?;
+        let rows: Vec<MaybeSeq> = self.sql.exec("SELECT seq FROM dedup_spill LIMIT 1", None)?.to_array()?;
+        Ok(!rows.is_empty())
+    }
+
+    /// The seq of an event with this (`source`, `id`) accepted at or after `since`, by the
+    /// legacy index (see [`Db::has_legacy_dedup_index`]).
     pub fn find_duplicate(&self, source: &str, eid: &str, since: u64) -> Result<Option<Seq>> {
         let rows: Vec<MaybeSeq> = self
             .sql
@@ -348,7 +388,8 @@ impl Db {
     /// Deletes all data of the topic.
     pub fn wipe(&self) -> Result<()> {
         self.write(
-            "DELETE FROM events; DELETE FROM channels; DELETE FROM messages; DELETE FROM meta; DELETE FROM requests;",
+            "DELETE FROM events; DELETE FROM channels; DELETE FROM messages; DELETE FROM meta; DELETE FROM requests; \
+             DELETE FROM dedup_spill;",
             None,
         )?;
         Ok(())

@@ -18,7 +18,7 @@ test("published events, finished messages, channels and counters survive a resta
     const m1 = await c.msg();
     const m2 = await c.msg();
     assert.equal((await c.request({ op: "fin", id: m1.id })).op, "ok");
-        const m3 = await c.msg();
+    const m3 = await c.msg();
     // Now: 1 finished; 2 and 3 in flight to a consumer about to die; 4 never delivered.
     await call(w.url, "GET", `/v1/topics/${topic}`); // commit barrier for the fin, see below
     await w.stop();
@@ -45,7 +45,7 @@ test("published events, finished messages, channels and counters survive a resta
     assert.equal(bySeq[2].event.id, "d2");
     assert.equal(bySeq[2].id, m2.id);
     assert.equal(bySeq[3].id, m3.id);
-        for (const m of got) assert.equal((await c2.request({ op: "fin", id: m.id })).op, "ok");
+    for (const m of got) assert.equal((await c2.request({ op: "fin", id: m.id })).op, "ok");
     await call(w.url, "GET", `/v1/topics/${topic}`); // commit barrier, see above
 
     // Idempotent publish across the restart: the dedup filter is rebuilt from storage.
@@ -62,6 +62,37 @@ test("published events, finished messages, channels and counters survive a resta
     const work2 = after.body.channels.find((s) => s.channel === "work");
     assert.equal(work2.finished_total, 4);
     assert.equal(work2.depth, 1, "message 5 was delivered but not finished");
+    await w.stop();
+  } finally {
+    await w?.stop().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("idempotent publish beyond the pairs kept in memory, before and after a restart", async () => {
+  // DEDUP_MEMORY_PAIRS=3: of six pairs, three stay in memory and three are spilled to storage.
+  const dir = tempDir();
+  let w;
+  const topic = uniqueName("spill");
+  const batch = (ids) =>
+    call(w.url, "POST", `/v1/topics/${topic}/events`, {
+      raw: JSON.stringify(ids.map((id) => cloudEvent(id, id))),
+      headers: { "content-type": "application/cloudevents-batch+json" },
+    });
+  const answer = (r) => r.body.results.map((x) => [x.seq, x.duplicate]);
+  try {
+    w = await startWorker({ persist: dir, vars: { DEDUP_MEMORY_PAIRS: "3" } });
+    const first = await batch(["s1", "s2", "s3", "s4", "s5", "s6"]);
+    assert.equal(first.status, 201);
+    assert.deepEqual(answer(first), [1, 2, 3, 4, 5, 6].map((s) => [s, false]));
+    const again = await batch(["s1", "s6", "s7", "s2"]);
+    assert.deepEqual(answer(again), [[1, true], [6, true], [7, false], [2, true]], "spilled and kept pairs alike");
+    await w.stop();
+
+    w = await startWorker({ persist: dir, vars: { DEDUP_MEMORY_PAIRS: "3" } });
+    const later = await batch(["s3", "s4", "s5", "s7", "s8"]);
+    assert.deepEqual(answer(later), [[3, true], [4, true], [5, true], [7, true], [8, false]]);
+    assert.equal((await call(w.url, "GET", `/v1/topics/${topic}`)).body.seq, 8);
     await w.stop();
   } finally {
     await w?.stop().catch(() => {});
