@@ -313,3 +313,39 @@ fn a_hibernated_consumer_keeps_its_messages_and_deadlines() {
     assert_eq!(seqs(&rows.drain(&mut r)), vec![2]);
     assert!(!r.restore_consumer(600, ConsumerId(99), "gone", settings(1000), 1));
 }
+
+#[test]
+fn a_delivery_writes_its_message_row_at_once_and_the_channel_row_within_a_second() {
+    let mut rows = Rows::default();
+    let mut t = Topic::new(Limits::default());
+    let c = t.attach(0, &ch("c"), settings(10_000), 10);
+    rows.drain(&mut t);
+    let created = rows.channels["c"].clone();
+    t.publish(100, &plain(3)).unwrap();
+    let effects = t.drain_effects();
+    let stored: Vec<&Store> =
+        effects.iter().filter_map(|e| if let Effect::Store(s) = e { Some(s) } else { None }).collect();
+    assert_eq!(stored.len(), 3, "three message rows and no channel row: {stored:?}");
+    assert!(stored.iter().all(|s| matches!(s, Store::Message { record, .. } if record.attempt == 1)));
+    for e in effects {
+        if let Effect::Store(Store::Message { channel, record }) = e {
+            rows.messages.insert((channel, record.seq), record);
+        }
+    }
+    assert_eq!(t.poll_timeout(), Some(1_100), "the channel row is due a second later");
+
+    // The runtime restarts before that: the cursor comes back from the message rows.
+    let mut r = rows.restore(3);
+    assert!(r.restore_consumer(200, c, "c", settings(10_000), 10));
+    r.finish_restore(200);
+    assert!(rows.drain(&mut r).is_empty(), "nothing is delivered twice");
+    let s = r.stats().into_iter().find(|s| s.channel == "c").unwrap();
+    assert_eq!((s.in_flight, s.depth, s.delivered_total), (3, 3, created.delivered_total));
+
+    // Without a restart the row is written on time, with the counters.
+    t.handle_timeout(1_100);
+    rows.drain(&mut t);
+    assert_eq!(rows.channels["c"].delivered_total, 3);
+    assert_eq!(rows.channels["c"].cursor, 4);
+    assert_eq!(t.poll_timeout(), Some(10_100), "then only the deadlines are due");
+}

@@ -59,7 +59,6 @@ impl Topic {
         ch.record.delivered_total += 1;
         c.in_flight.insert(seq);
         self.timers.insert((deadline, ch_id, seq));
-        self.dirty.insert(ch_id);
         let delivery = Delivery {
             consumer: cid,
             seq,
@@ -72,6 +71,7 @@ impl Topic {
             .push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record: m.clone() }));
         self.effects.push(Effect::Deliver(delivery));
         ch.put(m, key.as_ref());
+        self.lazy_row(now, ch_id);
         self.refresh_heartbeat(cid);
     }
 
@@ -178,14 +178,15 @@ impl Topic {
     pub fn poll_timeout(&self) -> Option<Millis> {
         let t = self.timers.first().map(|t| t.0);
         let h = self.heartbeats.first().map(|h| h.0);
-        match (t, h) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [t, h, self.lazy_due].into_iter().flatten().min()
     }
 
-    /// Expires deadlines, makes deferred messages ready, and closes silent consumers.
+    /// Expires deadlines, makes deferred messages ready, closes silent consumers, and
+    /// writes channel rows that waited long enough.
     pub fn handle_timeout(&mut self, now: Millis) {
+        if self.lazy_due.is_some_and(|t| t <= now) {
+            self.flush_rows();
+        }
         let mut touched = BTreeSet::new();
         while let Some(&(when, ch_id, seq)) = self.timers.first() {
             if when > now {

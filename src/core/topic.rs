@@ -53,9 +53,20 @@ pub struct Topic {
     pub(super) timers: BTreeSet<(Millis, u32, Seq)>,
     /// When consumers holding messages are considered gone.
     pub(super) heartbeats: BTreeSet<(Millis, ConsumerId)>,
+    /// Channels whose row changed in a way the next call must persist.
     pub(super) dirty: BTreeSet<u32>,
+    /// Channels whose row changed only in what storage can do without for a moment: the
+    /// cursor passing a first delivery (its message row is written, and [`Topic::restore`]
+    /// finds the cursor from those rows) and `delivered_total`. Written with the next
+    /// dirty row, or at `lazy_due` (a timer of [`Topic::poll_timeout`]).
+    pub(super) lazy: BTreeSet<u32>,
+    pub(super) lazy_due: Option<Millis>,
     pub(super) effects: Vec<Effect>,
 }
+
+/// How long a delivery may leave its channel row unwritten (see `Topic::lazy`): a crash
+/// within this time loses at most these deliveries from `delivered_total`.
+pub const LAZY_ROW_MS: Millis = 1_000;
 
 impl Topic {
     /// An empty topic.
@@ -116,6 +127,12 @@ impl Topic {
                 if !settled.contains(&seq) {
                     ch.hold_key(seq, Some(key));
                 }
+            }
+            // Every delivered message has a row (attempt >= 1) and lies below the cursor of
+            // its time, so the cursor is past them even when the channel row is older.
+            let delivered = rows.iter().filter(|m| m.attempt >= 1).map(|m| m.seq).max();
+            if let Some(seq) = delivered {
+                ch.record.cursor = ch.record.cursor.max(seq + 1);
             }
             for record in rows {
                 let key = self.keys.get(&record.seq).cloned();
@@ -245,10 +262,29 @@ impl Topic {
     /// Takes the queued effects, ending with one row per channel this call changed.
     pub fn drain_effects(&mut self) -> Vec<Effect> {
         for id in std::mem::take(&mut self.dirty) {
+            self.lazy.remove(&id);
             if let Some(ch) = self.channels.get(&id) {
                 self.effects.push(Effect::Store(Store::Channel(ch.record.clone())));
             }
         }
+        if self.lazy.is_empty() {
+            self.lazy_due = None;
+        }
         std::mem::take(&mut self.effects)
+    }
+
+    /// Notes a channel row change that may wait (see `Topic::lazy`).
+    pub(super) fn lazy_row(&mut self, now: Millis, ch_id: u32) {
+        if !self.dirty.contains(&ch_id) {
+            self.lazy.insert(ch_id);
+            self.lazy_due.get_or_insert(now.saturating_add(LAZY_ROW_MS));
+        }
+    }
+
+    /// Makes every waiting channel row due with the next [`Topic::drain_effects`] (the
+    /// driver calls this before it stops, e.g. at a graceful shutdown).
+    pub fn flush_rows(&mut self) {
+        self.dirty.append(&mut self.lazy);
+        self.lazy_due = None;
     }
 }
