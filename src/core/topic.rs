@@ -281,9 +281,8 @@ impl Topic {
         }
     }
 
-    /// Makes every waiting channel row due with the next [`Topic::drain_effects`] (the
-    /// driver calls this before it stops, e.g. at a graceful shutdown).
-    pub fn flush_rows(&mut self) {
+    /// Makes every waiting channel row due with the next [`Topic::drain_effects`].
+    pub(super) fn flush_rows(&mut self) {
         self.dirty.append(&mut self.lazy);
         self.lazy_due = None;
     }

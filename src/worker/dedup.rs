@@ -1,8 +1,9 @@
 //! Idempotent publish in the topic object: the core's in-memory [`DedupFilter`] answers
 //! most lookups; the entries it forgets while still inside the window (more than
-//! `DEDUP_MEMORY_PAIRS`, default 200,000, pairs in one window) are kept in the `dedup_spill` table, keyed by
-//! their hash, and looked up there only when the filter cannot answer alone. A publish of
-//! a new pair thus reads nothing and writes only its event row, however full the window.
+//! `DEDUP_MEMORY_PAIRS`, default 200,000, pairs in one window) are kept in the
+//! `dedup_spill` table, keyed by their hash, and looked up there only when the filter
+//! cannot answer alone. A publish of a new pair thus reads nothing and writes only its
+//! event row, however full the window.
 
 use super::storage::Db;
 use crate::core::{pair_hash, DedupFilter, Lookup, Seq};
