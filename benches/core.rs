@@ -1,42 +1,78 @@
-//! The pure core natively (bench item 9): publish + deliver + fin cycles, one channel, one
-//! consumer with `max_in_flight` 100, batches of 1,000 messages. `npm run bench` reads the
-//! estimate from `target/criterion/core_cycles_1000/new/estimates.json`.
+//! The broker natively (bench item 9): publish + deliver + fin cycles over the in-memory
+//! store, one channel, one batch consumer with `max_in_flight` 100, batches of 1,000
+//! messages and batched fins. `npm run bench` reads the estimate from
+//! `target/criterion/core_cycles_1000/new/estimates.json`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ismld::core::{ConsumerSettings, Effect, NewMessage, Topic};
-use ismld::proto::frame::Settle;
-use ismld::proto::{ChannelName, Limits};
+use ismld::core::{
+    Answer, Broker, Caller, FrameOutcome, MemStore, Operation, Output, Partition, TopicRequest,
+};
+use ismld::proto::route::TopicOp;
+use ismld::proto::{Limits, TopicName};
 use std::hint::black_box;
 
-const N: u64 = 1_000;
+const N: usize = 1_000;
+
+fn ids(out: Vec<Output>) -> Vec<String> {
+    let mut ids = Vec::new();
+    for o in out {
+        if let Output::Send { text, .. } = o {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let list = match v["op"].as_str() {
+                Some("msgs") => v["messages"].as_array().cloned().unwrap_or_default(),
+                Some("msg") => vec![v],
+                _ => Vec::new(),
+            };
+            ids.extend(list.iter().filter_map(|m| m["id"].as_str().map(str::to_owned)));
+        }
+    }
+    ids
+}
 
 fn cycles(c: &mut Criterion) {
-    let settings = ConsumerSettings { handler_timeout_ms: 60_000, max_attempts: 0, heartbeat_ms: 60_000 };
-    let channel = ChannelName::parse("c").expect("a valid name");
-    let batch = vec![NewMessage::default(); N as usize];
+    let topic = TopicName::parse("t").expect("name");
+    let batch: Vec<serde_json::Value> = (0..N)
+        .map(|i| serde_json::json!({ "specversion": "1.0", "id": format!("e{i}"), "source": "/bench", "type": "t" }))
+        .collect();
+    let body = serde_json::to_vec(&batch).expect("json");
     let mut g = c.benchmark_group("core");
-    g.throughput(Throughput::Elements(N));
+    g.throughput(Throughput::Elements(N as u64));
     g.bench_function("cycles_1000", |b| {
         b.iter(|| {
-            let mut t = Topic::new(Limits::default());
-            let consumer = t.attach(0, &channel, settings, 100);
-            t.publish(1, &batch).expect("publish");
-            let mut finished = 0;
-            while finished < N {
-                let delivered: Vec<u64> = t
-                    .drain_effects()
-                    .into_iter()
-                    .filter_map(|e| match e {
-                        Effect::Deliver(d) => Some(d.seq),
-                        _ => None,
-                    })
-                    .collect();
-                for seq in delivered {
-                    t.settle(2, consumer, Settle::Fin, seq, None, 0).expect("fin");
-                    finished += 1;
-                }
+            let mut store = MemStore::new();
+            let mut broker = Broker::new(Limits::default(), Partition::default());
+            let ch = ismld::proto::ChannelName::parse("c").expect("name");
+            broker.open(1, 99, Some(&ch), None).expect("open");
+            let hello = r#"{"op":"hello","max_in_flight":100,"batch":true}"#;
+            if let Ok(FrameOutcome::Authenticate(h)) = broker.frame(1, &mut store, 99, hello, [0; 16]) {
+                let caller =
+                    Caller { source: "/bench".into(), login: None, may_publish: true, may_subscribe: true };
+                broker.hello(1, &mut store, 99, "t", &h, Ok(caller)).expect("hello");
             }
-            black_box(t.drain_effects());
+            broker.drain();
+            let req = TopicRequest {
+                topic: &topic,
+                op: Operation::Topic(TopicOp::Publish),
+                query: &[],
+                headers: &[],
+                content_type: Some("application/cloudevents-batch+json"),
+                body: &body,
+                source: "/bench",
+                nsq: None,
+                entropy: [1; 16],
+            };
+            let answer = broker.http(2, &mut store, &req).expect("publish");
+            assert!(matches!(answer, Answer::Done { status: 201, .. }));
+            let mut pending = ids(broker.drain());
+            let mut finished = 0;
+            while finished < N && !pending.is_empty() {
+                let frame = serde_json::json!({ "op": "fin", "ids": pending }).to_string();
+                finished += pending.len();
+                broker.frame(3, &mut store, 99, &frame, [0; 16]).expect("fin");
+                pending = ids(broker.drain());
+            }
+            assert_eq!(finished, N);
+            black_box(store.rows_written);
         })
     });
     g.finish();

@@ -2,7 +2,7 @@
 #![cfg(not(target_arch = "wasm32"))] // native: wasm-pack builds every test target
 
 use ismld::client::session::{Action, Phase, Session, SessionConfig};
-use ismld::proto::frame::{msg_frame, MsgHeader, ServerFrame, Settle};
+use ismld::proto::frame::{msg_frame, MsgHeader, OkFrame, ServerFrame, Settle};
 use serde_json::Value;
 fn cfg() -> SessionConfig {
     SessionConfig { token: Some("t".into()), max_in_flight: 3, backoff_ms: 1_000, ..Default::default() }
@@ -25,12 +25,24 @@ fn welcome() -> String {
         session: "1",
         max_in_flight: 3,
         heartbeat_ms: 30_000,
+        batch: None,
+        partition: 0,
+        partitions: 1,
     }
     .encode()
 }
 
 fn msg(id: &str) -> String {
-    let h = MsgHeader { id, seq: 1, attempt: 1, failures: 0, deadline: 9, reply: false, checkpoint: None };
+    let h = MsgHeader {
+        id,
+        seq: 1,
+        partition: 0,
+        attempt: 1,
+        failures: 0,
+        deadline: 9,
+        reply: false,
+        checkpoint: None,
+    };
     msg_frame(&h, "{}")
 }
 
@@ -52,13 +64,8 @@ fn settles_are_answered_by_ref_and_only_once() {
     // A second fin of the same message is refused locally.
     let (r2, acts2) = s.settle(Settle::Fin, "a", None, None);
     assert!(matches!(&acts2[0], Action::Answer { reference, ok: false, .. } if *reference == r2));
-    let ok = ServerFrame::Ok {
-        reference: Some(&Value::from(r)),
-        id: None,
-        seq: None,
-        duplicate: None,
-        deadline: None,
-    };
+    let reference = Value::from(r);
+    let ok = OkFrame { reference: Some(&reference), ..Default::default() };
     assert!(matches!(&s.received(2, &ok.encode())[0], Action::Answer { ok: true, .. }));
     // An ok nobody waits for is ignored.
     assert!(s.received(3, &ok.encode()).is_empty());

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "storage_full"
   | "timeout"
   | "internal"
+  | "unavailable"
   | "disconnected";
 
 /** HTTP status of each contract code (0 for the client's own). */
@@ -32,6 +33,7 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   storage_full: 507,
   timeout: 504,
   internal: 500,
+  unavailable: 503,
   disconnected: 0,
 };
 

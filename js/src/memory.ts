@@ -7,7 +7,7 @@
  */
 
 import { WasmMemoryBus } from "../wasm/ismld.js";
-import { fromWasm, TimeoutError } from "./errors.js";
+import { errorFor, fromWasm, TimeoutError } from "./errors.js";
 import type { Body } from "./transport.js";
 import type { CloudEvent, WebSocketLike } from "./types.js";
 
@@ -26,65 +26,93 @@ export function memoryHub(url: string): MemoryHub {
 type Output =
   | { to: "frame"; conn: number; frame: string }
   | { to: "close"; conn: number; code: number; reason: string }
-  | { to: "response"; topic: string; seq: number; event: string };
+  | { to: "response"; topic: string; seq: number; event: string }
+  | { to: "pull"; waiter: number; body: string };
+
+/** What the wasm bus answers an HTTP operation. */
+type HttpAnswer =
+  | { status: number; body: string }
+  | { await: "response"; topic: string; seq: number; id: string; timeout_ms: number }
+  | { await: "pull"; topic: string; waiter: number; wait_ms: number };
 
 /** One in-process bus and its virtual sockets. */
 export class MemoryHub {
-  private readonly bus = new WasmMemoryBus();
+  private readonly bus = new WasmMemoryBus(Math.floor(Math.random() * 0xffff));
   private readonly sockets = new Map<number, MemorySocket>();
-  private readonly waiting = new Map<string, (event: string) => void>();
+  private readonly waiting = new Map<string, Array<(event: string) => void>>();
+  private readonly pulls = new Map<number, (body: string) => void>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt: number | undefined;
 
-  publish(topic: string, body: Body, reply: boolean): string {
-    const bytes = typeof body.bytes === "string" ? new TextEncoder().encode(body.bytes) : body.bytes;
-    const delay = body.query["delay_ms"];
+  /**
+   * An HTTP operation of the API on a topic (`path` as on a server, e.g.
+   * `/v1/topics/t/events`): resolves the JSON body, rejects with the contract's error.
+   */
+  async http(method: string, path: string, query: Record<string, string>, contentType: string | undefined, body: string | Uint8Array = ""): Promise<string> {
+    const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+    let answer: HttpAnswer;
     try {
-      return this.bus.publish(
-        Date.now(),
-        topic,
-        body.contentType,
-        bytes,
-        body.query["ordering_key"],
-        delay === undefined ? undefined : Number(delay),
-        reply,
-      );
-    } catch (e) {
-      throw fromWasm(e);
+      answer = JSON.parse(this.bus.http(Date.now(), method, path, JSON.stringify(Object.entries(query)), contentType, bytes)) as HttpAnswer;
     } finally {
       this.flush();
     }
-  }
-
-  request(topic: string, body: Body, timeoutMs: number): Promise<CloudEvent> {
-    const answer = JSON.parse(this.publish(topic, body, true)) as { seq: number };
-    const key = `${topic}\u0000${answer.seq}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(key);
-        reject(new TimeoutError("timeout", `no response within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiting.set(key, (event) => {
-        clearTimeout(timer);
-        resolve(JSON.parse(event) as CloudEvent);
+    if ("status" in answer) {
+      if (answer.status >= 400) throw httpError(answer.status, answer.body);
+      return answer.body;
+    }
+    if (answer.await === "pull") {
+      const { topic, waiter, wait_ms } = answer;
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          this.pulls.delete(waiter);
+          resolve(this.bus.pullExpired(topic, waiter) ?? '{"messages":[]}');
+          this.flush();
+        }, wait_ms);
+        this.pulls.set(waiter, (b) => {
+          clearTimeout(timer);
+          resolve(b);
+        });
       });
+    }
+    const { topic, seq, id, timeout_ms } = answer;
+    const key = `${topic}\u0000${seq}`;
+    return new Promise((resolve, reject) => {
+      const done = (event: string) => {
+        clearTimeout(timer);
+        resolve(event);
+      };
+      const timer = setTimeout(() => {
+        const list = (this.waiting.get(key) ?? []).filter((w) => w !== done);
+        if (list.length) this.waiting.set(key, list);
+        else this.waiting.delete(key);
+        reject(new TimeoutError("timeout", `no response within ${timeout_ms} ms; the request event ${id} stays published`));
+      }, timeout_ms);
+      this.waiting.set(key, [...(this.waiting.get(key) ?? []), done]);
     });
   }
 
-  stats(topic: string): unknown {
-    try {
-      return JSON.parse(this.bus.stats(topic));
-    } catch (e) {
-      throw fromWasm(e);
-    }
+  async publish(topic: string, body: Body, reply: boolean): Promise<string> {
+    const path = `/v1/topics/${encodeURIComponent(topic)}/${reply ? "requests" : "events"}`;
+    return this.http("POST", path, body.query, body.contentType, body.bytes);
+  }
+
+  async request(topic: string, body: Body, timeoutMs: number): Promise<CloudEvent> {
+    const event = await this.publish(topic, { ...body, query: { ...body.query, timeout_ms: String(timeoutMs) } }, true);
+    return JSON.parse(event) as CloudEvent;
+  }
+
+  async stats(topic: string): Promise<unknown> {
+    return JSON.parse(await this.http("GET", `/v1/topics/${encodeURIComponent(topic)}`, {}, undefined));
   }
 
   socket(topic: string, channel: string): WebSocketLike {
     let conn: number;
     try {
-      conn = this.bus.open(topic, channel);
+      conn = this.bus.open(Date.now(), topic, channel);
     } catch (e) {
       throw fromWasm(e);
+    } finally {
+      this.flush();
     }
     const s = new MemorySocket(this, conn);
     this.sockets.set(conn, s);
@@ -113,9 +141,12 @@ export class MemoryHub {
         const s = this.sockets.get(o.conn);
         this.sockets.delete(o.conn);
         s?.remoteClose(o.code, o.reason);
+      } else if (o.to === "pull") {
+        this.pulls.get(o.waiter)?.(o.body);
+        this.pulls.delete(o.waiter);
       } else {
         const key = `${o.topic}\u0000${o.seq}`;
-        this.waiting.get(key)?.(o.event);
+        for (const w of this.waiting.get(key) ?? []) w(o.event);
         this.waiting.delete(key);
       }
     }
@@ -178,5 +209,15 @@ class MemorySocket implements WebSocketLike {
     if (this.readyState >= 2) return;
     this.readyState = 3;
     queueMicrotask(() => this.onclose?.({ code, reason }));
+  }
+}
+
+/** The contract's error of an HTTP answer body. */
+function httpError(status: number, body: string) {
+  try {
+    const { error } = JSON.parse(body) as { error: { code: string; message: string } };
+    return errorFor(error.code, error.message, status);
+  } catch {
+    return errorFor("internal", body, status);
   }
 }

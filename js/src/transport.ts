@@ -144,7 +144,7 @@ class MemoryTransport implements Transport {
   }
 
   async publish(topic: string, body: Body): Promise<unknown> {
-    return JSON.parse(this.hub.publish(topic, body, false));
+    return JSON.parse(await this.hub.publish(topic, body, false));
   }
 
   async request(topic: string, body: Body, timeoutMs: number): Promise<CloudEvent> {

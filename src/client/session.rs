@@ -158,6 +158,7 @@ impl Session {
             handler_timeout_ms: Some(c.handler_timeout_ms),
             max_attempts: Some(u64::from(c.max_attempts)),
             heartbeat_ms: Some(c.heartbeat_ms),
+            batch: false,
         });
         self.ping_at = Some(now + self.heartbeat_ms);
         vec![Action::Send { frame: hello.encode() }]
@@ -286,8 +287,13 @@ impl Session {
         if let Some(refused) = check {
             return (r, vec![refused]);
         }
-        let frame =
-            ClientFrame::Settle { verb, id: id.to_owned(), state, delay_ms, reference: Some(Value::from(r)) };
+        let frame = ClientFrame::Settle {
+            verb,
+            ids: crate::proto::frame::SettleIds::One(id.to_owned()),
+            state,
+            delay_ms,
+            reference: Some(Value::from(r)),
+        };
         (r, vec![self.send(frame)])
     }
 

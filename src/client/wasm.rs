@@ -117,53 +117,38 @@ pub struct WasmMemoryBus {
     inner: MemoryBus,
 }
 
-impl Default for WasmMemoryBus {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 #[wasm_bindgen]
 impl WasmMemoryBus {
-    /// An empty bus.
+    /// An empty bus; `seed` varies the ids of the events it makes.
     #[wasm_bindgen(constructor)]
-    pub fn new() -> WasmMemoryBus {
-        WasmMemoryBus { inner: MemoryBus::new() }
+    pub fn new(seed: f64) -> WasmMemoryBus {
+        WasmMemoryBus { inner: MemoryBus::new(seed as u64) }
     }
 
-    /// Publishes a body in any HTTP form; answers the HTTP JSON.
-    #[allow(clippy::too_many_arguments)]
-    pub fn publish(
+    /// An HTTP operation on a topic (`query` is a JSON array of `[name, value]` pairs);
+    /// answers `{"status", "body"}` or what to wait for (see `MemoryBus::http`).
+    pub fn http(
         &mut self,
         now: f64,
-        topic: &str,
+        method: &str,
+        path: &str,
+        query: &str,
         content_type: Option<String>,
         body: &[u8],
-        ordering_key: Option<String>,
-        delay_ms: Option<f64>,
-        reply: bool,
-    ) -> Result<String, JsValue> {
-        self.inner
-            .publish(
-                ms(now),
-                topic,
-                content_type.as_deref(),
-                body,
-                ordering_key.as_deref(),
-                delay_ms.map(ms),
-                reply,
-            )
-            .map_err(|e| err(&e))
+    ) -> String {
+        let query: Vec<(String, String)> = serde_json::from_str(query).unwrap_or_default();
+        self.inner.http(ms(now), method, path, &query, content_type.as_deref(), body)
     }
 
-    /// Topic stats JSON.
-    pub fn stats(&self, topic: &str) -> Result<String, JsValue> {
-        self.inner.stats(topic).map_err(|e| err(&e))
+    /// A waiting pull ran out of time: its empty answer, if it was still waiting.
+    #[wasm_bindgen(js_name = pullExpired)]
+    pub fn pull_expired(&mut self, topic: &str, waiter: f64) -> Option<String> {
+        self.inner.pull_expired(topic, waiter as u64)
     }
 
     /// Opens a virtual socket.
-    pub fn open(&mut self, topic: &str, channel: Option<String>) -> Result<f64, JsValue> {
-        self.inner.open(topic, channel.as_deref()).map(|c| c as f64).map_err(|e| err(&e))
+    pub fn open(&mut self, now: f64, topic: &str, channel: Option<String>) -> Result<f64, JsValue> {
+        self.inner.open(ms(now), topic, channel.as_deref()).map(|c| c as f64).map_err(|e| err(&e))
     }
 
     /// A virtual socket closed.
@@ -226,18 +211,11 @@ pub fn version() -> String {
 /// Error code names, for the TypeScript error classes to check against.
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> String {
-    let all = [
-        ErrorCode::InvalidRequest,
-        ErrorCode::InvalidName,
-        ErrorCode::Unauthorized,
-        ErrorCode::Forbidden,
-        ErrorCode::NotFound,
-        ErrorCode::Conflict,
-        ErrorCode::PayloadTooLarge,
-        ErrorCode::UnsupportedMediaType,
-        ErrorCode::StorageFull,
-        ErrorCode::Timeout,
-        ErrorCode::Internal,
-    ];
-    serde_json::to_string(&all.map(ErrorCode::as_str)).unwrap_or_default()
+    serde_json::to_string(&ErrorCode::ALL.map(ErrorCode::as_str)).unwrap_or_default()
+}
+
+/// Close codes with their names (`[[4001, "unauthorized"], ...]`).
+#[wasm_bindgen(js_name = closeCodes)]
+pub fn close_codes() -> String {
+    serde_json::to_string(&crate::proto::close::ALL).unwrap_or_default()
 }

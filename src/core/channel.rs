@@ -1,193 +1,228 @@
-//! One channel of a topic: where each message stands for this channel, and which
-//! consumers share it.
+//! One channel as the broker holds it in memory: its row, the messages in flight, a page
+//! of ready rows, and counts of what lives only in storage (deferred, dead, parked).
 //!
-//! Messages in `(floor, cursor)` have an entry in `messages` unless finished and below
-//! the floor; messages in `[cursor, head]` are ready and were never delivered, unless an
-//! entry says otherwise (a deferred publish). This keeps memory and storage proportional
-//! to the work in progress, not to the backlog.
-//!
-//! Ordering keys: `keyed` holds, per key, the messages of that key that are still pending
-//! here (not finished, not dead). Only the lowest of them may be delivered; a later one
-//! that is ready waits "parked" (an entry in state `Ready` kept out of the `ready` set)
-//! until the ones before it are finished or dead.
+//! Memory is O(in flight + one page): the backlog is the events table read from the
+//! cursor, deferred and dead messages are rows read when due or listed, and ordering-key
+//! blocking is answered by the in-flight keys here plus an indexed lookup in storage.
 
-use super::effect::{ChannelRecord, MessageRecord, MessageState};
-use super::{ConsumerId, Seq};
+use super::filter::Filter;
+use super::store::{ChannelRow, MessageHead, RowCounts};
+use super::{ConsumerId, Millis, Seq};
 use crate::proto::http::ChannelStats;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-/// An ordering key, shared between the topic and its channels.
+/// An ordering key, shared by the in-flight entries that carry it.
 pub type Key = Rc<str>;
 
-/// A channel's state.
-#[derive(Debug, Clone)]
+/// Most ready rows a channel keeps in memory; the rest are read in pages.
+pub const READY_PAGE: usize = 256;
+
+/// A message in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    /// To whom.
+    pub owner: ConsumerId,
+    /// When it fails if not settled.
+    pub deadline: Millis,
+    /// Deliveries so far, this one included.
+    pub attempt: u32,
+    /// Failures so far.
+    pub failures: u32,
+    /// Failures after which it is dead (0 = never).
+    pub max_attempts: u32,
+    /// How long a `touch` extends the deadline.
+    pub timeout_ms: Millis,
+    /// Its ordering key.
+    pub key: Option<Key>,
+    /// When its event expires.
+    pub expires_at: Option<Millis>,
+    /// The lease it was delivered under (a first delivery), or `None`: it has a row.
+    pub lease: Option<u64>,
+}
+
+/// A ready row held in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyRow {
+    /// Deliveries so far.
+    pub attempt: u32,
+    /// Failures so far.
+    pub failures: u32,
+    /// Its ordering key.
+    pub key: Option<Key>,
+    /// When its event expires.
+    pub expires_at: Option<Millis>,
+    /// Whether a checkpoint is stored.
+    pub has_checkpoint: bool,
+}
+
+impl From<&MessageHead> for ReadyRow {
+    fn from(m: &MessageHead) -> Self {
+        ReadyRow {
+            attempt: m.attempt,
+            failures: m.failures,
+            key: m.key.as_deref().map(Into::into),
+            expires_at: m.expires_at,
+            has_checkpoint: m.has_checkpoint,
+        }
+    }
+}
+
+/// The ready rows of a channel: every one with seq <= `complete_through` is in `rows`.
+#[derive(Debug, Clone, Default)]
+pub struct ReadyPage {
+    /// Ready rows held, by seq.
+    pub rows: BTreeMap<Seq, ReadyRow>,
+    /// Every ready row with a seq at or below this is held (`Seq::MAX`: all of them).
+    pub complete_through: Seq,
+}
+
+/// A channel's state in memory.
+#[derive(Debug)]
 pub struct Channel {
-    /// Persistent fields (name, floor, cursor, counters).
-    pub record: ChannelRecord,
-    /// Whether the channel is deleted with its last consumer.
+    /// The persistent part.
+    pub row: ChannelRow,
+    /// Deleted with its last consumer.
     pub ephemeral: bool,
-    /// Messages that are not simply "never delivered", by seq.
-    pub messages: BTreeMap<Seq, MessageRecord>,
-    /// Entries in state `Ready` that may be delivered now (not parked behind a key).
-    pub ready: BTreeSet<Seq>,
-    /// Pending messages with an ordering key, by key.
-    pub keyed: HashMap<Key, BTreeSet<Seq>>,
-    /// Attached consumers, in attach order.
+    /// Its filter, parsed.
+    pub filter: Option<Filter>,
+    /// Messages in flight, by seq.
+    pub in_flight: BTreeMap<Seq, InFlight>,
+    /// Ordering keys of in-flight messages, with how many carry each.
+    pub keys_in_flight: HashMap<Key, u32>,
+    /// Ready rows held in memory.
+    pub ready: ReadyPage,
+    /// Row counts (ready, deferred, dead, parked; in-flight rows are in `in_flight`).
+    pub counts: RowCounts,
+    /// Earliest due time of a deferred row.
+    pub next_due: Option<Millis>,
+    /// Attached consumers (sockets, push), in attach order.
     pub consumers: Vec<ConsumerId>,
     /// Round-robin position in `consumers`.
-    pub next_consumer: usize,
+    pub turn: usize,
+    /// The cursor stored in the channel row.
+    pub stored_cursor: Seq,
+    /// Heads of the events at and after the cursor, read ahead in a page.
+    pub lookahead: std::collections::VecDeque<super::store::EventHead>,
 }
 
 impl Channel {
-    /// A channel from its persisted record.
-    pub fn new(record: ChannelRecord, ephemeral: bool) -> Self {
+    /// A channel from its row and the counts read at start-up.
+    pub fn new(row: ChannelRow, filter: Option<Filter>, counts: RowCounts, next_due: Option<Millis>) -> Self {
+        let ephemeral = row.name.ends_with("#ephemeral");
+        let stored_cursor = row.cursor;
+        let complete_through = if counts.ready == 0 { Seq::MAX } else { 0 };
         Channel {
-            record,
+            row,
             ephemeral,
-            messages: BTreeMap::new(),
-            ready: BTreeSet::new(),
-            keyed: HashMap::new(),
+            filter,
+            in_flight: BTreeMap::new(),
+            keys_in_flight: HashMap::new(),
+            ready: ReadyPage { rows: BTreeMap::new(), complete_through },
+            counts,
+            next_due,
             consumers: Vec::new(),
-            next_consumer: 0,
+            turn: 0,
+            stored_cursor,
+            lookahead: Default::default(),
         }
     }
 
-    /// Whether `seq` must wait for an earlier message with the same key.
-    pub fn blocked(&self, seq: Seq, key: Option<&Key>) -> bool {
-        key.and_then(|k| self.keyed.get(k)).and_then(|s| s.first()).is_some_and(|&first| first < seq)
+    /// Storage id.
+    pub fn id(&self) -> u32 {
+        self.row.id
     }
 
-    /// Notes that `seq` (with `key`) is pending on this channel.
-    pub fn hold_key(&mut self, seq: Seq, key: Option<&Key>) {
-        if let Some(k) = key {
-            self.keyed.entry(k.clone()).or_default().insert(seq);
+    /// Notes a message going in flight.
+    pub fn take(&mut self, seq: Seq, f: InFlight) {
+        if let Some(k) = &f.key {
+            *self.keys_in_flight.entry(k.clone()).or_default() += 1;
         }
+        self.in_flight.insert(seq, f);
     }
 
-    /// Notes that `seq` is finished or dead: its key no longer waits for it. A parked
-    /// message that becomes first of its key is made deliverable.
-    pub fn release_key(&mut self, seq: Seq, key: Option<&Key>) {
-        let Some(k) = key else { return };
-        let Some(set) = self.keyed.get_mut(k) else { return };
-        set.remove(&seq);
-        match set.first().copied() {
-            Some(next) => {
-                if self.messages.get(&next).is_some_and(|m| m.state == MessageState::Ready) {
-                    self.ready.insert(next);
+    /// Removes a message from in flight.
+    pub fn release(&mut self, seq: Seq) -> Option<InFlight> {
+        let f = self.in_flight.remove(&seq)?;
+        if let Some(k) = &f.key {
+            if let Some(n) = self.keys_in_flight.get_mut(k) {
+                *n -= 1;
+                if *n == 0 {
+                    self.keys_in_flight.remove(k);
                 }
             }
-            None => {
-                self.keyed.remove(k);
-            }
         }
+        Some(f)
     }
 
-    /// Inserts or replaces an entry, keeping `ready` in step (parked if its key waits).
-    pub fn put(&mut self, record: MessageRecord, key: Option<&Key>) {
-        if record.state == MessageState::Ready && !self.blocked(record.seq, key) {
-            self.ready.insert(record.seq);
-        } else {
-            self.ready.remove(&record.seq);
-        }
-        self.messages.insert(record.seq, record);
+    /// Whether a message with this key is in flight at a lower seq.
+    pub fn key_in_flight(&self, key: &str) -> bool {
+        self.keys_in_flight.contains_key(key)
     }
 
-    /// The lowest seq that may be delivered now, if any. Moves the cursor past seqs that
-    /// have entries of their own, and parks never-delivered messages whose key waits:
-    /// those get a `Ready` entry, returned in `parked` for the driver to persist.
-    pub fn next_ready(
-        &mut self,
-        head: Seq,
-        key_of: impl Fn(Seq) -> Option<Key>,
-        parked: &mut Vec<MessageRecord>,
-    ) -> Option<Seq> {
-        loop {
-            while self.record.cursor <= head && self.messages.contains_key(&self.record.cursor) {
-                self.record.cursor += 1;
-            }
-            let fresh = (self.record.cursor <= head).then_some(self.record.cursor);
-            let requeued = self.ready.first().copied();
-            match (requeued, fresh) {
-                (Some(r), Some(f)) if r < f => return Some(r),
-                (Some(r), None) => return Some(r),
-                (_, Some(f)) => {
-                    let key = key_of(f);
-                    if !self.blocked(f, key.as_ref()) {
-                        return Some(f);
-                    }
-                    let record = MessageRecord::fresh(f);
-                    parked.push(record.clone());
-                    self.messages.insert(f, record);
-                    self.record.cursor += 1;
+    /// Adds a ready row (it is counted by the caller's store write).
+    pub fn add_ready(&mut self, seq: Seq, r: ReadyRow) {
+        self.counts.ready += 1;
+        if seq <= self.ready.complete_through {
+            self.ready.rows.insert(seq, r);
+            if self.ready.rows.len() > READY_PAGE {
+                if let Some((&last, _)) = self.ready.rows.iter().next_back() {
+                    self.ready.rows.remove(&last);
+                    self.ready.complete_through = last - 1;
                 }
-                (None, None) => return None,
             }
         }
     }
 
-    /// Advances the floor over finished entries. Returns whether it moved.
-    pub fn advance_floor(&mut self) -> bool {
-        let start = self.record.floor;
-        loop {
-            let next = self.record.floor + 1;
-            if next >= self.record.cursor {
-                break;
-            }
-            match self.messages.get(&next) {
-                Some(m) if m.state == MessageState::Finished => {
-                    self.messages.remove(&next);
-                    self.record.floor = next;
-                }
-                _ => break,
-            }
-        }
-        self.record.floor != start
+    /// Removes a ready row from memory and the count.
+    pub fn remove_ready(&mut self, seq: Seq) {
+        self.ready.rows.remove(&seq);
+        self.counts.ready = self.counts.ready.saturating_sub(1);
     }
 
-    /// Picks the next consumer with credit, round robin.
-    pub fn pick_consumer(&mut self, has_credit: impl Fn(ConsumerId) -> bool) -> Option<ConsumerId> {
+    /// Whether ready rows exist in storage that are not held in memory.
+    pub fn ready_unloaded(&self) -> bool {
+        (self.ready.rows.len() as u64) < self.counts.ready && self.ready.complete_through != Seq::MAX
+    }
+
+    /// Picks the next consumer that `has_credit`, round robin.
+    pub fn pick(&mut self, has_credit: impl Fn(ConsumerId) -> bool) -> Option<ConsumerId> {
         let n = self.consumers.len();
         for i in 0..n {
-            let idx = (self.next_consumer + i) % n;
+            let idx = (self.turn + i) % n;
             let c = self.consumers[idx];
             if has_credit(c) {
-                self.next_consumer = (idx + 1) % n;
+                self.turn = (idx + 1) % n;
                 return Some(c);
             }
         }
         None
     }
 
-    /// Counters and gauges, with `head` the topic's last seq.
-    pub fn stats(&self, head: Seq) -> ChannelStats {
-        let (mut in_flight, mut deferred, mut dead, mut finished) = (0, 0, 0, 0);
-        for m in self.messages.values() {
-            match m.state {
-                MessageState::InFlight { .. } => in_flight += 1,
-                MessageState::Deferred { .. } => deferred += 1,
-                MessageState::Dead => dead += 1,
-                MessageState::Finished => finished += 1,
-                MessageState::Ready => {}
-            }
-        }
-        let depth = head.saturating_sub(self.record.floor).saturating_sub(finished + dead);
-        let r = &self.record;
+    /// Stats, with `fresh` the number of stored events at or after the cursor and `head`
+    /// the topic's last seq.
+    pub fn stats(&self, head: Seq, fresh: u64) -> ChannelStats {
+        let c = &self.row.counters;
+        let in_flight = self.in_flight.len() as u64;
+        let deferred = self.counts.deferred;
+        let ready = fresh + self.counts.ready + self.counts.parked;
         ChannelStats {
-            channel: r.name.clone(),
-            depth,
-            ready: depth.saturating_sub(in_flight + deferred),
+            channel: self.row.name.clone(),
+            depth: ready + in_flight + deferred,
+            ready,
             in_flight,
             deferred,
-            dead,
-            consumers: self.consumers.len() as u64,
-            paused: r.paused,
-            published_total: head.saturating_sub(r.base_seq),
-            delivered_total: r.delivered_total,
-            finished_total: r.finished_total,
-            requeued_total: r.requeued_total,
-            timed_out_total: r.timed_out_total,
-            dropped_total: r.dropped_total,
+            dead: self.counts.dead,
+            consumers: self.consumers.iter().filter(|c| c.is_socket()).count() as u64,
+            paused: self.row.paused,
+            published_total: head.saturating_sub(self.row.base_seq),
+            delivered_total: c.delivered,
+            finished_total: c.finished,
+            requeued_total: c.requeued,
+            timed_out_total: c.timed_out,
+            dropped_total: c.dropped,
+            filtered_total: c.filtered,
+            expired_total: c.expired,
         }
     }
 }

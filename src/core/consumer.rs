@@ -1,11 +1,13 @@
-//! A consumer: one WebSocket attached to one channel, with its credit and settings.
+//! A socket as the broker holds it: a pending socket (no accepted `hello` yet), a
+//! publisher socket, or a consumer of one channel with its credit and settings.
 
+use super::output::SocketRecord;
 use super::{Millis, Seq};
 use crate::proto::frame::{in_range, Hello};
 use crate::proto::{ApiError, Limits};
 use std::collections::BTreeSet;
 
-/// Settings a consumer chose in `hello`, already checked against the limits.
+/// Settings a consumer chose in `hello`, checked against the limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConsumerSettings {
     /// Deadline of each delivery, from the moment it is sent or touched.
@@ -48,31 +50,43 @@ impl ConsumerSettings {
     }
 }
 
-/// A consumer's state.
+/// One socket.
 #[derive(Debug, Clone)]
-pub struct Consumer {
-    /// Index of its channel in the topic.
-    pub channel: u32,
-    /// Settings from `hello`.
-    pub settings: ConsumerSettings,
-    /// Messages that may be in flight at once (`rdy`).
-    pub rdy: u32,
+pub struct Socket {
+    /// What survives a restart.
+    pub record: SocketRecord,
+    /// Its channel's storage id, once it is an attached consumer.
+    pub channel: Option<u32>,
     /// Messages in flight to it.
     pub in_flight: BTreeSet<Seq>,
-    /// When it last sent a frame.
+    /// When it last sent a frame (or the runtime answered its ping).
     pub last_seen: Millis,
-    /// Its key in the topic's heartbeat queue, while it holds messages.
-    pub heartbeat_key: Option<Millis>,
+    /// Its key in the heartbeat timers, while it holds messages.
+    pub heartbeat_at: Option<Millis>,
 }
 
-impl Consumer {
+impl Socket {
+    /// A socket from its record.
+    pub fn new(record: SocketRecord, now: Millis) -> Self {
+        Socket { record, channel: None, in_flight: BTreeSet::new(), last_seen: now, heartbeat_at: None }
+    }
+
+    /// Its consumer settings.
+    pub fn settings(&self) -> ConsumerSettings {
+        ConsumerSettings {
+            handler_timeout_ms: self.record.handler_timeout_ms,
+            max_attempts: self.record.max_attempts,
+            heartbeat_ms: self.record.heartbeat_ms,
+        }
+    }
+
     /// Whether it may take one more message.
     pub fn has_credit(&self) -> bool {
-        (self.in_flight.len() as u64) < u64::from(self.rdy)
+        self.channel.is_some() && (self.in_flight.len() as u64) < u64::from(self.record.rdy)
     }
 
     /// When it is considered gone if it stays silent.
     pub fn gone_at(&self) -> Millis {
-        self.last_seen.saturating_add(self.settings.heartbeat_ms.saturating_mul(2))
+        self.last_seen.saturating_add(self.record.heartbeat_ms.saturating_mul(2))
     }
 }

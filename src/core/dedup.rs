@@ -8,8 +8,9 @@
 //! entries it had to forget while still inside the window, for the driver to keep in
 //! storage ("spilled"), and a lookup the filter cannot answer alone says so
 //! ([`Lookup::Unknown`]): the driver then looks among the spilled entries. Clock-free:
-//! time comes in as arguments.
+//! time comes in as arguments. [`Dedup`] is the filter with its spill table in storage.
 
+use super::store::{Store, StoreResult};
 use super::{Millis, Seq};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
@@ -127,6 +128,97 @@ impl DedupFilter {
     /// Whether it holds no entry.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
+    }
+}
+
+/// The dedup state of one topic partition: the in-memory filter answers most lookups;
+/// the pairs it forgets while still inside the window are kept in the store's spill
+/// table, keyed by hash, and looked up there only when the filter cannot answer alone.
+/// A publish of a new pair thus reads nothing and writes only its event row.
+#[derive(Debug)]
+pub struct Dedup {
+    filter: DedupFilter,
+    /// When to delete spilled pairs that left the window (`None`: nothing spilled).
+    sweep_at: Option<Millis>,
+}
+
+impl Dedup {
+    /// Loads the filter with the newest pairs (at most `capacity`) accepted since `since`.
+    pub fn load(store: &mut dyn Store, now: Millis, since: Millis, capacity: usize) -> StoreResult<Dedup> {
+        let capacity = capacity.max(1);
+        let sweep_at = store.expire_spilled(since)?.then_some(now);
+        let mut rows = store.recent_pairs(since, capacity + 1)?;
+        // Newest first: past `capacity`, the filter knows only pairs accepted after the
+        // first one it leaves out.
+        let complete_since = if rows.len() > capacity {
+            let left_out = rows[capacity].3;
+            rows.truncate(capacity);
+            left_out.saturating_add(1)
+        } else {
+            0
+        };
+        let mut filter = DedupFilter::new(capacity, complete_since);
+        for (source, id, seq, ts) in rows.into_iter().rev() {
+            filter.insert(ts, &source, &id, seq);
+        }
+        Ok(Dedup { filter, sweep_at })
+    }
+
+    /// Forgets pairs accepted before `since`, and once per `window` deletes spilled
+    /// pairs that left it.
+    pub fn expire(
+        &mut self,
+        store: &mut dyn Store,
+        now: Millis,
+        since: Millis,
+        window: Millis,
+    ) -> StoreResult<()> {
+        self.filter.expire(since);
+        if self.sweep_at.is_some_and(|t| now >= t) {
+            self.sweep_at = store.expire_spilled(since)?.then(|| now.saturating_add(window));
+        }
+        Ok(())
+    }
+
+    /// The seq of the event accepted with (`source`, `id`) at or after `since`, if any.
+    pub fn lookup(
+        &self,
+        store: &dyn Store,
+        source: &str,
+        id: &str,
+        since: Millis,
+    ) -> StoreResult<Option<Seq>> {
+        let candidate = match self.filter.lookup(source, id, since) {
+            Lookup::New => return Ok(None),
+            Lookup::Maybe(seq) => Some(seq),
+            Lookup::Unknown => store.spilled(pair_hash(source, id), since)?,
+        };
+        match candidate {
+            Some(seq) if store.confirm_pair(seq, source, id, since)? => Ok(Some(seq)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Pairs held in memory.
+    pub fn len(&self) -> usize {
+        self.filter.len()
+    }
+
+    /// Records an accepted pair, spilling the entry the filter forgets to make room.
+    pub fn accepted(
+        &mut self,
+        store: &mut dyn Store,
+        now: Millis,
+        window: Millis,
+        source: &str,
+        id: &str,
+        seq: Seq,
+    ) -> StoreResult<()> {
+        if let Some(s) = self.filter.insert(now, source, id, seq) {
+            store.spill(s.hash, s.seq, s.at)?;
+            self.sweep_at.get_or_insert(now.saturating_add(window));
+        }
+        Ok(())
     }
 }
 

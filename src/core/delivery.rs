@@ -1,236 +1,502 @@
-//! Moving messages: delivering to consumers with credit, finishing, touching, giving back
-//! (ready, deferred or dead), and everything time does (deadlines, deferred messages,
-//! silent consumers).
+//! Moving messages: choosing the next one for a channel (a ready row or the event at the
+//! cursor), delivering it to a consumer with credit, finishing, touching and giving it
+//! back (ready, deferred, parked or dead).
+//!
+//! A first delivery writes no row of its own: the deliveries of one call to one owner go
+//! under one lease row (see `store::LeaseRow`), written in [`Broker::finish`] with the
+//! channel rows the call changed. Redeliveries and touched messages have their own row.
 
-use super::consumer::{Consumer, ConsumerSettings};
-use super::effect::{Delivery, Effect, MessageRecord, MessageState, Store};
-use super::topic::{Checkpoint, Topic};
-use super::{ConsumerId, Millis, Seq};
-use std::collections::BTreeSet;
+use super::broker::{Broker, Delivered};
+use super::channel::{InFlight, ReadyRow};
+use super::filter::EventAttributes;
+use super::output::LogLevel;
+use super::store::{CheckpointWrite, EventHead, MessageHead, RowState, Store, StoreResult};
+use super::timers::Timer;
+use super::{ConsumerId, Millis, Seq, SocketId};
 
-impl Topic {
-    pub(super) fn pump_all(&mut self, now: Millis) {
+/// Most events the cursor passes without delivering (filtered, expired, deferred,
+/// parked) per channel in one call; past it the channel goes on in the next call.
+const SCAN_BUDGET: usize = 1_000;
+/// Event heads read ahead of the cursor at once.
+const HEAD_PAGE: usize = 64;
+
+/// The next message of a channel.
+enum Next {
+    /// The event at the cursor, never delivered here.
+    Fresh(EventHead),
+    /// A ready row.
+    Ready(Seq, ReadyRow),
+}
+
+/// Who a message goes to.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Socket(SocketId),
+    Waiter(u64),
+}
+
+impl Broker {
+    /// Delivers what every channel can deliver.
+    pub(super) fn pump_all(&mut self, now: Millis, store: &mut dyn Store) -> StoreResult<()> {
         let ids: Vec<u32> = self.channels.keys().copied().collect();
-        for id in ids {
-            self.pump(now, id);
+        for ch in ids {
+            self.pump(now, store, ch)?;
         }
+        Ok(())
     }
 
-    /// Delivers ready messages of a channel to its consumers with credit, round robin.
-    pub(super) fn pump(&mut self, now: Millis, ch_id: u32) {
+    /// Delivers ready messages of a channel to its consumers with credit, round robin
+    /// (waiting pulls first). Without a taker it still moves the cursor over what needs
+    /// no consumer (filtered, expired, deferred, parked), so stats are right at once.
+    pub(super) fn pump(&mut self, now: Millis, store: &mut dyn Store, ch: u32) -> StoreResult<()> {
+        let mut budget = SCAN_BUDGET;
         loop {
-            let (head, keys) = (self.head, &self.keys);
-            let Some(ch) = self.channels.get_mut(&ch_id) else { return };
-            if ch.record.paused || ch.consumers.is_empty() {
-                return;
+            let Some(c) = self.channels.get(&ch) else { return Ok(()) };
+            if c.row.paused {
+                return Ok(());
+            }
+            if !self.has_taker(ch) {
+                self.fresh(now, store, ch, &mut budget)?;
+                return Ok(());
             }
             // The message first: the round robin only turns when something is delivered.
-            let mut parked = Vec::new();
-            let next = ch.next_ready(head, |s| keys.get(&s).cloned(), &mut parked);
-            for record in parked {
-                self.dirty.insert(ch_id);
-                self.effects.push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record }));
-            }
-            let Some(seq) = next else { return };
-            let consumers = &self.consumers;
-            let Some(cid) = ch.pick_consumer(|c| consumers.get(&c).is_some_and(Consumer::has_credit)) else {
-                return;
-            };
-            if consumers.get(&cid).is_some_and(|c| c.gone_at() <= now) {
-                self.close_silent(now, cid);
-                continue;
-            }
-            self.deliver(now, ch_id, seq, cid);
+            let Some(next) = self.next(now, store, ch, &mut budget)? else { return Ok(()) };
+            let Some(target) = self.target(ch) else { return Ok(()) };
+            self.deliver(now, store, ch, next, target)?;
         }
     }
 
-    fn deliver(&mut self, now: Millis, ch_id: u32, seq: Seq, cid: ConsumerId) {
-        let key = self.key_of(seq);
-        let (Some(ch), Some(c)) = (self.channels.get_mut(&ch_id), self.consumers.get_mut(&cid)) else {
-            return;
-        };
-        let deadline = now.saturating_add(c.settings.handler_timeout_ms);
-        let mut m = ch.messages.get(&seq).cloned().unwrap_or(MessageRecord::fresh(seq));
-        m.attempt += 1;
-        m.state = MessageState::InFlight { consumer: cid, deadline };
-        if seq == ch.record.cursor {
-            ch.record.cursor += 1;
+    /// Whether a waiting pull or a socket consumer could take a message now.
+    fn has_taker(&self, ch: u32) -> bool {
+        if self.waiters.values().any(|w| w.channel == ch && w.taken.len() < w.max) {
+            return true;
         }
-        ch.record.delivered_total += 1;
-        c.in_flight.insert(seq);
-        self.timers.insert((deadline, ch_id, seq));
-        let delivery = Delivery {
-            consumer: cid,
-            seq,
-            attempt: m.attempt,
-            failures: m.failures,
-            deadline,
-            checkpoint: m.checkpoint.clone(),
-        };
-        self.effects
-            .push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record: m.clone() }));
-        self.effects.push(Effect::Deliver(delivery));
-        ch.put(m, key.as_ref());
-        self.lazy_row(now, ch_id);
-        self.refresh_heartbeat(cid);
+        self.channels.get(&ch).is_some_and(|c| {
+            c.consumers.iter().any(|id| self.sockets.get(&id.0).is_some_and(|s| s.has_credit()))
+        })
     }
 
-    pub(super) fn finish(&mut self, ch_id: u32, seq: Seq) {
-        let key = self.key_of(seq);
-        let Some(ch) = self.channels.get_mut(&ch_id) else { return };
-        let Some(m) = ch.messages.get_mut(&seq) else { return };
-        if let MessageState::InFlight { deadline, .. } = m.state {
-            self.timers.remove(&(deadline, ch_id, seq));
+    /// The next taker with room: a waiting pull, else a socket consumer with credit,
+    /// round robin. A consumer that looks silent is not skipped here: the runtime may
+    /// have answered its pings itself; the heartbeat timer, armed once it holds the
+    /// message, asks the driver and closes it if it is really gone.
+    fn target(&mut self, ch: u32) -> Option<Target> {
+        if let Some((&w, _)) = self.waiters.iter().find(|(_, w)| w.channel == ch && w.taken.len() < w.max) {
+            return Some(Target::Waiter(w));
         }
-        m.state = MessageState::Finished;
-        let record = m.clone();
-        ch.record.finished_total += 1;
-        ch.release_key(seq, key.as_ref());
-        self.dirty.insert(ch_id);
-        let name = ch.record.name.clone();
-        if ch.advance_floor() {
-            self.effects
-                .push(Effect::Store(Store::DropMessagesThrough { channel: name, through: ch.record.floor }));
-        } else {
-            self.effects.push(Effect::Store(Store::Message { channel: name, record }));
-        }
+        let sockets = &self.sockets;
+        let c = self.channels.get_mut(&ch)?;
+        c.pick(|id| sockets.get(&id.0).is_some_and(|s| s.has_credit())).map(|id| Target::Socket(id.0))
     }
 
-    pub(super) fn touch(
+    /// The lowest of the first ready row and the event at the cursor. Expired ready rows
+    /// are dropped on the way.
+    fn next(
         &mut self,
         now: Millis,
-        ch_id: u32,
-        seq: Seq,
-        s: ConsumerSettings,
-        checkpoint: Checkpoint,
-    ) -> Millis {
-        let new_deadline = now.saturating_add(s.handler_timeout_ms);
-        let Some(ch) = self.channels.get_mut(&ch_id) else { return new_deadline };
-        let Some(m) = ch.messages.get_mut(&seq) else { return new_deadline };
-        if let MessageState::InFlight { deadline, consumer } = m.state {
-            self.timers.remove(&(deadline, ch_id, seq));
-            self.timers.insert((new_deadline, ch_id, seq));
-            m.state = MessageState::InFlight { consumer, deadline: new_deadline };
+        store: &mut dyn Store,
+        ch: u32,
+        budget: &mut usize,
+    ) -> StoreResult<Option<Next>> {
+        loop {
+            let ready = self.first_ready(store, ch)?;
+            let fresh = self.fresh(now, store, ch, budget)?;
+            let (seq, row) = match (ready, fresh) {
+                (Some((s, r)), Some(f)) if s < f.seq => (s, r),
+                (Some((s, r)), None) => (s, r),
+                (_, Some(f)) => return Ok(Some(Next::Fresh(f))),
+                (None, None) => return Ok(None),
+            };
+            if row.expires_at.is_some_and(|t| t <= now) {
+                let Some(c) = self.channels.get_mut(&ch) else { return Ok(None) };
+                c.remove_ready(seq);
+                c.row.counters.expired += 1;
+                if row.key.is_some() {
+                    c.counts.keyed_waiting = c.counts.keyed_waiting.saturating_sub(1);
+                }
+                store.delete_message(ch, seq)?;
+                self.dirty.insert(ch);
+                if let Some(k) = row.key.as_deref() {
+                    self.unblock(store, ch, k)?;
+                }
+                continue;
+            }
+            return Ok(Some(Next::Ready(seq, row)));
         }
-        if let Some(cp) = checkpoint {
-            m.checkpoint = cp;
-        }
-        let record = m.clone();
-        self.effects.push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record }));
-        new_deadline
     }
 
-    /// Returns a message to the channel: ready, deferred by `delay`, or dead when it is a
-    /// failure that reaches `max_attempts`.
+    /// The lowest ready row, reading a page from storage when memory holds none.
+    fn first_ready(&mut self, store: &mut dyn Store, ch: u32) -> StoreResult<Option<(Seq, ReadyRow)>> {
+        let Some(c) = self.channels.get_mut(&ch) else { return Ok(None) };
+        if c.ready.rows.is_empty() && c.ready_unloaded() {
+            let page = store.ready_rows(ch, c.ready.complete_through, super::channel::READY_PAGE)?;
+            c.ready.complete_through = match page.last() {
+                Some(last) if page.len() == super::channel::READY_PAGE => last.seq,
+                _ => Seq::MAX,
+            };
+            for m in &page {
+                c.ready.rows.insert(m.seq, m.into());
+            }
+        }
+        Ok(c.ready.rows.iter().next().map(|(&s, r)| (s, r.clone())))
+    }
+
+    /// The event at the cursor if it can be delivered now, moving the cursor over events
+    /// that need no consumer: expired and filtered ones are skipped and counted, deferred
+    /// ones get a deferred row, ones whose key waits get a parked row.
+    pub(super) fn fresh(
+        &mut self,
+        now: Millis,
+        store: &mut dyn Store,
+        ch: u32,
+        budget: &mut usize,
+    ) -> StoreResult<Option<EventHead>> {
+        loop {
+            let Some(h) = self.head_at_cursor(store, ch)? else { return Ok(None) };
+            if *budget == 0 {
+                self.timers.insert((now, Timer::Resume(ch)));
+                return Ok(None);
+            }
+            let Some(c) = self.channels.get_mut(&ch) else { return Ok(None) };
+            let skip = if h.expires_at.is_some_and(|t| t <= now) {
+                c.row.counters.expired += 1;
+                true
+            } else if let Some(f) = &c.filter {
+                let body = store.event_body(h.seq)?;
+                let matches = body.as_ref().is_some_and(|(text, _)| {
+                    EventAttributes::from_json(text).is_ok_and(|attrs| f.matches(&attrs))
+                });
+                if !matches {
+                    c.row.counters.filtered += 1;
+                }
+                !matches
+            } else {
+                false
+            };
+            if skip {
+                *budget -= 1;
+                self.step_cursor(now, ch, h.seq);
+                continue;
+            }
+            let deferred = h.deliver_at.filter(|&t| t > now);
+            let blocked = match (&h.key, deferred) {
+                (Some(k), None) => self.key_blocked(store, ch, k, h.seq)?,
+                _ => false,
+            };
+            if deferred.is_none() && !blocked {
+                return Ok(Some(h));
+            }
+            *budget -= 1;
+            let row = MessageHead {
+                channel: ch,
+                seq: h.seq,
+                state: if deferred.is_some() { RowState::Deferred } else { RowState::Parked },
+                owner: ConsumerId(0),
+                due: deferred.unwrap_or(0),
+                attempt: 0,
+                failures: 0,
+                max_attempts: 0,
+                timeout_ms: 0,
+                key: h.key.clone(),
+                expires_at: h.expires_at,
+                has_checkpoint: false,
+            };
+            store.put_message(&row, &CheckpointWrite::Keep)?;
+            let Some(c) = self.channels.get_mut(&ch) else { return Ok(None) };
+            if deferred.is_some() {
+                c.counts.deferred += 1;
+            } else {
+                c.counts.parked += 1;
+            }
+            if h.key.is_some() {
+                c.counts.keyed_waiting += 1;
+            }
+            self.step_cursor(now, ch, h.seq);
+            self.dirty.insert(ch);
+            if let Some(t) = deferred {
+                self.note_due(ch, t);
+            }
+        }
+    }
+
+    /// Moves a channel's cursor past `seq`.
+    fn step_cursor(&mut self, now: Millis, ch: u32, seq: Seq) {
+        if let Some(c) = self.channels.get_mut(&ch) {
+            c.row.cursor = c.row.cursor.max(seq + 1);
+            while c.lookahead.front().is_some_and(|h| h.seq <= seq) {
+                c.lookahead.pop_front();
+            }
+        }
+        self.lazy_row(now, ch);
+    }
+
+    /// The head of the first stored event at or after the channel's cursor (moving the
+    /// cursor over pruned seqs).
+    fn head_at_cursor(&mut self, store: &mut dyn Store, ch: u32) -> StoreResult<Option<EventHead>> {
+        let head = self.head;
+        let Some(cursor) = self.channels.get(&ch).map(|c| c.row.cursor) else { return Ok(None) };
+        if cursor > head {
+            return Ok(None);
+        }
+        if let Some(h) = self.recent_head(cursor) {
+            return Ok(Some(h.clone()));
+        }
+        let Some(c) = self.channels.get_mut(&ch) else { return Ok(None) };
+        if c.lookahead.front().is_none_or(|h| h.seq != cursor) {
+            c.lookahead = store.event_heads(cursor, HEAD_PAGE)?.into();
+        }
+        match c.lookahead.front() {
+            Some(h) => {
+                c.row.cursor = h.seq;
+                Ok(Some(h.clone()))
+            }
+            None => {
+                c.row.cursor = head + 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Puts a message in flight to `target`.
+    fn deliver(
+        &mut self,
+        now: Millis,
+        store: &mut dyn Store,
+        ch: u32,
+        next: Next,
+        target: Target,
+    ) -> StoreResult<()> {
+        let (owner, timeout_ms, max_attempts, waiter) = match target {
+            Target::Socket(s) => {
+                let set = self.sockets.get(&s).map(|s| s.settings()).unwrap_or_default();
+                (ConsumerId(s), set.handler_timeout_ms, set.max_attempts, None)
+            }
+            Target::Waiter(w) => match self.waiters.get(&w) {
+                Some(w2) => (ConsumerId::PULL, w2.visibility_ms, w2.max_attempts, Some(w)),
+                None => return Ok(()),
+            },
+        };
+        let deadline = now.saturating_add(timeout_ms);
+        let (seq, attempt, failures, key, expires_at, fresh) = match next {
+            Next::Fresh(h) => {
+                self.step_cursor(now, ch, h.seq);
+                (h.seq, 1, 0, h.key.as_deref().map(Into::into), h.expires_at, true)
+            }
+            Next::Ready(seq, r) => {
+                if let Some(c) = self.channels.get_mut(&ch) {
+                    c.remove_ready(seq);
+                    if r.key.is_some() {
+                        c.counts.keyed_waiting = c.counts.keyed_waiting.saturating_sub(1);
+                    }
+                }
+                (seq, r.attempt + 1, r.failures, r.key, r.expires_at, false)
+            }
+        };
+        let f = InFlight {
+            owner,
+            deadline,
+            attempt,
+            failures,
+            max_attempts,
+            timeout_ms,
+            key,
+            expires_at,
+            lease: None,
+        };
+        if !fresh {
+            store.put_message(&self.in_flight_row(ch, seq, &f), &CheckpointWrite::Keep)?;
+            self.dirty.insert(ch);
+        }
+        let Some(c) = self.channels.get_mut(&ch) else { return Ok(()) };
+        c.take(seq, f);
+        c.row.counters.delivered += 1;
+        self.lazy_row(now, ch);
+        self.timers.insert((deadline, Timer::Deadline(ch, seq)));
+        match target {
+            Target::Socket(s) => {
+                if let Some(sock) = self.sockets.get_mut(&s) {
+                    sock.in_flight.insert(seq);
+                }
+                self.refresh_heartbeat(s);
+            }
+            Target::Waiter(w) => {
+                if let Some(w) = self.waiters.get_mut(&w) {
+                    w.taken.push(seq);
+                }
+            }
+        }
+        self.delivered.push(Delivered { channel: ch, owner, seq, fresh, waiter });
+        Ok(())
+    }
+
+    /// The row of an in-flight message that has one.
+    pub(super) fn in_flight_row(&self, ch: u32, seq: Seq, f: &InFlight) -> MessageHead {
+        MessageHead {
+            channel: ch,
+            seq,
+            state: RowState::InFlight,
+            owner: f.owner,
+            due: f.deadline,
+            attempt: f.attempt,
+            failures: f.failures,
+            max_attempts: f.max_attempts,
+            timeout_ms: f.timeout_ms,
+            key: f.key.as_deref().map(str::to_owned),
+            expires_at: f.expires_at,
+            has_checkpoint: false,
+        }
+    }
+
+    /// Takes a message out of flight: its timer, its owner's credit, its lease.
+    fn take_back(&mut self, ch: u32, seq: Seq) -> Option<InFlight> {
+        let f = self.channels.get_mut(&ch)?.release(seq)?;
+        self.timers.remove(&(f.deadline, Timer::Deadline(ch, seq)));
+        if f.owner.is_socket() {
+            if let Some(s) = self.sockets.get_mut(&f.owner.0) {
+                s.in_flight.remove(&seq);
+            }
+            self.refresh_heartbeat(f.owner.0);
+        }
+        if let Some(l) = f.lease {
+            if let Some(lease) = self.leases.get_mut(&(ch, l)) {
+                lease.seqs.remove(&seq);
+                self.dirty_leases.insert((ch, l));
+            }
+        }
+        Some(f)
+    }
+
+    /// `fin`: the message is done on this channel.
+    pub(super) fn finish_message(&mut self, store: &mut dyn Store, ch: u32, seq: Seq) -> StoreResult<()> {
+        let Some(f) = self.take_back(ch, seq) else { return Ok(()) };
+        if f.lease.is_none() {
+            store.delete_message(ch, seq)?;
+        }
+        if let Some(c) = self.channels.get_mut(&ch) {
+            c.row.counters.finished += 1;
+        }
+        self.dirty.insert(ch);
+        if let Some(k) = f.key.as_deref() {
+            self.unblock(store, ch, k)?;
+        }
+        Ok(())
+    }
+
+    /// `touch`: a new deadline (and the checkpoint, if given). Returns the deadline.
+    pub(super) fn touch_message(
+        &mut self,
+        now: Millis,
+        store: &mut dyn Store,
+        ch: u32,
+        seq: Seq,
+        checkpoint: &CheckpointWrite,
+    ) -> StoreResult<Option<Millis>> {
+        let Some(mut f) = self.take_back(ch, seq) else { return Ok(None) };
+        f.deadline = now.saturating_add(f.timeout_ms);
+        f.lease = None;
+        store.put_message(&self.in_flight_row(ch, seq, &f), checkpoint)?;
+        let (deadline, owner) = (f.deadline, f.owner);
+        if let Some(c) = self.channels.get_mut(&ch) {
+            c.take(seq, f);
+        }
+        self.timers.insert((deadline, Timer::Deadline(ch, seq)));
+        if owner.is_socket() {
+            if let Some(s) = self.sockets.get_mut(&owner.0) {
+                s.in_flight.insert(seq);
+            }
+            self.refresh_heartbeat(owner.0);
+        }
+        Ok(Some(deadline))
+    }
+
+    /// Gives a message back: deferred by `delay`, dead when it is a failure that reaches
+    /// its `max_attempts`, else ready (parked while an earlier one of its key waits).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn give_back(
         &mut self,
         now: Millis,
-        ch_id: u32,
+        store: &mut dyn Store,
+        ch: u32,
         seq: Seq,
         failure: bool,
-        max_attempts: u32,
         delay: Millis,
-        checkpoint: Checkpoint,
-    ) {
-        let key = self.key_of(seq);
-        let Some(ch) = self.channels.get_mut(&ch_id) else { return };
-        let Some(mut m) = ch.messages.get(&seq).cloned() else { return };
-        match m.state {
-            MessageState::InFlight { deadline, .. } => {
-                self.timers.remove(&(deadline, ch_id, seq));
-            }
-            MessageState::Deferred { until } => {
-                self.timers.remove(&(until, ch_id, seq));
-            }
-            _ => {}
-        }
-        if failure {
-            m.failures += 1;
-        }
-        if let Some(cp) = checkpoint {
-            m.checkpoint = cp;
-        }
-        let dead = failure && max_attempts > 0 && m.failures >= max_attempts;
-        m.state = if dead {
-            MessageState::Dead
-        } else if delay > 0 {
-            let until = now.saturating_add(delay);
-            self.timers.insert((until, ch_id, seq));
-            MessageState::Deferred { until }
-        } else {
-            MessageState::Ready
+        checkpoint: &CheckpointWrite,
+    ) -> StoreResult<()> {
+        let Some(f) = self.take_back(ch, seq) else { return Ok(()) };
+        let failures = f.failures + u32::from(failure);
+        let dead = failure && f.max_attempts > 0 && failures >= f.max_attempts;
+        let key = f.key.as_deref().map(str::to_owned);
+        let blocked = match key.as_deref() {
+            Some(k) if !dead && delay == 0 => self.key_blocked(store, ch, k, seq)?,
+            _ => false,
         };
-        if !dead {
-            ch.record.requeued_total += 1;
+        let state = if dead {
+            RowState::Dead
+        } else if delay > 0 {
+            RowState::Deferred
+        } else if blocked {
+            RowState::Parked
+        } else {
+            RowState::Ready
+        };
+        let row = MessageHead {
+            channel: ch,
+            seq,
+            state,
+            owner: ConsumerId(0),
+            due: if state == RowState::Deferred { now.saturating_add(delay) } else { 0 },
+            attempt: f.attempt,
+            failures,
+            max_attempts: 0,
+            timeout_ms: 0,
+            key: key.clone(),
+            expires_at: f.expires_at,
+            has_checkpoint: false,
+        };
+        store.put_message(&row, checkpoint)?;
+        let has_checkpoint = match checkpoint {
+            CheckpointWrite::Set(_) => true,
+            CheckpointWrite::Clear => false,
+            CheckpointWrite::Keep => store.checkpoint(ch, seq)?.is_some(),
+        };
+        self.dirty.insert(ch);
+        let Some(c) = self.channels.get_mut(&ch) else { return Ok(()) };
+        match state {
+            RowState::Dead => c.counts.dead += 1,
+            RowState::Deferred => c.counts.deferred += 1,
+            RowState::Parked => c.counts.parked += 1,
+            _ => c.add_ready(
+                seq,
+                ReadyRow {
+                    attempt: f.attempt,
+                    failures,
+                    key: f.key.clone(),
+                    expires_at: f.expires_at,
+                    has_checkpoint,
+                },
+            ),
         }
-        self.dirty.insert(ch_id);
-        self.effects
-            .push(Effect::Store(Store::Message { channel: ch.record.name.clone(), record: m.clone() }));
-        ch.put(m, key.as_ref());
+        if key.is_some() && !dead {
+            c.counts.keyed_waiting += 1;
+        }
         if dead {
-            // A dead letter no longer holds back later messages with its key.
-            ch.release_key(seq, key.as_ref());
-        }
-    }
-
-    /// The earliest time [`Topic::handle_timeout`] has work to do.
-    pub fn poll_timeout(&self) -> Option<Millis> {
-        let t = self.timers.first().map(|t| t.0);
-        let h = self.heartbeats.first().map(|h| h.0);
-        [t, h, self.lazy_due].into_iter().flatten().min()
-    }
-
-    /// Expires deadlines, makes deferred messages ready, closes silent consumers, and
-    /// writes channel rows that waited long enough.
-    pub fn handle_timeout(&mut self, now: Millis) {
-        if self.lazy_due.is_some_and(|t| t <= now) {
-            self.flush_rows();
-        }
-        let mut touched = BTreeSet::new();
-        while let Some(&(when, ch_id, seq)) = self.timers.first() {
-            if when > now {
-                break;
+            let name = c.row.name.clone();
+            self.log(
+                LogLevel::Warn,
+                "message.dead",
+                serde_json::json!({ "topic": self.topic, "channel": name, "seq": seq, "failures": failures }),
+            );
+            if let Some(k) = key.as_deref() {
+                self.unblock(store, ch, k)?;
             }
-            self.timers.pop_first();
-            touched.insert(ch_id);
-            let key = self.key_of(seq);
-            let Some(ch) = self.channels.get_mut(&ch_id) else { continue };
-            let Some(m) = ch.messages.get(&seq) else { continue };
-            match m.state {
-                MessageState::InFlight { consumer, deadline } if deadline == when => {
-                    ch.record.timed_out_total += 1;
-                    let max_attempts = match self.consumers.get_mut(&consumer) {
-                        Some(c) => {
-                            c.in_flight.remove(&seq);
-                            c.settings.max_attempts
-                        }
-                        None => 0,
-                    };
-                    self.refresh_heartbeat(consumer);
-                    self.give_back(now, ch_id, seq, true, max_attempts, 0, None);
-                }
-                MessageState::Deferred { until } if until == when => {
-                    let mut m = m.clone();
-                    m.state = MessageState::Ready;
-                    self.effects.push(Effect::Store(Store::Message {
-                        channel: ch.record.name.clone(),
-                        record: m.clone(),
-                    }));
-                    ch.put(m, key.as_ref());
-                }
-                _ => {}
+        } else {
+            if let Some(c) = self.channels.get_mut(&ch) {
+                c.row.counters.requeued += 1;
+            }
+            if state == RowState::Deferred {
+                self.note_due(ch, row.due);
             }
         }
-        while let Some(&(when, id)) = self.heartbeats.first() {
-            if when > now {
-                break;
-            }
-            self.heartbeats.pop_first();
-            self.close_silent(now, id);
-        }
-        for ch in touched {
-            self.pump(now, ch);
-        }
+        Ok(())
     }
 }

@@ -1,42 +1,96 @@
-//! The queue: topics, channels, consumers, in-flight deadlines, deferred messages,
-//! ordering keys, dead letters.
+//! The broker: everything one topic (or one partition of a topic) does, as a pure state
+//! machine in the manner of quinn-proto. No I/O, no clock, no randomness, no wasm types.
 //!
-//! A pure state machine in the manner of quinn-proto: no I/O, no clock, no randomness,
-//! no wasm types. The driver (the topic Durable Object, or the in-process `memory://` bus)
-//! calls [`Topic`]'s methods with the current time, then drains
-//! [`Topic::drain_effects`] (deliveries, rows to persist, sockets to close) and sets its
-//! one alarm to [`Topic::poll_timeout`].
+//! A driver (the topic Durable Object in `src/worker/topic`, the `memory://` bus in
+//! `src/client/memory.rs`) owns a [`Broker`] and a [`Store`] and calls the broker with
+//! the current time for every event it receives: a socket opened, a frame, a socket
+//! closed, an HTTP operation, the alarm. The broker reads and writes storage through the
+//! synchronous [`Store`] trait inside the driver's transaction and queues [`Output`]s
+//! (frames to send, sockets to close, attachments to save, responses for waiting
+//! requests, log lines), which the driver takes with [`Broker::drain`] once the
+//! transaction has committed. [`Broker::poll_timeout`] says when to call
+//! [`Broker::handle_timeout`] next (the one Durable Object alarm).
 //!
-//! Must not touch: storage, sockets, timers, `Date.now()`.
+//! Memory holds what is in flight and small indexes, never the retained backlog: events,
+//! deferred messages, dead letters, checkpoints and ordering-key state live in storage
+//! and are read in pages (see `channel.rs`).
+//!
+//! # Layout
+//!
+//! - `broker.rs`: the state and start-up; `http.rs`: HTTP operations; `sockets.rs`
+//!   and `frames.rs`: sockets, `hello` and frame dispatch; `publish.rs`: appending
+//!   events (dedup, limits, reserved sources); `delivery.rs`: moving messages (deliver,
+//!   finish, touch, give back, leases); `ordering.rs`: ordering keys; `timers.rs`:
+//!   deadlines, deferrals, heartbeats; `admin.rs`: channel administration and stats;
+//!   `retention.rs`: pruning; `dedup.rs`: the dedup window.
+//! - `store.rs` and `mem_store.rs`: storage.
+//!
+//! Must not touch: sockets, timers, HTTP, `Date.now()`, randomness (the driver passes
+//! random bytes in where the bus makes ids).
 
+mod admin;
+mod broker;
 mod channel;
-mod channels;
 mod consumer;
-mod consumers;
 mod dedup;
 mod delivery;
-mod effect;
-mod error;
-mod topic;
+pub mod filter;
+mod flush;
+mod frames;
+mod http;
+mod mem_store;
+mod ordering;
+mod output;
+mod publish;
+mod pull;
+mod retention;
+mod sockets;
+pub mod store;
+mod timers;
 
-pub use channel::{Channel, Key};
-pub use consumer::{Consumer, ConsumerSettings};
-pub use dedup::{pair_hash, DedupFilter, Lookup, Spilled};
-pub use effect::{ChannelRecord, Delivery, Effect, MessageRecord, MessageState, Store};
-pub use error::CoreError;
-pub use topic::{checkpoint_update, Checkpoint, NewMessage, Topic, EPHEMERAL_BACKLOG};
+pub use broker::{Broker, Partition};
+pub use consumer::ConsumerSettings;
+pub use dedup::{pair_hash, DedupFilter, Lookup};
+pub use frames::FrameOutcome;
+pub use http::{Answer, Operation, TopicRequest, REQUEST_TIMEOUT_MS};
+pub use mem_store::MemStore;
+pub use output::{LogLevel, Output, SocketRecord};
+pub use publish::PublishOptions;
+pub use sockets::Caller;
+pub use store::{Store, StoreError};
 
-/// A per-topic sequence number (1, 2, 3, ...).
+/// A per-partition sequence number (1, 2, 3, ...).
 pub type Seq = u64;
 
 /// Milliseconds since the Unix epoch.
 pub type Millis = u64;
 
-/// A consumer's id within its topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Who holds a message in flight: a socket consumer (its socket id), the channel's pull
+/// consumers, or its push endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ConsumerId(pub u64);
 
-/// Close code: the channel or topic was deleted.
-pub const CLOSE_DELETED: u16 = 4004;
-/// Close code: the consumer was silent for twice its heartbeat interval.
-pub const CLOSE_HEARTBEAT: u16 = 4008;
+impl ConsumerId {
+    /// Messages taken by `pull` (settled by `settle`).
+    pub const PULL: ConsumerId = ConsumerId(1);
+    /// Messages being pushed to the channel's endpoint.
+    pub const PUSH: ConsumerId = ConsumerId(2);
+
+    /// Whether this is a socket consumer.
+    pub fn is_socket(self) -> bool {
+        self.0 > 2
+    }
+}
+
+/// A socket's id, chosen by the driver (random, so ids survive a restart without a
+/// counter in storage); values 0..=2 are reserved.
+pub type SocketId = u64;
+
+/// Most messages an ephemeral channel keeps; older ones are dropped.
+pub const EPHEMERAL_BACKLOG: u64 = 10_000;
+
+/// How long a socket may wait before its `hello`.
+pub const HELLO_TIMEOUT_MS: Millis = 10_000;
+
+/// Most sockets an object holds that have not said an accepted `hello`.
+pub const MAX_PENDING_SOCKETS: usize = 1_000;

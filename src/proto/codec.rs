@@ -2,7 +2,7 @@
 //! client sends and decoding the frames a server sends. `frame.rs` holds the server's
 //! half; the two are tested against each other and against the golden fixtures.
 
-use super::frame::{ClientFrame, Json, Settle};
+use super::frame::{ClientFrame, Json, Settle, SettleIds};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -44,7 +44,15 @@ struct WireFrame<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ids: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     ordering_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttl_ms: Option<u64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    batch: bool,
 }
 
 impl ClientFrame {
@@ -61,6 +69,7 @@ impl ClientFrame {
                 handler_timeout_ms: h.handler_timeout_ms,
                 max_attempts: h.max_attempts,
                 heartbeat_ms: h.heartbeat_ms,
+                batch: h.batch,
                 ..Default::default()
             },
             ClientFrame::Rdy { count, reference } => WireFrame {
@@ -69,9 +78,16 @@ impl ClientFrame {
                 reference: reference.as_ref(),
                 ..Default::default()
             },
-            ClientFrame::Settle { verb, id, state, delay_ms, reference } => WireFrame {
+            ClientFrame::Settle { verb, ids, state, delay_ms, reference } => WireFrame {
                 op: verb.op(),
-                id: Some(id),
+                id: match ids {
+                    SettleIds::One(id) => Some(id),
+                    SettleIds::Many(_) => None,
+                },
+                ids: match ids {
+                    SettleIds::One(_) => None,
+                    SettleIds::Many(ids) => Some(ids),
+                },
                 state: state.as_deref(),
                 delay_ms: *delay_ms,
                 reference: reference.as_ref(),
@@ -85,13 +101,15 @@ impl ClientFrame {
                 reference: reference.as_ref(),
                 ..Default::default()
             },
-            ClientFrame::Pub { event, data, ordering_key, delay_ms, reference } => WireFrame {
+            ClientFrame::Pub(p) => WireFrame {
                 op: "pub",
-                event: event.as_deref(),
-                data: data.as_deref(),
-                ordering_key: ordering_key.as_deref(),
-                delay_ms: *delay_ms,
-                reference: reference.as_ref(),
+                event: p.event.as_deref(),
+                data: p.data.as_deref(),
+                events: p.events.as_deref(),
+                ordering_key: p.ordering_key.as_deref(),
+                delay_ms: p.delay_ms,
+                ttl_ms: p.ttl_ms,
+                reference: p.reference.as_ref(),
                 ..Default::default()
             },
             ClientFrame::Ping => WireFrame { op: "ping", ..Default::default() },
@@ -293,7 +311,7 @@ mod tests {
             ClientFrame::Rdy { count: 0, reference: Some(Value::from(1)) },
             ClientFrame::Settle {
                 verb: Settle::Shelve,
-                id: "a".into(),
+                ids: SettleIds::One("a".into()),
                 state: Some(raw(r#"{"n":1}"#)),
                 delay_ms: Some(10),
                 reference: Some(Value::from(2)),
@@ -304,12 +322,21 @@ mod tests {
                 datacontenttype: Some("application/json".into()),
                 reference: None,
             },
-            ClientFrame::Pub {
+            ClientFrame::Pub(crate::proto::frame::PubFrame {
                 event: None,
                 data: Some(raw("{}")),
+                events: None,
                 ordering_key: Some("k".into()),
                 delay_ms: None,
+                ttl_ms: None,
                 reference: Some(Value::from("r")),
+            }),
+            ClientFrame::Settle {
+                verb: Settle::Fin,
+                ids: SettleIds::Many(vec!["a".into(), "b".into()]),
+                state: None,
+                delay_ms: None,
+                reference: Some(Value::from(3)),
             },
             ClientFrame::Ping,
         ];
@@ -329,6 +356,9 @@ mod tests {
             session: "1",
             max_in_flight: 2,
             heartbeat_ms: 30_000,
+            batch: None,
+            partition: 0,
+            partitions: 1,
         };
         assert!(matches!(
             ServerMessage::decode(&welcome.encode()).unwrap(),
@@ -337,6 +367,7 @@ mod tests {
         let h = MsgHeader {
             id: "x",
             seq: 7,
+            partition: 0,
             attempt: 2,
             failures: 1,
             deadline: 9,

@@ -31,9 +31,27 @@ pub enum ErrorCode {
     Timeout,
     /// A bug or a storage failure on the server side.
     Internal,
+    /// The server cannot take this now (e.g. too many sockets waiting for `hello`).
+    Unavailable,
 }
 
 impl ErrorCode {
+    /// Every code, for tables and tests (the TypeScript's table is checked against it).
+    pub const ALL: [ErrorCode; 12] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidName,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::StorageFull,
+        ErrorCode::Timeout,
+        ErrorCode::Internal,
+        ErrorCode::Unavailable,
+    ];
+
     /// The code as it appears on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -48,6 +66,7 @@ impl ErrorCode {
             ErrorCode::StorageFull => "storage_full",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 
@@ -64,6 +83,7 @@ impl ErrorCode {
             ErrorCode::StorageFull => 507,
             ErrorCode::Timeout => 504,
             ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
         }
     }
 }

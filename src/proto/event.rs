@@ -25,6 +25,8 @@ pub struct EventMeta {
     pub ordering_key: Option<String>,
     /// `deliverafter`, in ms since the epoch.
     pub deliver_at: Option<u64>,
+    /// `expirytime`, in ms since the epoch: not delivered after it.
+    pub expires_at: Option<u64>,
 }
 
 /// An event ready to be appended: its stored text and what the bus reads from it.
@@ -219,7 +221,13 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
     if text.len() > limits.max_event_bytes {
         return Err(too_large(text.len(), limits));
     }
-    Ok(Accepted { text, meta: EventMeta { id, source, ordering_key, deliver_at } })
+    let expires_at = match get("expirytime")? {
+        Some(t) => {
+            Some(parse_rfc3339(&t).ok_or_else(|| ApiError::invalid("expirytime must be an RFC 3339 time"))?)
+        }
+        None => None,
+    };
+    Ok(Accepted { text, meta: EventMeta { id, source, ordering_key, deliver_at, expires_at } })
 }
 
 /// Checks an ordering key's length.
@@ -431,6 +439,9 @@ mod tests {
         let m = accept(t, 0, &lim()).unwrap().meta;
         assert_eq!(m.ordering_key.as_deref(), Some("p"));
         assert_eq!(m.deliver_at, Some(1000));
+        let t =
+            r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","expirytime":"1970-01-01T00:00:02Z"}"#;
+        assert_eq!(accept(t, 0, &lim()).unwrap().meta.expires_at, Some(2000));
     }
 
     #[test]

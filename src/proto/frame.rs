@@ -14,7 +14,7 @@ use serde_json::Value;
 pub type Json = Box<RawValue>;
 
 /// `Some(raw)` whenever the field is present, even when it is `null`.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Json>, D::Error> {
+pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Json>, D::Error> {
     Json::deserialize(d).map(Some)
 }
 
@@ -42,7 +42,12 @@ struct RawFrame {
     datacontenttype: Option<String>,
     #[serde(default, deserialize_with = "present")]
     event: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    events: Option<Json>,
+    ids: Option<Vec<String>>,
     ordering_key: Option<String>,
+    ttl_ms: Option<u64>,
+    batch: Option<bool>,
 }
 
 /// The `hello` frame: credentials and consumer settings.
@@ -64,6 +69,46 @@ pub struct Hello {
     pub max_attempts: Option<u64>,
     /// Expected keep-alive interval (default 30,000).
     pub heartbeat_ms: Option<u64>,
+    /// The consumer takes `msgs` frames (several deliveries in one).
+    pub batch: bool,
+}
+
+impl Hello {
+    /// Whether it carries credentials (login and secret, or a token).
+    pub fn has_credentials(&self) -> bool {
+        self.token.is_some() || self.login.is_some() || self.secret.is_some()
+    }
+}
+
+/// Most ids one settling frame takes.
+pub const MAX_SETTLE_IDS: usize = 2_500;
+
+/// The message ids a settling frame names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettleIds {
+    /// `"id"`: one message (answered `ok` or `error`).
+    One(String),
+    /// `"ids"`: many, each settled as if alone (answered `ok` with `settled` and `missing`).
+    Many(Vec<String>),
+}
+
+/// A `pub` frame.
+#[derive(Debug)]
+pub struct PubFrame {
+    /// A full CloudEvent.
+    pub event: Option<Json>,
+    /// Plain data (the bus makes the event).
+    pub data: Option<Json>,
+    /// A batch of CloudEvents (a JSON array).
+    pub events: Option<Json>,
+    /// Ordering key override.
+    pub ordering_key: Option<String>,
+    /// Delay before delivery.
+    pub delay_ms: Option<u64>,
+    /// Expiry after publication.
+    pub ttl_ms: Option<u64>,
+    /// Echoed in the answer.
+    pub reference: Option<Value>,
 }
 
 /// What a client asks of a message it holds: the four settling verbs.
@@ -95,8 +140,8 @@ pub enum ClientFrame {
     Settle {
         /// Which verb.
         verb: Settle,
-        /// Message id.
-        id: String,
+        /// Message id(s).
+        ids: SettleIds,
         /// New checkpoint, if given (may be JSON `null`).
         state: Option<Json>,
         /// Delay before the message is ready again (req, shelve).
@@ -115,19 +160,8 @@ pub enum ClientFrame {
         /// Echoed in the answer.
         reference: Option<Value>,
     },
-    /// Publish one event over the socket.
-    Pub {
-        /// A full CloudEvent.
-        event: Option<Json>,
-        /// Plain data (the bus makes the event).
-        data: Option<Json>,
-        /// Ordering key override.
-        ordering_key: Option<String>,
-        /// Delay before delivery.
-        delay_ms: Option<u64>,
-        /// Echoed in the answer.
-        reference: Option<Value>,
-    },
+    /// Publish over the socket.
+    Pub(PubFrame),
     /// Keep-alive.
     Ping,
 }
@@ -166,7 +200,7 @@ impl ClientFrame {
             ClientFrame::Settle { verb: Settle::Req, .. } => "req",
             ClientFrame::Settle { verb: Settle::Shelve, .. } => "shelve",
             ClientFrame::Respond { .. } => "respond",
-            ClientFrame::Pub { .. } => "pub",
+            ClientFrame::Pub(_) => "pub",
             ClientFrame::Ping => "ping",
         }
     }
@@ -187,9 +221,28 @@ impl RawFrame {
         let op = self.op.ok_or_else(|| ApiError::invalid("frame has no \"op\""))?;
         let need_id = |id: Option<String>| id.ok_or_else(|| ApiError::invalid(format!("{op} needs \"id\"")));
         let settle = |verb| -> Result<ClientFrame, ApiError> {
+            let ids = match (self.id.clone(), self.ids.clone()) {
+                (Some(id), None) => SettleIds::One(id),
+                (None, Some(ids)) => {
+                    if ids.is_empty() || ids.len() > MAX_SETTLE_IDS {
+                        return Err(ApiError::invalid(format!("{op} takes 1..={MAX_SETTLE_IDS} ids")));
+                    }
+                    if self.state.is_some() {
+                        return Err(ApiError::invalid(format!("{op} with \"ids\" takes no \"state\"")));
+                    }
+                    if verb == Settle::Shelve {
+                        return Err(ApiError::invalid("shelve takes one \"id\""));
+                    }
+                    SettleIds::Many(ids)
+                }
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::invalid(format!("{op} has \"id\" or \"ids\", not both")))
+                }
+                (None, None) => return Err(ApiError::invalid(format!("{op} needs \"id\" or \"ids\""))),
+            };
             Ok(ClientFrame::Settle {
                 verb,
-                id: need_id(self.id.clone())?,
+                ids,
                 state: self.state.clone(),
                 delay_ms: self.delay_ms,
                 reference: self.reference.clone(),
@@ -205,6 +258,7 @@ impl RawFrame {
                 handler_timeout_ms: self.handler_timeout_ms,
                 max_attempts: self.max_attempts,
                 heartbeat_ms: self.heartbeat_ms,
+                batch: self.batch.unwrap_or(false),
             })),
             "rdy" => Ok(ClientFrame::Rdy {
                 count: self.count.ok_or_else(|| ApiError::invalid("rdy needs \"count\""))?,
@@ -221,16 +275,21 @@ impl RawFrame {
                 reference: self.reference,
             }),
             "pub" => {
-                if self.event.is_some() == self.data.is_some() {
-                    return Err(ApiError::invalid("pub needs exactly one of \"event\" and \"data\""));
+                let given = [self.event.is_some(), self.data.is_some(), self.events.is_some()];
+                if given.iter().filter(|g| **g).count() != 1 {
+                    return Err(ApiError::invalid(
+                        "pub needs exactly one of \"event\", \"data\" and \"events\"",
+                    ));
                 }
-                Ok(ClientFrame::Pub {
+                Ok(ClientFrame::Pub(PubFrame {
                     event: self.event,
                     data: self.data,
+                    events: self.events,
                     ordering_key: self.ordering_key,
                     delay_ms: self.delay_ms,
+                    ttl_ms: self.ttl_ms,
                     reference: self.reference,
-                })
+                }))
             }
             "ping" => Ok(ClientFrame::Ping),
             other => Err(ApiError::invalid(format!("unknown op {other:?}"))),
@@ -238,7 +297,8 @@ impl RawFrame {
     }
 }
 
-/// Server -> client frames, encoded with [`ServerFrame::encode`].
+/// Server -> client frames, encoded with [`ServerFrame::encode`] (`ok` is [`OkFrame`],
+/// `msg` and `msgs` are assembled around stored JSON by [`msg_fields`]).
 #[derive(Debug, Serialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum ServerFrame<'a> {
@@ -254,24 +314,14 @@ pub enum ServerFrame<'a> {
         max_in_flight: u64,
         /// Keep-alive interval in force.
         heartbeat_ms: u64,
-    },
-    /// A frame took effect.
-    Ok {
-        /// The frame's `ref`.
-        #[serde(rename = "ref")]
-        reference: Option<&'a Value>,
-        /// Message id (pub answers only).
+        /// `true` when the consumer asked for `msgs` frames: the server also takes
+        /// settling frames with `ids`.
         #[serde(skip_serializing_if = "Option::is_none")]
-        id: Option<&'a str>,
-        /// Sequence number (pub answers only).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        seq: Option<u64>,
-        /// Whether the pub was a duplicate (pub answers only).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        duplicate: Option<bool>,
-        /// New deadline (touch answers only).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        deadline: Option<u64>,
+        batch: Option<bool>,
+        /// This socket's partition.
+        partition: u32,
+        /// The topic's number of partitions.
+        partitions: u32,
     },
     /// A frame was refused.
     Error {
@@ -287,13 +337,61 @@ pub enum ServerFrame<'a> {
     Pong,
 }
 
-/// Everything a `msg` frame carries but the event.
+/// The `ok` frame: a frame took effect. Fields beyond `ref` depend on what it answers.
+#[derive(Debug, Default, Serialize)]
+pub struct OkFrame<'a> {
+    /// The frame's `ref`.
+    #[serde(rename = "ref")]
+    pub reference: Option<&'a Value>,
+    /// Message id (`pub` answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<&'a str>,
+    /// Sequence number (`pub` answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Partition (`pub` answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
+    /// Whether the `pub` was a duplicate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<bool>,
+    /// New deadline (`touch` answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<u64>,
+    /// How many took effect (answers to frames with `ids`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settled: Option<u64>,
+    /// Ids that were not in flight to this consumer (answers to frames with `ids`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<&'a [&'a str]>,
+    /// One entry per event (answers to a `pub` with `events`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<&'a [super::http::BatchItem]>,
+}
+
+impl OkFrame<'_> {
+    /// The frame as JSON text.
+    pub fn encode(&self) -> String {
+        #[derive(Serialize)]
+        struct Tagged<'b, 'c> {
+            op: &'static str,
+            #[serde(flatten)]
+            ok: &'b OkFrame<'c>,
+        }
+        serde_json::to_string(&Tagged { op: "ok", ok: self })
+            .unwrap_or_else(|_| r#"{"op":"error","code":"internal","message":"encoding failed"}"#.to_owned())
+    }
+}
+
+/// Everything a delivery carries but the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MsgHeader<'a> {
     /// Message id.
     pub id: &'a str,
-    /// Topic sequence number.
+    /// Sequence number (per partition).
     pub seq: u64,
+    /// Partition.
+    pub partition: u32,
     /// Deliveries so far, this one included.
     pub attempt: u32,
     /// Failed deliveries so far.
@@ -306,19 +404,26 @@ pub struct MsgHeader<'a> {
     pub checkpoint: Option<&'a str>,
 }
 
-/// Encodes a `msg` frame around already-encoded JSON (the stored event and checkpoint),
-/// so a delivery never re-parses or re-serializes the event.
-pub fn msg_frame(h: &MsgHeader<'_>, event_json: &str) -> String {
+/// The fields of a delivery (a `msg` frame without `op`, an element of `msgs` or of a
+/// pull answer), assembled around already-encoded JSON (the stored event and
+/// checkpoint), so a delivery never re-parses or re-serializes the event.
+pub fn msg_fields(h: &MsgHeader<'_>, event_json: &str) -> String {
     let id = serde_json::to_string(h.id).unwrap_or_else(|_| "\"\"".into());
     format!(
-        r#"{{"op":"msg","id":{id},"seq":{},"attempt":{},"failures":{},"deadline":{},"reply":{},"checkpoint":{},"event":{event_json}}}"#,
+        r#""id":{id},"seq":{},"partition":{},"attempt":{},"failures":{},"deadline":{},"reply":{},"checkpoint":{},"event":{event_json}"#,
         h.seq,
+        h.partition,
         h.attempt,
         h.failures,
         h.deadline,
         h.reply,
         h.checkpoint.unwrap_or("null"),
     )
+}
+
+/// A `msg` frame.
+pub fn msg_frame(h: &MsgHeader<'_>, event_json: &str) -> String {
+    format!("{{\"op\":\"msg\",{}}}", msg_fields(h, event_json))
 }
 
 impl ServerFrame<'_> {
@@ -336,18 +441,7 @@ impl ServerFrame<'_> {
 
 /// `ok` for a frame with this `ref`.
 pub fn ok_frame(reference: Option<&Value>) -> String {
-    settled_frame(reference, None)
-}
-
-/// `ok` for a fin/touch/req/shelve, with the new deadline of a touch.
-pub fn settled_frame(reference: Option<&Value>, deadline: Option<u64>) -> String {
-    ServerFrame::Ok { reference, id: None, seq: None, duplicate: None, deadline }.encode()
-}
-
-/// `ok` for a `pub`: the event's message id, seq and duplicate flag.
-pub fn published_frame(reference: Option<&Value>, id: &str, seq: u64, duplicate: bool) -> String {
-    ServerFrame::Ok { reference, id: Some(id), seq: Some(seq), duplicate: Some(duplicate), deadline: None }
-        .encode()
+    OkFrame { reference, ..Default::default() }.encode()
 }
 
 /// Checks a number against a range, naming the field in the error.
@@ -367,7 +461,7 @@ mod tests {
     fn decodes_settle_with_null_state_as_present() {
         let f = ClientFrame::decode(r#"{"op":"fin","id":"x","state":null,"ref":7,"extra":1}"#).unwrap();
         match f {
-            ClientFrame::Settle { verb: Settle::Fin, id, state, reference, .. } => {
+            ClientFrame::Settle { verb: Settle::Fin, ids: SettleIds::One(id), state, reference, .. } => {
                 assert_eq!(id, "x");
                 assert_eq!(state.unwrap().get(), "null");
                 assert_eq!(reference, Some(Value::from(7)));
@@ -376,6 +470,32 @@ mod tests {
         }
         let f = ClientFrame::decode(r#"{"op":"touch","id":"x"}"#).unwrap();
         assert!(matches!(f, ClientFrame::Settle { state: None, .. }));
+    }
+
+    #[test]
+    fn decodes_batched_settles_and_refuses_mixed_forms() {
+        let f = ClientFrame::decode(r#"{"op":"req","ids":["a","b"],"delay_ms":5,"ref":1}"#).unwrap();
+        assert!(
+            matches!(f, ClientFrame::Settle { verb: Settle::Req, ids: SettleIds::Many(ref v), .. } if v.len() == 2)
+        );
+        for bad in [
+            r#"{"op":"fin","id":"a","ids":["b"]}"#,
+            r#"{"op":"fin","ids":[]}"#,
+            r#"{"op":"touch","ids":["a"],"state":{}}"#,
+            r#"{"op":"shelve","ids":["a"]}"#,
+            r#"{"op":"pub","event":{},"events":[]}"#,
+        ] {
+            assert!(ClientFrame::decode(bad).is_err(), "{bad}");
+        }
+        let many = format!(
+            r#"{{"op":"fin","ids":{}}}"#,
+            serde_json::to_string(&vec!["x"; MAX_SETTLE_IDS + 1]).unwrap()
+        );
+        assert!(ClientFrame::decode(&many).is_err());
+        let p = ClientFrame::decode(r#"{"op":"pub","events":[{"a":1}],"ref":2,"ttl_ms":9}"#).unwrap();
+        assert!(matches!(p, ClientFrame::Pub(PubFrame { events: Some(_), ttl_ms: Some(9), .. })));
+        let h = ClientFrame::decode(r#"{"op":"hello","batch":true}"#).unwrap();
+        assert!(matches!(h, ClientFrame::Hello(Hello { batch: true, .. })));
     }
 
     #[test]
@@ -397,6 +517,7 @@ mod tests {
         let h = MsgHeader {
             id: "0000000000000001",
             seq: 1,
+            partition: 0,
             attempt: 1,
             failures: 0,
             deadline: 5,
@@ -406,12 +527,15 @@ mod tests {
         let text = msg_frame(&h, r#"{"id":"1"}"#);
         assert_eq!(
             text,
-            r#"{"op":"msg","id":"0000000000000001","seq":1,"attempt":1,"failures":0,"deadline":5,"reply":false,"checkpoint":null,"event":{"id":"1"}}"#
+            r#"{"op":"msg","id":"0000000000000001","seq":1,"partition":0,"attempt":1,"failures":0,"deadline":5,"reply":false,"checkpoint":null,"event":{"id":"1"}}"#
         );
         let v: Value =
             serde_json::from_str(&msg_frame(&MsgHeader { checkpoint: Some(r#"{"n":2}"#), ..h }, "{}"))
                 .unwrap();
         assert_eq!(v["checkpoint"]["n"], 2);
         assert_eq!(ok_frame(None), r#"{"op":"ok","ref":null}"#);
+        let missing = ["a"];
+        let ok = OkFrame { reference: None, settled: Some(2), missing: Some(&missing), ..Default::default() };
+        assert_eq!(ok.encode(), r#"{"op":"ok","ref":null,"settled":2,"missing":["a"]}"#);
     }
 }

@@ -110,6 +110,8 @@ pub enum Code {
     Unimplemented,
     /// 13
     Internal,
+    /// 14
+    Unavailable,
     /// 16
     Unauthenticated,
 }
@@ -126,6 +128,7 @@ impl Code {
             Code::ResourceExhausted => "resource_exhausted",
             Code::Unimplemented => "unimplemented",
             Code::Internal => "internal",
+            Code::Unavailable => "unavailable",
             Code::Unauthenticated => "unauthenticated",
         }
     }
@@ -141,6 +144,7 @@ impl Code {
             Code::ResourceExhausted => 8,
             Code::Unimplemented => 12,
             Code::Internal => 13,
+            Code::Unavailable => 14,
             Code::Unauthenticated => 16,
         }
     }
@@ -156,6 +160,7 @@ impl Code {
             Code::ResourceExhausted => 429,
             Code::Unimplemented => 501,
             Code::Internal => 500,
+            Code::Unavailable => 503,
             Code::Unauthenticated => 401,
         }
     }
@@ -185,6 +190,7 @@ impl From<ApiError> for RpcError {
             ErrorCode::PayloadTooLarge | ErrorCode::StorageFull => Code::ResourceExhausted,
             ErrorCode::Timeout => Code::DeadlineExceeded,
             ErrorCode::Internal => Code::Internal,
+            ErrorCode::Unavailable => Code::Unavailable,
         };
         RpcError { code, message: e.message, api: e.code }
     }

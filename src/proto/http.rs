@@ -11,6 +11,9 @@ pub struct Published {
     pub id: String,
     /// Sequence number (the original one for a duplicate).
     pub seq: u64,
+    /// Partition.
+    #[serde(default)]
+    pub partition: u32,
     /// Whether the event had been accepted before.
     pub duplicate: bool,
 }
@@ -22,6 +25,9 @@ pub struct BatchItem {
     pub id: String,
     /// Sequence number.
     pub seq: u64,
+    /// Partition.
+    #[serde(default)]
+    pub partition: u32,
     /// Whether the event had been accepted before.
     pub duplicate: bool,
 }
@@ -66,6 +72,12 @@ pub struct ChannelStats {
     pub timed_out_total: u64,
     /// Messages dropped from an ephemeral channel's full backlog.
     pub dropped_total: u64,
+    /// Events the channel's filter did not match.
+    #[serde(default)]
+    pub filtered_total: u64,
+    /// Messages not delivered (again) because they expired.
+    #[serde(default)]
+    pub expired_total: u64,
 }
 
 /// `GET /v1/topics/{topic}`.
@@ -77,8 +89,18 @@ pub struct TopicStats {
     pub seq: u64,
     /// Events kept in storage.
     pub retained: u64,
+    /// The partition these stats are of (set by a partition's own object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
+    /// How many partitions the topic has.
+    #[serde(default = "one")]
+    pub partitions: u32,
     /// One entry per channel, by name.
     pub channels: Vec<ChannelStats>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Body of `PUT .../channels/{channel}`.
@@ -86,6 +108,8 @@ pub struct TopicStats {
 pub struct CreateChannel {
     /// First sequence number the channel delivers (default: the topic's next).
     pub from_seq: Option<u64>,
+    /// A CloudEvents Subscriptions API filter (or an array of them), fixed at creation.
+    pub filter: Option<serde_json::Value>,
 }
 
 /// Body of `POST .../seek`: one of `seq` or `time`.
@@ -111,6 +135,8 @@ pub struct DeadLetter {
     pub id: String,
     /// Sequence number.
     pub seq: u64,
+    /// Partition.
+    pub partition: u32,
     /// Failed deliveries.
     pub failures: u32,
     /// The CloudEvent, as stored.
@@ -124,4 +150,78 @@ pub struct DeadLetter {
 pub struct DeadLetters {
     /// Dead letters, lowest seq first.
     pub messages: Vec<DeadLetter>,
+    /// More follow: pass this as `?cursor=` to continue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// Body of `POST .../pull`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Pull {
+    /// Most messages (1..=1,000, default 10).
+    pub max: Option<u64>,
+    /// Deadline of each message (the handler timeout), default 60,000.
+    pub visibility_ms: Option<u64>,
+    /// Long-poll: wait up to this long for a message (0..=30,000, default 0).
+    pub wait_ms: Option<u64>,
+    /// Failures after which a message is dead (default 0 = never).
+    pub max_attempts: Option<u64>,
+    /// Partition (partitioned topics; routed by the front Worker).
+    pub partition: Option<u32>,
+}
+
+/// A [`Pull`], checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullParams {
+    /// Most messages.
+    pub max: usize,
+    /// Deadline of each message.
+    pub visibility_ms: u64,
+    /// Long-poll wait.
+    pub wait_ms: u64,
+    /// Failures after which a message is dead.
+    pub max_attempts: u32,
+}
+
+/// Longest long-poll of a pull.
+pub const MAX_PULL_WAIT_MS: u64 = 30_000;
+
+impl Pull {
+    /// Checks the ranges, applying the defaults.
+    pub fn check(&self, l: &super::Limits) -> Result<PullParams, super::ApiError> {
+        use super::frame::in_range;
+        Ok(PullParams {
+            max: in_range("max", self.max.unwrap_or(10), 1, 1_000)? as usize,
+            visibility_ms: in_range(
+                "visibility_ms",
+                self.visibility_ms.unwrap_or(60_000),
+                l.min_handler_timeout_ms,
+                l.max_handler_timeout_ms,
+            )?,
+            wait_ms: in_range("wait_ms", self.wait_ms.unwrap_or(0), 0, MAX_PULL_WAIT_MS)?,
+            max_attempts: in_range("max_attempts", self.max_attempts.unwrap_or(0), 0, u64::from(u32::MAX))?
+                as u32,
+        })
+    }
+}
+
+/// Body of `POST .../settle`.
+#[derive(Debug, Default, Deserialize)]
+pub struct SettleBody {
+    /// What to do with each pulled message, in order.
+    pub settle: Vec<SettleItem>,
+}
+
+/// One item of a `settle`.
+#[derive(Debug, Deserialize)]
+pub struct SettleItem {
+    /// `fin`, `touch`, `req` or `shelve`.
+    pub op: String,
+    /// Message id.
+    pub id: String,
+    /// New checkpoint (`null` clears it).
+    #[serde(default, deserialize_with = "super::frame::present")]
+    pub state: Option<super::frame::Json>,
+    /// Delay (req, shelve).
+    pub delay_ms: Option<u64>,
 }

@@ -37,6 +37,8 @@ pub struct Limits {
     /// Most (`source`, `id`) pairs a topic keeps in memory for idempotent publish; pairs
     /// of a fuller window are kept in storage ("spilled") and cost a lookup there.
     pub dedup_memory_pairs: usize,
+    /// Most channels a topic (partition) holds.
+    pub max_channels: usize,
 }
 
 impl Default for Limits {
@@ -57,6 +59,7 @@ impl Default for Limits {
             retention_ms: 7 * 24 * 3_600_000,
             dedup_window_ms: 600_000,
             dedup_memory_pairs: 200_000,
+            max_channels: 1_000,
         }
     }
 }
@@ -85,6 +88,7 @@ impl Limits {
                 "RETENTION_MS" => lower(&mut self.retention_ms, &v),
                 "DEDUP_WINDOW_MS" => lower(&mut self.dedup_window_ms, &v),
                 "DEDUP_MEMORY_PAIRS" => lower(&mut self.dedup_memory_pairs, &v),
+                "MAX_CHANNELS" => lower(&mut self.max_channels, &v),
                 _ => {}
             }
         }
@@ -92,7 +96,7 @@ impl Limits {
     }
 
     /// Names of the variables [`Limits::with_overrides`] reads.
-    pub const VARS: [&'static str; 11] = [
+    pub const VARS: [&'static str; 12] = [
         "MAX_EVENT_BYTES",
         "MAX_BATCH_EVENTS",
         "MAX_BATCH_BYTES",
@@ -104,6 +108,7 @@ impl Limits {
         "RETENTION_MS",
         "DEDUP_WINDOW_MS",
         "DEDUP_MEMORY_PAIRS",
+        "MAX_CHANNELS",
     ];
 }
 

@@ -93,6 +93,8 @@ mod tests {
     #[test]
     fn renders_families_once_with_labels() {
         let topics = vec![TopicStats {
+            partition: None,
+            partitions: 1,
             topic: "orders".into(),
             seq: 7,
             retained: 5,

@@ -70,6 +70,7 @@ impl NsqError {
             ErrorCode::StorageFull => (507, "STORAGE_FULL"),
             ErrorCode::Timeout => (504, "TIMEOUT"),
             ErrorCode::Internal => (500, "INTERNAL_ERROR"),
+            ErrorCode::Unavailable => (503, "UNAVAILABLE"),
         };
         NsqError { status, nsq, error: e }
     }

@@ -2,7 +2,6 @@
 //! section 3, "Publish") into accepted events.
 
 use super::event::{self, media_type, Accepted};
-use super::id::message_id;
 use super::nsq::{self, Framing};
 use super::{ApiError, ErrorCode, Limits};
 
@@ -27,11 +26,12 @@ pub struct Body<'a> {
     pub nsq: Option<Framing>,
 }
 
-/// Reads the events of a publish. `next_seq` names a made event's id; `single` refuses
-/// batches (request-response takes one event).
+/// Reads the events of a publish. `make_id(i)` names the `i`-th event the bus makes
+/// (random ids, from the driver's entropy); `single` refuses batches (request-response
+/// takes one event).
 pub fn read(
     body: &Body<'_>,
-    next_seq: u64,
+    make_id: impl Fn(usize) -> String,
     now: u64,
     limits: &Limits,
     single: bool,
@@ -43,10 +43,10 @@ pub fn read(
         }
         return messages
             .iter()
-            .zip(next_seq..)
-            .map(|(m, seq)| {
+            .enumerate()
+            .map(|(i, m)| {
                 let ct = nsq::message_type(body.content_type, m);
-                event::from_plain(&message_id(seq), body.source, body.topic, ct, m, now, limits)
+                event::from_plain(&make_id(i), body.source, body.topic, ct, m, now, limits)
             })
             .collect();
     }
@@ -73,7 +73,7 @@ pub fn read(
                     format!("event is {} bytes; the limit is {}", body.bytes.len(), limits.max_event_bytes),
                 ));
             }
-            let id = message_id(next_seq);
+            let id = make_id(0);
             Ok(vec![event::from_plain(&id, body.source, body.topic, body.content_type, body.bytes, now, limits)?])
         }
     }

@@ -26,6 +26,10 @@ pub enum ChannelOp {
     Redrive,
     /// `GET .../ws` (consumer socket)
     Socket,
+    /// `POST .../pull`
+    Pull,
+    /// `POST .../settle`
+    Settle,
 }
 
 /// A topic-scoped operation.
@@ -41,6 +45,8 @@ pub enum TopicOp {
     Delete,
     /// `GET /v1/topics/{t}/ws` (publisher socket)
     Socket,
+    /// `PUT /v1/topics/{t}` (a partitioned topic)
+    Create,
 }
 
 /// A parsed route.
@@ -112,6 +118,7 @@ impl Route {
                 let op = match m {
                     "GET" => TopicOp::Stats,
                     "DELETE" => TopicOp::Delete,
+                    "PUT" => TopicOp::Create,
                     _ => return Err(not_found()),
                 };
                 Route::Topic(topic(t)?, op)
@@ -129,6 +136,8 @@ impl Route {
                     ("GET", ["dead"]) => ChannelOp::Dead,
                     ("POST", ["dead", "redrive"]) => ChannelOp::Redrive,
                     ("GET", ["ws"]) => ChannelOp::Socket,
+                    ("POST", ["pull"]) => ChannelOp::Pull,
+                    ("POST", ["settle"]) => ChannelOp::Settle,
                     _ => return Err(not_found()),
                 };
                 Route::Channel(topic(t)?, channel(c)?, op)

@@ -47,17 +47,6 @@ pub fn query(req: &Request) -> Vec<(String, String)> {
     form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
-/// A whole-number query parameter.
-pub fn query_u64(req: &Request, name: &str) -> std::result::Result<Option<u64>, ApiError> {
-    let found = query(req).into_iter().find(|(k, _)| k == name);
-    match found {
-        Some((_, v)) => {
-            v.parse().map(Some).map_err(|_| ApiError::invalid(format!("{name} must be a whole number")))
-        }
-        None => Ok(None),
-    }
-}
-
 /// Whether the request declares (`Content-Length`) a body longer than `limit`, so it can
 /// be refused before it is read.
 pub fn declared_over(req: &Request, limit: usize) -> Result<bool> {
@@ -85,6 +74,50 @@ pub async fn discard_body(req: &mut Request) {
             return;
         }
     }
+}
+
+/// Reads a request's body, at most `cap` bytes, with or without `Content-Length`
+/// (chunked bodies are counted while they arrive): over the cap is `413` and the rest
+/// is not read.
+pub async fn read_body(req: &mut Request, cap: usize) -> Result<std::result::Result<Vec<u8>, ApiError>> {
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is over {cap} bytes, this endpoint's limit"),
+        )
+    };
+    if declared_over(req, cap)? {
+        return Ok(Err(too_large()));
+    }
+    let Ok(mut stream) = req.stream() else { return Ok(Ok(Vec::new())) };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > cap {
+            return Ok(Err(too_large()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Ok(body))
+}
+
+/// 16 fresh random bytes (for the ids of events the bus makes).
+pub fn entropy() -> [u8; 16] {
+    let mut e = [0u8; 16];
+    if getrandom::getrandom(&mut e).is_err() {
+        // No randomness from the runtime: the clock still makes ids unique per call.
+        e[..8].copy_from_slice(&now_ms().to_le_bytes());
+    }
+    e
+}
+
+/// A random socket id in [2^32, 2^52): above the reserved ids, and exact as a
+/// JavaScript number (the runtime hands SQLite integers back as doubles).
+pub fn socket_id() -> u64 {
+    let e = entropy();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&e[..8]);
+    (u64::from_le_bytes(b) & ((1 << 52) - 1)) | (1 << 32)
 }
 
 /// Milliseconds since the epoch, from the runtime's clock.

@@ -31,3 +31,12 @@ pub fn warn(event: &str, fields: Value) {
 pub fn error(event: &str, fields: Value) {
     worker::console_error!("{}", line("error", event, fields));
 }
+
+/// Logs a line the broker queued.
+pub fn emit(level: crate::core::LogLevel, event: &str, fields: Value) {
+    match level {
+        crate::core::LogLevel::Info => info(event, fields),
+        crate::core::LogLevel::Warn => warn(event, fields),
+        crate::core::LogLevel::Error => error(event, fields),
+    }
+}

@@ -1,36 +1,23 @@
-//! The Cloudflare adapter (feature `worker`): the front Worker (routing, names,
-//! authentication, permissions, client administration) and the Durable Objects: `Topic`
-//! (one per topic), `Client` (one per login) and `Registry` (the client list).
+//! The Cloudflare driver (feature `worker`), split by where it runs:
 //!
-//! The front Worker is stateless: it parses the route (which checks every name), decides
-//! who the caller is and whether they may do this, and forwards topic requests to the
-//! topic's object, addressed by name. Sockets are authenticated by their `hello` frame
-//! inside the object, since browsers cannot set headers on a WebSocket.
+//! - [`front`]: the stateless front Worker: routing (every name checked once), who the
+//!   caller is and what they may do, client and token administration, topic listing and
+//!   metrics, the NSQ and Connect/gRPC-Web relays, forwarding to topic objects.
+//! - [`topic`]: the topic Durable Object (class `Topic`, one per topic): the broker over
+//!   SQLite, sockets, the alarm.
+//! - [`registry`]: the `Client` objects (one per login) and the `Registry` lists.
+//!
+//! Shared here: [`http`] helpers, structured [`log`] lines, bench [`counters`].
 
-mod admin;
-mod auth;
-mod cache;
-mod clients;
 mod counters;
-mod dedup;
+mod front;
 mod http;
 mod log;
-mod nsq;
-mod object;
-mod ops;
-mod received;
-mod relay;
-mod request;
-mod rpc;
-mod socket;
-mod storage;
-mod topics;
+mod registry;
+mod topic;
 
-use crate::proto::route::{ChannelOp, Route, TopicOp};
-use crate::proto::{ApiError, ErrorCode, Limits};
-use auth::{forbidden, Access, Identity};
-use serde_json::json;
-use worker::{event, Context, Env, Headers, Method, Request, Response, Result};
+use crate::proto::Limits;
+use worker::Env;
 
 /// Version reported by `/v1/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -39,155 +26,4 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn limits_from_env(env: &Env) -> Limits {
     Limits::default()
         .with_overrides(Limits::VARS.iter().filter_map(|k| env.var(k).ok().map(|v| (*k, v.to_string()))))
-}
-
-#[event(start)]
-fn start() {
-    console_error_panic_hook::set_once();
-}
-
-#[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    if req.method() == Method::Options {
-        return preflight(&req);
-    }
-    match route(req, &env).await {
-        Ok(r) => with_cors(r),
-        Err(e) => {
-            log::error("request.failed", json!({ "error": e.to_string() }));
-            http::fail(ErrorCode::Internal, "internal error")
-        }
-    }
-}
-
-/// CORS: browsers on any origin may call the API. Credentials travel in the
-/// `Authorization` header (never cookies), so allowing every origin gives a page no power
-/// its user's credentials do not already have.
-fn preflight(req: &Request) -> Result<Response> {
-    let h = Headers::new();
-    h.set("access-control-allow-origin", "*")?;
-    h.set("access-control-allow-methods", "GET, POST, PUT, DELETE, OPTIONS")?;
-    let asked = req.headers().get("access-control-request-headers")?;
-    h.set("access-control-allow-headers", asked.as_deref().unwrap_or("authorization, content-type"))?;
-    h.set("access-control-max-age", "86400")?;
-    Ok(Response::empty()?.with_status(204).with_headers(h))
-}
-
-/// Adds `Access-Control-Allow-Origin: *` (into fresh headers: an object's answer has
-/// immutable ones).
-fn with_cors(r: Response) -> Result<Response> {
-    if r.status_code() == 101 {
-        return Ok(r);
-    }
-    let h = Headers::new();
-    for (k, v) in r.headers().entries() {
-        h.append(&k, &v)?;
-    }
-    h.set("access-control-allow-origin", "*")?;
-    h.set("access-control-expose-headers", "grpc-status, grpc-message, ismld-error-code")?;
-    Ok(r.with_headers(h))
-}
-
-/// Checks what `who` may do on `route`.
-fn permit(access: &Access, who: &Identity, route: &Route) -> std::result::Result<(), ApiError> {
-    match route {
-        Route::Health
-        | Route::CreateToken
-        | Route::NsqPing
-        | Route::NsqPub
-        | Route::NsqMpub
-        | Route::Rpc(_) => Ok(()),
-        Route::ListTopics
-        | Route::Metrics
-        | Route::CreateClient
-        | Route::ListClients
-        | Route::RotateClient(_)
-        | Route::DeleteClient(_) => access.require_admin(who),
-        Route::Topic(_, TopicOp::Delete) => access.require_admin(who),
-        Route::Topic(t, TopicOp::Publish | TopicOp::Request) if !who.may_publish(t.as_str()) => {
-            Err(forbidden("publish to", t.as_str()))
-        }
-        Route::Topic(t, TopicOp::Stats) if !who.may_publish(t.as_str()) && !who.may_subscribe(t.as_str()) => {
-            Err(forbidden("read", t.as_str()))
-        }
-        Route::Channel(t, _, _) if !who.may_subscribe(t.as_str()) => {
-            Err(forbidden("subscribe to", t.as_str()))
-        }
-        _ => Ok(()),
-    }
-}
-
-async fn route(mut req: Request, env: &Env) -> Result<Response> {
-    if req.path() == "/v1/_bench/counters" && env.var("BENCH_COUNTERS").is_ok_and(|v| v.to_string() == "true")
-    {
-        return http::json(200, &counters::snapshot());
-    }
-    let route = match Route::parse(req.method().as_ref(), &req.path()) {
-        Ok(r) => r,
-        Err(e) => {
-            http::discard_body(&mut req).await;
-            return http::error(&e);
-        }
-    };
-    let access = Access::from_env(env);
-    match route {
-        Route::Health => return http::json(200, &json!({"ok": true, "version": VERSION})),
-        Route::NsqPing => return nsq::ok(),
-        Route::Rpc(method) => return rpc::serve(req, env, &access, method).await,
-        Route::NsqPub | Route::NsqMpub => {
-            return nsq::publish(req, env, &access, route == Route::NsqMpub).await
-        }
-        _ => {}
-    }
-    let socket = matches!(route, Route::Topic(_, TopicOp::Socket) | Route::Channel(_, _, ChannelOp::Socket));
-    let authorization = req.headers().get("authorization")?;
-    let who = if socket {
-        None
-    } else {
-        match access.identify(env, authorization.as_deref(), http::now_ms()).await {
-            Ok(w) => Some(w),
-            Err(e) => {
-                log::warn("auth.refused", json!({ "path": req.path(), "code": e.code.as_str() }));
-                http::discard_body(&mut req).await;
-                return http::error(&e);
-            }
-        }
-    };
-    if let Some(w) = &who {
-        if let Err(e) = permit(&access, w, &route) {
-            log::warn(
-                "auth.forbidden",
-                json!({ "path": req.path(), "login": w.login(), "code": e.code.as_str() }),
-            );
-            http::discard_body(&mut req).await;
-            return http::error(&e);
-        }
-    }
-    let topic = match (&route, &who) {
-        (Route::CreateClient, _) => return admin::create_client(env, req).await,
-        (Route::ListClients, _) => return admin::list_clients(env).await,
-        (Route::RotateClient(l), _) => return admin::rotate_client(env, l).await,
-        (Route::DeleteClient(l), _) => return admin::delete_client(env, l).await,
-        (Route::CreateToken, Some(w)) => {
-            let basic =
-                authorization.as_deref().is_some_and(|h| h.trim().to_ascii_lowercase().starts_with("basic "));
-            return admin::create_token(&access, w, basic, req).await;
-        }
-        (Route::ListTopics, _) => {
-            let stats = http::query(&req).iter().any(|(k, v)| k == "stats" && v == "true");
-            return topics::list(env, stats).await;
-        }
-        (Route::Metrics, _) => return topics::metrics(env).await,
-        (Route::Topic(t, _) | Route::Channel(t, _, _), _) => t.clone(),
-        _ => return http::fail(ErrorCode::NotFound, "no such route"),
-    };
-    let mut forwarded = req.clone_mut()?;
-    let headers = forwarded.headers_mut()?;
-    headers.delete(received::SOURCE_HEADER)?;
-    headers.delete(crate::proto::nsq::FRAMING_HEADER)?;
-    if let Some(w) = &who {
-        headers.set(received::SOURCE_HEADER, &w.source())?;
-    }
-    let stub = env.durable_object("TOPIC")?.get_by_name(topic.as_str())?;
-    stub.fetch_with_request(forwarded).await
 }

@@ -23,7 +23,7 @@ test("publish, subscribe, checkpoints and redelivery on memory://", async () => 
   assert.equal(sub.fullChannelName, "[DEV]workers@[DEV]jobs");
   await sub.start();
   const meta = await bus.publish("jobs", { n: 1 });
-  assert.deepEqual(meta, { topic: "[DEV]jobs", id: "0000000000000001", seq: 1, duplicate: false });
+  assert.deepEqual(meta, { topic: "[DEV]jobs", id: "0000000000000001", seq: 1, partition: 0, duplicate: false });
   await bus.publish("jobs", { n: 2 });
   await finished;
   const retry = seen.find((s) => s.n === 1 && s.attempt === 2);

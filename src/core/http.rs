@@ -1,0 +1,419 @@
+//! The topic's HTTP operations (publish, request, stats, delete; channel create, delete,
+//! pause, seek, dead letters, redrive, pull, settle): decoded bodies in, answers out.
+//! The driver has checked credentials and permissions, read the body within its cap,
+//! and passes the caller's event `source`.
+
+use super::admin::NewChannel;
+use super::broker::{Broker, Waiter};
+use super::filter::Filter;
+use super::output::Output;
+use super::publish::{PublishOptions, Publisher};
+use super::store::{Store, StoreResult};
+use super::{Millis, Seq};
+use crate::proto::event::{self, parse_rfc3339};
+use crate::proto::http::{
+    BatchPublished, CreateChannel, DeadLetter, DeadLetters, Published, Pull, Redrive, Seek, SettleBody,
+};
+use crate::proto::id::{made_id, message_id};
+use crate::proto::nsq::Framing;
+use crate::proto::publish::{self, Body};
+use crate::proto::route::{ChannelOp, TopicOp};
+use crate::proto::{ApiError, ChannelName, ErrorCode, TopicName};
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+/// Default and longest wait of a request for its response.
+pub const REQUEST_TIMEOUT_MS: (u64, u64) = (30_000, 300_000);
+/// A dead-letter listing stops at about this many bytes (a `cursor` continues it).
+pub const DEAD_PAGE_BYTES: usize = 4 << 20;
+
+/// Which operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    /// A topic operation.
+    Topic(TopicOp),
+    /// A channel operation.
+    Channel(ChannelName, ChannelOp),
+}
+
+/// One HTTP operation on the topic.
+#[derive(Debug, Clone)]
+pub struct TopicRequest<'a> {
+    /// The topic.
+    pub topic: &'a TopicName,
+    /// The operation.
+    pub op: Operation,
+    /// Query parameters, decoded.
+    pub query: &'a [(String, String)],
+    /// Request headers (binary-mode publishes read `ce-*`).
+    pub headers: &'a [(String, String)],
+    /// `Content-Type`.
+    pub content_type: Option<&'a str>,
+    /// The body, read within its cap.
+    pub body: &'a [u8],
+    /// The caller's event source (`/clients/{login}`, `/anonymous`, `/admin`, `/memory`).
+    pub source: &'a str,
+    /// An NSQ `/pub` or `/mpub` body relayed by the front Worker.
+    pub nsq: Option<Framing>,
+    /// Fresh random bytes, for the ids of events the bus makes.
+    pub entropy: [u8; 16],
+}
+
+/// The answer to an HTTP operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Answered: a status and a JSON body (empty for 204).
+    Done {
+        /// Status.
+        status: u16,
+        /// Body.
+        body: String,
+    },
+    /// A request was published: wait up to `timeout_ms` for [`Output::Response`] with
+    /// `seq`, else answer [`Answer::request_timeout`].
+    AwaitResponse {
+        /// The request event's seq.
+        seq: Seq,
+        /// Its message id.
+        id: String,
+        /// How long to wait.
+        timeout_ms: u64,
+    },
+    /// A pull waits for messages: up to `wait_ms` for [`Output::PullReady`] with
+    /// `waiter`, else [`Broker::pull_expired`].
+    AwaitPull {
+        /// The waiting pull.
+        waiter: u64,
+        /// How long to wait.
+        wait_ms: u64,
+    },
+}
+
+impl Answer {
+    /// A JSON answer.
+    pub fn json<T: serde::Serialize>(status: u16, body: &T) -> Answer {
+        match serde_json::to_string(body) {
+            Ok(body) => Answer::Done { status, body },
+            Err(_) => Answer::error(&ApiError::new(ErrorCode::Internal, "internal error")),
+        }
+    }
+
+    /// The contract's error answer.
+    pub fn error(e: &ApiError) -> Answer {
+        Answer::Done { status: e.code.http_status(), body: e.to_body() }
+    }
+
+    /// The `504` of a request nobody answered in time.
+    pub fn request_timeout(id: &str, timeout_ms: u64) -> Answer {
+        Answer::error(&ApiError::new(
+            ErrorCode::Timeout,
+            format!("no response within {timeout_ms} ms; the request event {id} stays published"),
+        ))
+    }
+}
+
+fn json_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("bad body: {e}")))
+}
+
+fn query_u64(query: &[(String, String)], name: &str) -> Result<Option<u64>, ApiError> {
+    match query.iter().find(|(k, _)| k == name) {
+        Some((_, v)) => {
+            v.parse().map(Some).map_err(|_| ApiError::invalid(format!("{name} must be a whole number")))
+        }
+        None => Ok(None),
+    }
+}
+
+/// `ordering_key`, `delay_ms` and `ttl_ms` query parameters.
+fn options(query: &[(String, String)], reply: bool) -> Result<PublishOptions, ApiError> {
+    let ordering_key = query.iter().find(|(k, _)| k == "ordering_key").map(|(_, v)| v.clone());
+    event::check_ordering_key(ordering_key.as_deref())?;
+    Ok(PublishOptions {
+        ordering_key: ordering_key.filter(|k| !k.is_empty()),
+        delay_ms: query_u64(query, "delay_ms")?,
+        ttl_ms: query_u64(query, "ttl_ms")?,
+        reply,
+    })
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Ok(Answer::error(&e)),
+        }
+    };
+}
+
+impl Broker {
+    /// Serves one HTTP operation.
+    pub fn http(
+        &mut self,
+        now: Millis,
+        store: &mut dyn Store,
+        req: &TopicRequest<'_>,
+    ) -> StoreResult<Answer> {
+        let answer = self.serve(now, store, req)?;
+        self.finish(now, store)?;
+        Ok(match answer {
+            Answer::AwaitPull { waiter, wait_ms } => match self.take_pull_answer(waiter) {
+                Some(body) => Answer::Done { status: 200, body },
+                None if wait_ms == 0 => {
+                    self.waiters.remove(&waiter);
+                    Answer::Done { status: 200, body: r#"{"messages":[]}"#.into() }
+                }
+                None => Answer::AwaitPull { waiter, wait_ms },
+            },
+            a => a,
+        })
+    }
+
+    fn serve(&mut self, now: Millis, store: &mut dyn Store, req: &TopicRequest<'_>) -> StoreResult<Answer> {
+        let topic = req.topic.as_str();
+        match &req.op {
+            Operation::Topic(TopicOp::Publish) => self.http_publish(now, store, req, false),
+            Operation::Topic(TopicOp::Request) => self.http_publish(now, store, req, true),
+            Operation::Topic(TopicOp::Stats) => {
+                if !self.exists() {
+                    return Ok(Answer::error(&ApiError::new(
+                        ErrorCode::NotFound,
+                        format!("no topic {topic}"),
+                    )));
+                }
+                Ok(Answer::json(200, &self.topic_stats(store, topic)?))
+            }
+            Operation::Topic(TopicOp::Delete) => {
+                self.delete_topic(store)?;
+                Ok(Answer::Done { status: 204, body: String::new() })
+            }
+            Operation::Topic(_) => {
+                Ok(Answer::error(&ApiError::new(ErrorCode::NotFound, "not a topic operation")))
+            }
+            Operation::Channel(name, op) => self.channel_op(now, store, req, name, *op),
+        }
+    }
+
+    fn http_publish(
+        &mut self,
+        now: Millis,
+        store: &mut dyn Store,
+        req: &TopicRequest<'_>,
+        reply: bool,
+    ) -> StoreResult<Answer> {
+        let timeout_ms = if reply {
+            let t = tri!(query_u64(req.query, "timeout_ms")).unwrap_or(REQUEST_TIMEOUT_MS.0);
+            if !(1..=REQUEST_TIMEOUT_MS.1).contains(&t) {
+                return Ok(Answer::error(&ApiError::invalid(format!(
+                    "timeout_ms must be 1..={}",
+                    REQUEST_TIMEOUT_MS.1
+                ))));
+            }
+            t
+        } else {
+            0
+        };
+        let opts = tri!(options(req.query, reply));
+        let topic = req.topic.as_str();
+        let body = Body {
+            content_type: req.content_type,
+            headers: req.headers,
+            bytes: req.body,
+            source: req.source,
+            topic,
+            nsq: req.nsq,
+        };
+        let entropy = req.entropy;
+        let events = tri!(publish::read(&body, |i| made_id(&entropy, i), now, &self.limits, reply));
+        let batch = body.is_batch();
+        let by = Publisher { source: req.source, trusted: matches!(req.source, "/admin" | "/memory") };
+        let results = tri!(self.append(now, store, topic, events, &opts, by)?);
+        if reply {
+            let Some(r) = results.into_iter().next() else { return Ok(Answer::error(&internal())) };
+            return Ok(Answer::AwaitResponse { seq: r.seq, id: r.id, timeout_ms });
+        }
+        if batch {
+            return Ok(Answer::json(201, &BatchPublished { topic: topic.to_owned(), results }));
+        }
+        let Some(r) = results.into_iter().next() else { return Ok(Answer::error(&internal())) };
+        let p = Published {
+            topic: topic.to_owned(),
+            id: r.id,
+            seq: r.seq,
+            partition: r.partition,
+            duplicate: r.duplicate,
+        };
+        Ok(Answer::json(201, &p))
+    }
+
+    fn channel_op(
+        &mut self,
+        now: Millis,
+        store: &mut dyn Store,
+        req: &TopicRequest<'_>,
+        name: &ChannelName,
+        op: ChannelOp,
+    ) -> StoreResult<Answer> {
+        let topic = req.topic.as_str();
+        if op == ChannelOp::Create {
+            let body: CreateChannel = tri!(json_body(req.body));
+            let filter = match body.filter {
+                Some(f) => {
+                    let parsed =
+                        tri!(Filter::parse(&f).map_err(|e| ApiError::invalid(format!("bad filter: {e}"))));
+                    Some((f.to_string(), parsed))
+                }
+                None => None,
+            };
+            let new = NewChannel { from_seq: body.from_seq, filter };
+            let created = tri!(self.create_channel(now, store, topic, name, new)?);
+            return self.channel_answer(store, if created { 201 } else { 200 }, name);
+        }
+        // Bad input is refused before the channel is looked up: a 400 says what is wrong.
+        let input = match op {
+            ChannelOp::Seek => Input::Seek(tri!(seek_target(req.body))),
+            ChannelOp::Redrive => Input::Redrive(tri!(json_body(req.body))),
+            ChannelOp::Pull => Input::Pull(tri!(tri!(json_body::<Pull>(req.body)).check(&self.limits))),
+            ChannelOp::Settle => Input::Settle(tri!(json_body(req.body))),
+            ChannelOp::Dead => Input::Dead(tri!(dead_query(req.query, self.partition.index))),
+            _ => Input::None,
+        };
+        let id = tri!(self.channel_id(name.as_str()));
+        match (op, input) {
+            (ChannelOp::Delete, _) => {
+                self.drop_channel(store, id, "channel deleted")?;
+                Ok(Answer::Done { status: 204, body: String::new() })
+            }
+            (ChannelOp::Pause | ChannelOp::Unpause, _) => {
+                self.set_paused(now, store, id, op == ChannelOp::Pause)?;
+                self.channel_answer(store, 200, name)
+            }
+            (ChannelOp::Seek, Input::Seek(to)) => {
+                let target = match to {
+                    SeekTo::Seq(seq) => seq,
+                    SeekTo::Time(ms) => self.seq_at_time(store, ms)?,
+                };
+                let ready = self.seek(now, store, id, target)?;
+                self.log(
+                    super::LogLevel::Info,
+                    "channel.seek",
+                    serde_json::json!({ "topic": topic, "channel": name.as_str(), "seq": target, "ready": ready }),
+                );
+                Ok(Answer::json(200, &serde_json::json!({ "ready": ready })))
+            }
+            (ChannelOp::Dead, Input::Dead((limit, after))) => self.http_dead(store, id, limit, after),
+            (ChannelOp::Redrive, Input::Redrive(body)) => {
+                let n = self.redrive(now, store, id, body.ids.as_deref())?;
+                Ok(Answer::json(200, &serde_json::json!({ "redriven": n })))
+            }
+            (ChannelOp::Pull, Input::Pull(pull)) => {
+                let waiter = self.next_waiter;
+                self.next_waiter += 1;
+                let w = Waiter {
+                    channel: id,
+                    max: pull.max,
+                    visibility_ms: pull.visibility_ms,
+                    max_attempts: pull.max_attempts,
+                    taken: Vec::new(),
+                };
+                self.waiters.insert(waiter, w);
+                self.pump(now, store, id)?;
+                Ok(Answer::AwaitPull { waiter, wait_ms: pull.wait_ms })
+            }
+            (ChannelOp::Settle, Input::Settle(body)) => {
+                let results = tri!(self.settle_http(now, store, id, body)?);
+                Ok(Answer::Done { status: 200, body: results })
+            }
+            _ => Ok(Answer::error(&ApiError::new(ErrorCode::NotFound, "not an HTTP channel operation"))),
+        }
+    }
+
+    fn http_dead(&mut self, store: &mut dyn Store, id: u32, limit: usize, after: Seq) -> StoreResult<Answer> {
+        let (rows, next) = self.dead_page(store, id, after, limit, DEAD_PAGE_BYTES)?;
+        let raw = |t: String| RawValue::from_string(t).ok();
+        let p = self.partition.index;
+        let messages = rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(DeadLetter {
+                    id: message_id(p, r.seq),
+                    seq: r.seq,
+                    partition: p,
+                    failures: r.failures,
+                    event: raw(r.body?)?,
+                    checkpoint: r.checkpoint.and_then(raw),
+                })
+            })
+            .collect();
+        Ok(Answer::json(200, &DeadLetters { messages, cursor: next.map(|s| message_id(p, s)) }))
+    }
+
+    fn channel_answer(&self, store: &dyn Store, status: u16, name: &ChannelName) -> StoreResult<Answer> {
+        let stats = self.channel_stats(store)?;
+        match stats.into_iter().find(|s| s.channel == name.as_str()) {
+            Some(s) => Ok(Answer::json(status, &s)),
+            None => Ok(Answer::error(&ApiError::new(ErrorCode::NotFound, format!("no channel {name}")))),
+        }
+    }
+
+    fn take_pull_answer(&mut self, waiter: u64) -> Option<String> {
+        let i =
+            self.out.iter().position(|o| matches!(o, Output::PullReady { waiter: w, .. } if *w == waiter))?;
+        match self.out.remove(i) {
+            Output::PullReady { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// A long-polling pull's wait ran out with nothing for it: its (empty) answer.
+    pub fn pull_expired(&mut self, waiter: u64) -> Option<String> {
+        self.waiters.remove(&waiter).map(|_| r#"{"messages":[]}"#.to_owned())
+    }
+}
+
+/// Where a `seek` goes.
+enum SeekTo {
+    Seq(Seq),
+    Time(Millis),
+}
+
+fn seek_target(body: &[u8]) -> Result<SeekTo, ApiError> {
+    let body: Seek = json_body(body)?;
+    match (body.seq, body.time.as_deref()) {
+        (Some(seq), None) => Ok(SeekTo::Seq(seq)),
+        (None, Some(t)) => parse_rfc3339(t)
+            .map(SeekTo::Time)
+            .ok_or_else(|| ApiError::invalid("time must be an RFC 3339 time")),
+        _ => Err(ApiError::invalid("seek takes exactly one of \"seq\" and \"time\"")),
+    }
+}
+
+/// A decoded channel operation body.
+enum Input {
+    None,
+    Seek(SeekTo),
+    Redrive(Redrive),
+    Pull(crate::proto::http::PullParams),
+    Settle(SettleBody),
+    Dead((usize, Seq)),
+}
+
+/// `?limit=` (1..=1,000, default 100) and `?cursor=` of a dead-letter listing.
+fn dead_query(query: &[(String, String)], partition: u32) -> Result<(usize, Seq), ApiError> {
+    let limit = query_u64(query, "limit")?.unwrap_or(100).clamp(1, 1000) as usize;
+    let after = match query.iter().find(|(k, _)| k == "cursor") {
+        Some((_, c)) => crate::proto::id::parse_message_id(c)
+            .filter(|(p, _)| *p == partition)
+            .map(|(_, s)| s)
+            .ok_or_else(|| ApiError::invalid("cursor must be a message id from a previous listing"))?,
+        None => 0,
+    };
+    Ok((limit, after))
+}
+
+fn internal() -> ApiError {
+    ApiError::new(ErrorCode::Internal, "internal error")
+}

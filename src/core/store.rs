@@ -1,0 +1,351 @@
+//! The broker's storage: a small synchronous trait ([`Store`]) and the rows it reads and
+//! writes. Durable Object SQLite is synchronous, so the broker reads what it needs when
+//! it needs it (a page of backlog, one event body, the next deferred message) and writes
+//! through the same trait; the topic object implements it with SQL, `memory://` and the
+//! native tests with [`super::MemStore`].
+//!
+//! Every write of one broker call belongs to one transaction that the driver opens and
+//! commits around the call. A write that fails makes the whole call fail: the driver rolls
+//! the transaction back and throws the broker away, and the next call rebuilds it from
+//! storage, so a storage error changes nothing in storage or in memory.
+//!
+//! Must not touch: time, sockets, the wire.
+
+use super::{ConsumerId, Millis, Seq};
+
+/// A storage failure. `full` is SQLite's own size limit (answered `507 storage_full`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("storage: {message}")]
+pub struct StoreError {
+    /// The database is at its size limit.
+    pub full: bool,
+    /// What failed (logged, never shown to clients).
+    pub message: String,
+}
+
+impl StoreError {
+    /// Any failure.
+    pub fn other(message: impl Into<String>) -> Self {
+        StoreError { full: false, message: message.into() }
+    }
+}
+
+/// Result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An event as stored: one row per accepted event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// Its seq.
+    pub seq: Seq,
+    /// Acceptance time.
+    pub ts: Millis,
+    /// CloudEvents `source` (for dedup).
+    pub source: String,
+    /// CloudEvents `id` (for dedup).
+    pub eid: String,
+    /// Ordering key, if any.
+    pub key: Option<String>,
+    /// Deliver from this time on (deferred publish).
+    pub deliver_at: Option<Millis>,
+    /// Not delivered after this time (expiry).
+    pub expires_at: Option<Millis>,
+    /// A request (delivered with `"reply": true`).
+    pub reply: bool,
+    /// The CloudEvent, JSON text, as accepted.
+    pub body: String,
+}
+
+/// What the broker reads of an event to route it: everything but the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventHead {
+    /// Its seq.
+    pub seq: Seq,
+    /// Acceptance time.
+    pub ts: Millis,
+    /// Ordering key, if any.
+    pub key: Option<String>,
+    /// Deliver from this time on.
+    pub deliver_at: Option<Millis>,
+    /// Not delivered after this time.
+    pub expires_at: Option<Millis>,
+    /// A request.
+    pub reply: bool,
+}
+
+impl From<&EventRow> for EventHead {
+    fn from(e: &EventRow) -> Self {
+        EventHead {
+            seq: e.seq,
+            ts: e.ts,
+            key: e.key.clone(),
+            deliver_at: e.deliver_at,
+            expires_at: e.expires_at,
+            reply: e.reply,
+        }
+    }
+}
+
+/// The persistent part of a channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct ChannelRow {
+    /// Storage id (message and lease rows refer to it).
+    pub id: u32,
+    /// Wire name.
+    pub name: String,
+    /// The topic's head when the channel was made (for `published_total`).
+    pub base_seq: Seq,
+    /// The lowest seq the channel has not looked at: every seq below it that has no
+    /// message row and is in no lease is finished (or was skipped) for this channel.
+    pub cursor: Seq,
+    /// Delivery is paused.
+    pub paused: bool,
+    /// Counters (see `ChannelStats`).
+    pub counters: Counters,
+    /// The channel's filter (JSON text), fixed when it was made.
+    pub filter: Option<String>,
+    /// Push settings (JSON text of `PushConfig`, with the secret).
+    pub push: Option<String>,
+    /// The last push error, for stats.
+    pub push_error: Option<String>,
+}
+
+/// A channel's monotonic counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Counters {
+    /// Deliveries, first ones and redeliveries.
+    pub delivered: u64,
+    /// Messages finished.
+    pub finished: u64,
+    /// Messages given back.
+    pub requeued: u64,
+    /// Deliveries whose deadline passed.
+    pub timed_out: u64,
+    /// Messages dropped from an ephemeral channel's full backlog.
+    pub dropped: u64,
+    /// Events the channel's filter did not match.
+    pub filtered: u64,
+    /// Messages not delivered (again) because they expired.
+    pub expired: u64,
+    /// Push deliveries answered 2xx.
+    pub push_ok: u64,
+    /// Push deliveries that failed.
+    pub push_failed: u64,
+}
+
+/// Where a message with a row stands in its channel. Messages without a row are either
+/// "fresh" (at or after the cursor) or finished (before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RowState {
+    /// Delivered, until a deadline (redeliveries, touched or pulled messages).
+    InFlight,
+    /// May be delivered (requeued, redriven, or a deferral that came due).
+    Ready,
+    /// May be delivered from `due` on.
+    Deferred,
+    /// A dead letter.
+    Dead,
+    /// Ready, but an earlier message with its ordering key is still pending.
+    Parked,
+}
+
+impl RowState {
+    /// Whether the message is still pending (not finished, not dead).
+    pub fn pending(self) -> bool {
+        !matches!(self, RowState::Dead)
+    }
+}
+
+/// A message row without its checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageHead {
+    /// Channel storage id.
+    pub channel: u32,
+    /// Which message.
+    pub seq: Seq,
+    /// Its state.
+    pub state: RowState,
+    /// In flight: to whom.
+    pub owner: ConsumerId,
+    /// In flight: the deadline; deferred: when it becomes ready.
+    pub due: Millis,
+    /// Deliveries so far.
+    pub attempt: u32,
+    /// Failed deliveries so far.
+    pub failures: u32,
+    /// In flight: failures after which it is dead (0 = never).
+    pub max_attempts: u32,
+    /// In flight: how long a `touch` extends the deadline.
+    pub timeout_ms: Millis,
+    /// Ordering key, if any (copied from the event).
+    pub key: Option<String>,
+    /// Expiry of the event, if any (copied from the event).
+    pub expires_at: Option<Millis>,
+    /// Whether a checkpoint is stored.
+    pub has_checkpoint: bool,
+}
+
+/// What a message write does to the stored checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckpointWrite {
+    /// Leave it as it is.
+    Keep,
+    /// Replace it (JSON text).
+    Set(String),
+    /// Remove it.
+    Clear,
+}
+
+/// First deliveries of one broker call to one owner: one row for all of them, so a
+/// message delivered for the first time costs no row of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRow {
+    /// Channel storage id.
+    pub channel: u32,
+    /// Lease id, unique within the channel.
+    pub id: u64,
+    /// To whom.
+    pub owner: ConsumerId,
+    /// The deadline of every message in it.
+    pub deadline: Millis,
+    /// Failures after which a message is dead (0 = never).
+    pub max_attempts: u32,
+    /// How long a `touch` extends a deadline.
+    pub timeout_ms: Millis,
+    /// The messages still in flight under it, ascending.
+    pub seqs: Vec<Seq>,
+}
+
+/// How many rows of each state a channel has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowCounts {
+    /// In flight (rows, not leases).
+    pub in_flight: u64,
+    /// Ready.
+    pub ready: u64,
+    /// Deferred.
+    pub deferred: u64,
+    /// Dead.
+    pub dead: u64,
+    /// Parked.
+    pub parked: u64,
+    /// Rows with an ordering key that are pending and not in flight.
+    pub keyed_waiting: u64,
+}
+
+/// A dead letter as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadRow {
+    /// Which message.
+    pub seq: Seq,
+    /// Failed deliveries.
+    pub failures: u32,
+    /// Last checkpoint (JSON text).
+    pub checkpoint: Option<String>,
+    /// The event (JSON text), if still stored.
+    pub body: Option<String>,
+}
+
+/// Synchronous storage of one topic (partition). All methods may fail with
+/// [`StoreError`]; the broker then fails the whole call.
+pub trait Store {
+    // ---- meta ----
+
+    /// A meta value.
+    fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets a meta value.
+    fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()>;
+
+    // ---- events ----
+
+    /// The highest stored seq.
+    fn max_seq(&self) -> StoreResult<Option<Seq>>;
+    /// Appends an event.
+    fn insert_event(&mut self, e: &EventRow) -> StoreResult<()>;
+    /// An event's body (JSON text) and whether it is a request.
+    fn event_body(&self, seq: Seq) -> StoreResult<Option<(String, bool)>>;
+    /// Heads of stored events with seq >= `from`, ascending, at most `limit`.
+    fn event_heads(&self, from: Seq, limit: usize) -> StoreResult<Vec<EventHead>>;
+    /// The first stored event with seq >= `from`: (seq, acceptance time).
+    fn event_at_or_after(&self, from: Seq) -> StoreResult<Option<(Seq, Millis)>>;
+    /// How many events are stored with seq >= `from`.
+    fn count_events_from(&self, from: Seq) -> StoreResult<u64>;
+    /// (source, id, seq, ts) of stored events accepted at or after `since`, newest first,
+    /// at most `limit`.
+    fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>>;
+    /// Whether event `seq` has this (`source`, `eid`) and was accepted at or after `since`.
+    fn confirm_pair(&self, seq: Seq, source: &str, eid: &str, since: Millis) -> StoreResult<bool>;
+    /// Deletes up to `limit` events with seq < `below`, accepted at or before `cutoff`,
+    /// that no channel has a message row for. Returns their seqs, ascending.
+    fn prune_events(&mut self, below: Seq, cutoff: Millis, limit: usize) -> StoreResult<Vec<Seq>>;
+    /// The acceptance time of the oldest event with seq < `below` that no channel has a
+    /// message row for (the next one pruning may remove).
+    fn oldest_prunable(&self, below: Seq) -> StoreResult<Option<Millis>>;
+
+    // ---- dedup spill (pairs the in-memory filter forgot inside the window) ----
+
+    /// Keeps a spilled pair hash.
+    fn spill(&mut self, hash: u64, seq: Seq, ts: Millis) -> StoreResult<()>;
+    /// The seq of a spilled pair accepted at or after `since`.
+    fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>>;
+    /// Deletes spilled pairs accepted before `since`; returns whether any is left.
+    fn expire_spilled(&mut self, since: Millis) -> StoreResult<bool>;
+
+    // ---- channels ----
+
+    /// Every channel row.
+    fn channels(&self) -> StoreResult<Vec<ChannelRow>>;
+    /// Inserts or replaces a channel row.
+    fn put_channel(&mut self, c: &ChannelRow) -> StoreResult<()>;
+    /// Deletes a channel with its message and lease rows.
+    fn delete_channel(&mut self, id: u32) -> StoreResult<()>;
+
+    // ---- messages ----
+
+    /// Every in-flight message row (start-up).
+    fn in_flight_rows(&self) -> StoreResult<Vec<MessageHead>>;
+    /// Row counts of a channel by state.
+    fn row_counts(&self, channel: u32) -> StoreResult<RowCounts>;
+    /// One message row with its checkpoint.
+    fn message(&self, channel: u32, seq: Seq) -> StoreResult<Option<(MessageHead, Option<String>)>>;
+    /// The checkpoint of a message row.
+    fn checkpoint(&self, channel: u32, seq: Seq) -> StoreResult<Option<String>>;
+    /// Inserts or updates a message row.
+    fn put_message(&mut self, m: &MessageHead, checkpoint: &CheckpointWrite) -> StoreResult<()>;
+    /// Deletes a message row.
+    fn delete_message(&mut self, channel: u32, seq: Seq) -> StoreResult<()>;
+    /// Deletes every message and lease row of a channel.
+    fn clear_messages(&mut self, channel: u32) -> StoreResult<()>;
+    /// Ready rows with seq > `after`, ascending, at most `limit`.
+    fn ready_rows(&self, channel: u32, after: Seq, limit: usize) -> StoreResult<Vec<MessageHead>>;
+    /// The earliest due time of the channel's deferred rows.
+    fn next_due(&self, channel: u32) -> StoreResult<Option<Millis>>;
+    /// Deferred rows due at or before `until`, by due time, at most `limit`.
+    fn due_rows(&self, channel: u32, until: Millis, limit: usize) -> StoreResult<Vec<MessageHead>>;
+    /// Dead rows with seq > `after`, ascending, at most `limit`, with checkpoints and bodies.
+    fn dead_rows(&self, channel: u32, after: Seq, limit: usize) -> StoreResult<Vec<DeadRow>>;
+    /// Dead rows' seqs with seq > `after`, ascending, at most `limit`.
+    fn dead_seqs(&self, channel: u32, after: Seq, limit: usize) -> StoreResult<Vec<Seq>>;
+    /// Whether a pending row with ordering key `key` and seq < `seq` exists.
+    fn key_waiting_before(&self, channel: u32, key: &str, seq: Seq) -> StoreResult<bool>;
+    /// The lowest pending, not in flight, row with key `key` and seq > `after`.
+    fn next_of_key(&self, channel: u32, key: &str, after: Seq) -> StoreResult<Option<MessageHead>>;
+    /// Ready rows with key `key` and seq > `after` become parked; returns how many.
+    fn park_after(&mut self, channel: u32, key: &str, after: Seq) -> StoreResult<u64>;
+
+    // ---- leases ----
+
+    /// Every lease row (start-up).
+    fn leases(&self) -> StoreResult<Vec<LeaseRow>>;
+    /// Inserts or replaces a lease row.
+    fn put_lease(&mut self, l: &LeaseRow) -> StoreResult<()>;
+    /// Deletes a lease row.
+    fn delete_lease(&mut self, channel: u32, id: u64) -> StoreResult<()>;
+
+    // ---- the whole topic ----
+
+    /// Deletes everything.
+    fn wipe(&mut self) -> StoreResult<()>;
+}

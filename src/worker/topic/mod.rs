@@ -1,0 +1,294 @@
+//! The topic Durable Object (class `Topic`): one per topic (or partition). A thin
+//! driver of the [`Broker`]: it decodes what arrives (HTTP operations, socket frames,
+//! closes, the alarm), runs the broker call in one SQLite transaction, and applies the
+//! outputs once they are committed (acknowledgements after `storage.sync()`).
+//!
+//! Owns: the SQL store, the sockets and their attachments, the one alarm, the waiting
+//! requests and pulls, the topic registry entry. Must not hold any delivery rule: if
+//! `memory://` would need the same line, it belongs in the broker.
+
+mod attach;
+mod runtime;
+mod schema;
+mod sql;
+
+use super::http::{self, now_ms};
+use super::log;
+use crate::core::{Broker, Operation, Output, Partition, SocketId, Store, StoreError};
+use crate::proto::route::{ChannelOp, Route, TopicOp};
+use crate::proto::{close, ApiError, ErrorCode, Limits};
+use attach::Attachment;
+use futures::channel::oneshot;
+use runtime::{Runtime, TxError};
+use sql::SqlStore;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use worker::{
+    durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketIncomingMessage,
+};
+
+/// Header the front Worker sets: the caller's event `source`.
+pub const SOURCE_HEADER: &str = "x-ismld-source";
+/// Header the front Worker sets on an upgrade that carried accepted credentials.
+pub const CALLER_HEADER: &str = "x-ismld-caller";
+/// Largest body of an operation other than a publish.
+pub const SMALL_BODY: usize = 64 << 10;
+
+/// The topic Durable Object.
+#[durable_object]
+pub struct Topic {
+    state: State,
+    env: Env,
+    runtime: Option<Runtime>,
+    limits: Limits,
+    loaded: RefCell<Option<Loaded>>,
+    responses: RefCell<HashMap<u64, Vec<oneshot::Sender<String>>>>,
+    pulls: RefCell<HashMap<u64, oneshot::Sender<String>>>,
+    alarm_at: Cell<Option<u64>>,
+    registered: RefCell<Option<Option<String>>>,
+}
+
+/// What lives in memory while the object runs.
+struct Loaded {
+    broker: Broker,
+    sockets: HashMap<SocketId, WebSocket>,
+}
+
+/// A broker call that failed: its transaction was rolled back and the broker dropped.
+struct Failed(String, bool);
+
+impl DurableObject for Topic {
+    fn new(state: State, env: Env) -> Self {
+        let (state, runtime) = Runtime::new(state);
+        if let Some(rt) = &runtime {
+            rt.answer_pings();
+        }
+        let limits = super::limits_from_env(&env);
+        Topic {
+            state,
+            env,
+            runtime,
+            limits,
+            loaded: RefCell::new(None),
+            responses: RefCell::default(),
+            pulls: RefCell::default(),
+            alarm_at: Cell::new(None),
+            registered: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        super::counters::wake();
+        let now = now_ms();
+        let (topic, op) = match Route::parse(req.method().as_ref(), &req.path()) {
+            Ok(Route::Topic(t, op)) => (t, Operation::Topic(op)),
+            Ok(Route::Channel(t, c, op)) => (t, Operation::Channel(c, op)),
+            Ok(_) => return http::fail(ErrorCode::NotFound, "not a topic route"),
+            Err(e) => return http::error(&e),
+        };
+        let answer = match op {
+            Operation::Topic(TopicOp::Socket) => self.accept(now, &req, &topic, None).await,
+            Operation::Channel(c, ChannelOp::Socket) => self.accept(now, &req, &topic, Some(c)).await,
+            op => self.operation(now, &mut req, &topic, op).await,
+        };
+        self.sync_alarm().await;
+        self.sync_registry().await;
+        answer
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        super::counters::wake();
+        let now = now_ms();
+        self.alarm_at.set(None);
+        let pongs = self.auto_pongs(now);
+        let result = self.run(now, |b, s| {
+            for (id, at) in pongs {
+                b.seen(id, at);
+            }
+            b.handle_timeout(now, s)
+        });
+        match result {
+            Ok(((), out)) => self.apply(out).await,
+            Err(f) => {
+                let _ = self.failed("alarm.failed", f);
+                // Deadlines must not stall: try again soon.
+                self.set_alarm(now + 1_000).await;
+            }
+        }
+        self.sync_alarm().await;
+        Response::ok("")
+    }
+
+    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
+        super::counters::wake();
+        let now = now_ms();
+        let Ok(Some(att)) = ws.deserialize_attachment::<Attachment>() else {
+            let _ = ws.close(Some(close::SEQUENCE), Some("unknown socket"));
+            return Ok(());
+        };
+        let text = match message {
+            WebSocketIncomingMessage::String(s) => s,
+            WebSocketIncomingMessage::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+        };
+        self.on_frame(now, ws, att, text).await;
+        self.sync_alarm().await;
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
+        self.socket_gone(ws).await;
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
+        self.socket_gone(ws).await;
+        Ok(())
+    }
+}
+
+impl Topic {
+    /// Runs one broker call in a transaction (loading the broker first if needed).
+    /// Returns its result and outputs; a failure rolls back and drops the broker.
+    fn run<R>(
+        &self,
+        now: u64,
+        f: impl FnOnce(&mut Broker, &mut dyn Store) -> std::result::Result<R, StoreError>,
+    ) -> std::result::Result<(R, Vec<Output>), Failed> {
+        let rt = self.runtime.as_ref().ok_or_else(|| Failed("no storage".into(), false))?;
+        let mut slot = self.loaded.try_borrow_mut().map_err(|_| Failed("state busy".into(), false))?;
+        let sql = self.state.storage().sql();
+        if slot.is_none() {
+            *slot = Some(self.load(rt, &sql, now)?);
+        }
+        let Some(loaded) = slot.as_mut() else { return Err(Failed("not loaded".into(), false)) };
+        let result = rt.transaction(|| f(&mut loaded.broker, &mut SqlStore::new(&sql)));
+        match result {
+            Ok(r) => Ok((r, loaded.broker.drain())),
+            Err(e) => {
+                *slot = None;
+                Err(match e {
+                    TxError::Call(e) => Failed(e.message, e.full),
+                    TxError::Runtime(m) => Failed(m, false),
+                })
+            }
+        }
+    }
+
+    /// Rebuilds the broker from storage and the surviving sockets (first use, restart,
+    /// or wake from hibernation).
+    fn load(&self, rt: &Runtime, sql: &worker::SqlStorage, now: u64) -> std::result::Result<Loaded, Failed> {
+        super::counters::start();
+        let mut sockets = HashMap::new();
+        let mut records = Vec::new();
+        for ws in self.state.get_websockets() {
+            match ws.deserialize_attachment::<Attachment>() {
+                Ok(Some(att)) => {
+                    records.push(att.record.clone());
+                    sockets.insert(att.record.id, ws);
+                }
+                _ => {
+                    let _ = ws.close(Some(close::SEQUENCE), Some("unknown socket"));
+                }
+            }
+        }
+        let limits = self.limits.clone();
+        let broker = rt
+            .transaction(|| -> std::result::Result<Broker, StoreError> {
+                schema::open(sql).map_err(|e| StoreError::other(e.to_string()))?;
+                let mut store = SqlStore::new(sql);
+                let partition = Partition::default();
+                let b = Broker::load(limits, partition, &mut store, records, now)?;
+                if self.registered.borrow().is_none() {
+                    *self.registered.borrow_mut() = Some(store.meta("registered")?);
+                }
+                Ok(b)
+            })
+            .map_err(|e: TxError<StoreError>| match e {
+                TxError::Call(e) => Failed(e.message, e.full),
+                TxError::Runtime(m) => Failed(m, false),
+            })?;
+        Ok(Loaded { broker, sockets })
+    }
+
+    /// Applies a call's outputs: once the commit is durable when anything acknowledges it.
+    async fn apply(&self, outputs: Vec<Output>) {
+        if outputs.iter().any(|o| matches!(o, Output::Send { ack: true, .. })) {
+            if let Err(e) = self.state.storage().sync().await {
+                log::error("storage.sync_failed", serde_json::json!({ "error": e.to_string() }));
+                return;
+            }
+        }
+        let mut responses = Vec::new();
+        if let Ok(mut slot) = self.loaded.try_borrow_mut() {
+            let sockets = slot.as_mut().map(|l| &mut l.sockets);
+            let mut empty = HashMap::new();
+            let sockets = sockets.unwrap_or(&mut empty);
+            for o in outputs {
+                match o {
+                    Output::Send { socket, text, .. } => {
+                        if let Some(ws) = sockets.get(&socket) {
+                            let _ = ws.send_with_str(text);
+                        }
+                    }
+                    Output::Close { socket, code, reason } => {
+                        if let Some(ws) = sockets.remove(&socket) {
+                            let _ = ws.close(Some(code), Some(reason));
+                        }
+                    }
+                    Output::Attach { socket, record } => {
+                        if let Some(ws) = sockets.get(&socket) {
+                            attach::save(ws, record);
+                        }
+                    }
+                    Output::Log { level, event, fields } => log::emit(level, event, fields),
+                    o => responses.push(o),
+                }
+            }
+        }
+        for o in responses {
+            match o {
+                Output::Response { seq, event } => {
+                    for w in self.responses.borrow_mut().remove(&seq).unwrap_or_default() {
+                        let _ = w.send(event.clone());
+                    }
+                }
+                Output::PullReady { waiter, body } => {
+                    if let Some(w) = self.pulls.borrow_mut().remove(&waiter) {
+                        let _ = w.send(body);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Logs a failed call (the detail only in the log); the client gets a generic error.
+    fn failed(&self, event: &'static str, f: Failed) -> ApiError {
+        log::error(event, serde_json::json!({ "error": f.0 }));
+        if f.1 {
+            ApiError::new(
+                ErrorCode::StorageFull,
+                "the topic's storage is full; finish or delete events first",
+            )
+        } else {
+            ApiError::new(ErrorCode::Internal, "internal error")
+        }
+    }
+}
+
+mod requests;
+mod sockets;
+mod upkeep;
+
+pub use sockets::caller_of;
+
+/// The caller header's value for a caller.
+pub fn caller_header(c: &crate::core::Caller) -> String {
+    attach::caller_to_header(c)
+}

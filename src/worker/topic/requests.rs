@@ -1,0 +1,161 @@
+//! HTTP on the topic object: operations (read the body within its cap, run the broker,
+//! answer once durable; wait for a response or a long-polling pull) and WebSocket
+//! upgrades (refused with `503` when too many sockets wait for their `hello`).
+
+use super::attach::{self, Attachment};
+use super::{Topic, CALLER_HEADER, SMALL_BODY, SOURCE_HEADER};
+use crate::core::{Answer, Caller, Operation, TopicRequest};
+use crate::proto::nsq::{Framing, FRAMING_HEADER};
+use crate::proto::route::TopicOp;
+use crate::proto::{ChannelName, ErrorCode, TopicName};
+use crate::worker::http;
+use futures::channel::oneshot;
+use futures::future::{select, Either};
+use worker::{Request, Response, Result, WebSocketPair};
+
+impl Topic {
+    /// Serves an HTTP operation.
+    pub(super) async fn operation(
+        &self,
+        now: u64,
+        req: &mut Request,
+        topic: &TopicName,
+        op: Operation,
+    ) -> Result<Response> {
+        let publish = matches!(op, Operation::Topic(TopicOp::Publish | TopicOp::Request));
+        let cap = if publish { self.limits.max_batch_bytes } else { SMALL_BODY };
+        let body = match http::read_body(req, cap).await? {
+            Ok(b) => b,
+            Err(e) => return http::error(&e),
+        };
+        let writes = req.method() != worker::Method::Get;
+        let query = http::query(req);
+        let headers: Vec<(String, String)> = req.headers().entries().collect();
+        let content_type = req.headers().get("content-type")?;
+        let source = req.headers().get(SOURCE_HEADER)?.unwrap_or_else(|| "/anonymous".into());
+        let nsq = req.headers().get(FRAMING_HEADER)?.as_deref().and_then(Framing::parse);
+        let request = TopicRequest {
+            topic,
+            op,
+            query: &query,
+            headers: &headers,
+            content_type: content_type.as_deref(),
+            body: &body,
+            source: &source,
+            nsq,
+            entropy: http::entropy(),
+        };
+        let (answer, outputs) = match self.run(now, |b, s| b.http(now, s, &request)) {
+            Ok(x) => x,
+            Err(f) => return http::error(&self.failed("request.failed", f)),
+        };
+        self.apply(outputs).await;
+        match answer {
+            Answer::Done { status, body } => {
+                // A 2xx answer to a write (a 201 above all) means it is durable.
+                if writes && status < 300 {
+                    self.state.storage().sync().await?;
+                }
+                if status == 204 {
+                    return http::no_content();
+                }
+                http::json_text(status, body)
+            }
+            Answer::AwaitResponse { seq, id, timeout_ms } => self.await_response(seq, &id, timeout_ms).await,
+            Answer::AwaitPull { waiter, wait_ms } => self.await_pull(now, waiter, wait_ms).await,
+        }
+    }
+
+    /// Waits for the first response to request `seq` (a duplicate request waits on the
+    /// same one).
+    async fn await_response(&self, seq: u64, id: &str, timeout_ms: u64) -> Result<Response> {
+        let (tx, rx) = oneshot::channel();
+        self.responses.borrow_mut().entry(seq).or_default().push(tx);
+        // The request is durable and its delivery's deadline armed before the wait.
+        self.state.storage().sync().await?;
+        self.sync_alarm().await;
+        let timeout = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
+        match select(rx, timeout).await {
+            Either::Left((Ok(event), _)) => {
+                let mut r = Response::ok(event)?;
+                r.headers_mut().set("content-type", "application/cloudevents+json")?;
+                Ok(r)
+            }
+            _ => {
+                if let Some(list) = self.responses.borrow_mut().get_mut(&seq) {
+                    list.retain(|w| !w.is_canceled());
+                }
+                match Answer::request_timeout(id, timeout_ms) {
+                    Answer::Done { status, body } => http::json_text(status, body),
+                    _ => http::fail(ErrorCode::Timeout, "timeout"),
+                }
+            }
+        }
+    }
+
+    /// Waits up to `wait_ms` for a pull's messages.
+    async fn await_pull(&self, now: u64, waiter: u64, wait_ms: u64) -> Result<Response> {
+        let (tx, mut rx) = oneshot::channel();
+        self.pulls.borrow_mut().insert(waiter, tx);
+        let timeout = worker::Delay::from(std::time::Duration::from_millis(wait_ms));
+        let body = match select(&mut rx, timeout).await {
+            Either::Left((Ok(body), _)) => body,
+            _ => {
+                self.pulls.borrow_mut().remove(&waiter);
+                match self.run(now, |b, _| Ok(b.pull_expired(waiter))) {
+                    Ok((Some(empty), out)) => {
+                        self.apply(out).await;
+                        empty
+                    }
+                    // Its messages were taken just now: they are on their way.
+                    Ok((None, out)) => {
+                        self.apply(out).await;
+                        rx.try_recv().ok().flatten().unwrap_or_else(|| r#"{"messages":[]}"#.into())
+                    }
+                    Err(f) => return http::error(&self.failed("pull.failed", f)),
+                }
+            }
+        };
+        self.state.storage().sync().await?;
+        http::json_text(200, body)
+    }
+
+    /// Accepts a WebSocket upgrade: a consumer of `channel`, or a publisher socket.
+    pub(super) async fn accept(
+        &self,
+        now: u64,
+        req: &Request,
+        topic: &TopicName,
+        channel: Option<ChannelName>,
+    ) -> Result<Response> {
+        if !req.headers().get("upgrade")?.is_some_and(|v| v.eq_ignore_ascii_case("websocket")) {
+            return http::fail(
+                ErrorCode::InvalidRequest,
+                "expected a WebSocket upgrade (Upgrade: websocket)",
+            );
+        }
+        let caller: Option<Caller> =
+            req.headers().get(CALLER_HEADER)?.and_then(|h| attach::caller_from_header(&h));
+        let id = http::socket_id();
+        let opened = self.run(now, |b, _| Ok(b.open(now, id, channel.as_ref(), caller.as_ref())));
+        let outputs = match opened {
+            Ok((Ok(()), out)) => out,
+            Ok((Err(e), out)) => {
+                self.apply(out).await;
+                return http::error(&e);
+            }
+            Err(f) => return http::error(&self.failed("socket.failed", f)),
+        };
+        let pair = WebSocketPair::new()?;
+        self.state.accept_web_socket(&pair.server);
+        pair.server
+            .serialize_attachment(&Attachment { topic: topic.as_str().to_owned(), ..Default::default() })?;
+        if let Ok(mut slot) = self.loaded.try_borrow_mut() {
+            if let Some(l) = slot.as_mut() {
+                l.sockets.insert(id, pair.server.clone());
+            }
+        }
+        self.apply(outputs).await;
+        Response::from_websocket(pair.client)
+    }
+}

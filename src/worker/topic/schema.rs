@@ -1,0 +1,131 @@
+//! The topic object's SQLite schema, and the upgrade of topics stored by the first
+//! version (a channel row per name, a message row per finished message above a floor,
+//! a `requests` table).
+//!
+//! Indexes are few on purpose: every index entry is a row written. Message rows are the
+//! exception (first deliveries live in lease rows), so their indexes cost little.
+
+use crate::core::store::RowState;
+use worker::{Result, SqlStorage};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, source TEXT NOT NULL, eid TEXT NOT NULL, okey TEXT,
+  deliver_at INTEGER, expires_at INTEGER, reply INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dedup_spill (hash TEXT PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+  channel INTEGER NOT NULL, seq INTEGER NOT NULL, state INTEGER NOT NULL, owner INTEGER NOT NULL,
+  due INTEGER NOT NULL, attempt INTEGER NOT NULL, failures INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
+  timeout INTEGER NOT NULL, okey TEXT, expires_at INTEGER, checkpoint TEXT,
+  PRIMARY KEY (channel, seq)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_state ON messages (channel, state, due, seq);
+CREATE INDEX IF NOT EXISTS messages_seq ON messages (seq);
+CREATE INDEX IF NOT EXISTS messages_key ON messages (channel, okey, seq) WHERE okey IS NOT NULL;
+CREATE TABLE IF NOT EXISTS leases (
+  channel INTEGER NOT NULL, id INTEGER NOT NULL, owner INTEGER NOT NULL, deadline INTEGER NOT NULL,
+  max_attempts INTEGER NOT NULL, timeout INTEGER NOT NULL, seqs TEXT NOT NULL,
+  PRIMARY KEY (channel, id)) WITHOUT ROWID;
+";
+
+/// The schema version this build writes.
+const VERSION: &str = "2";
+
+/// States that wait in storage (pending and not in flight), for `IN (...)`.
+pub const WAITING: &str = "2, 3, 5";
+
+/// A state's code in the `messages` table.
+pub fn state_code(s: RowState) -> i64 {
+    match s {
+        RowState::InFlight => 1,
+        RowState::Ready => 2,
+        RowState::Deferred => 3,
+        RowState::Dead => 4,
+        RowState::Parked => 5,
+    }
+}
+
+/// The state of a code.
+pub fn state_of(code: i64) -> Option<RowState> {
+    Some(match code {
+        1 => RowState::InFlight,
+        2 => RowState::Ready,
+        3 => RowState::Deferred,
+        4 => RowState::Dead,
+        5 => RowState::Parked,
+        _ => return None,
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct Name {
+    name: String,
+}
+
+fn has_table(sql: &SqlStorage, table: &str) -> Result<bool> {
+    let rows: Vec<Name> = sql
+        .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", vec![table.into()])?
+        .to_array()?;
+    Ok(!rows.is_empty())
+}
+
+fn has_column(sql: &SqlStorage, table: &str, column: &str) -> Result<bool> {
+    let rows: Vec<Name> =
+        sql.exec(&format!("SELECT name FROM pragma_table_info('{table}')"), None)?.to_array()?;
+    Ok(rows.iter().any(|r| r.name == column))
+}
+
+/// Creates the schema, upgrading a first-version topic in place (in the caller's
+/// transaction).
+pub fn open(sql: &SqlStorage) -> Result<()> {
+    if has_table(sql, "channels")? && !has_column(sql, "channels", "data")? {
+        upgrade_v1(sql)?;
+    }
+    sql.exec(SCHEMA, None)?;
+    sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", vec![VERSION.into()])?;
+    Ok(())
+}
+
+/// The first version kept channels by name with a floor and counters in columns,
+/// message rows keyed by channel name (finished ones too, above the floor), requests in
+/// their own table, and spilled dedup hashes as integers.
+fn upgrade_v1(sql: &SqlStorage) -> Result<()> {
+    for (col, ty) in
+        [("deliver_at", "INTEGER"), ("expires_at", "INTEGER"), ("reply", "INTEGER NOT NULL DEFAULT 0")]
+    {
+        if !has_column(sql, "events", col)? {
+            sql.exec(&format!("ALTER TABLE events ADD COLUMN {col} {ty}"), None)?;
+        }
+    }
+    if has_table(sql, "requests")? {
+        sql.exec(
+            "UPDATE events SET reply = 1 WHERE seq IN (SELECT seq FROM requests); DROP TABLE requests;",
+            None,
+        )?;
+    }
+    sql.exec(
+        "ALTER TABLE channels RENAME TO channels_v1; ALTER TABLE messages RENAME TO messages_v1; \
+         DROP TABLE IF EXISTS dedup_spill; DROP INDEX IF EXISTS events_dedup;",
+        None,
+    )?;
+    sql.exec(SCHEMA, None)?;
+    sql.exec(
+        "INSERT INTO channels (id, name, data) SELECT rowid, name, json_object(\
+           'id', rowid, 'name', name, 'base_seq', base_seq, 'cursor', cursor, 'paused', json(CASE paused WHEN 0 THEN 'false' ELSE 'true' END), \
+           'counters', json_object('delivered', delivered_total, 'finished', finished_total, 'requeued', requeued_total, \
+             'timed_out', timed_out_total, 'dropped', dropped_total)) FROM channels_v1",
+        None,
+    )?;
+    // Finished rows are simply gone in this schema (below the cursor, no row = done).
+    sql.exec(
+        "INSERT INTO messages (channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, checkpoint) \
+         SELECT c.rowid, m.seq, CASE m.state WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 3 THEN 3 WHEN 4 THEN 4 END, \
+           coalesce(m.consumer, 0), CASE m.state WHEN 1 THEN m.due WHEN 3 THEN m.due ELSE 0 END, m.attempt, m.failures, 0, 60000, \
+           (SELECT okey FROM events e WHERE e.seq = m.seq), m.checkpoint \
+         FROM messages_v1 m JOIN channels_v1 c ON c.name = m.channel WHERE m.state IN (1, 2, 3, 4)",
+        None,
+    )?;
+    sql.exec("DROP TABLE channels_v1; DROP TABLE messages_v1;", None)?;
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Socket events on the topic object: a frame (with the `hello`'s credentials checked
+//! here, and a client's credentials checked again once they are older than the lookup
+//! cache, so revocation reaches open sockets), and a close.
+
+use super::attach::Attachment;
+use super::Topic;
+use crate::core::{Caller, FrameOutcome};
+use crate::proto::close;
+use crate::worker::front::auth::{self, Access, Identity};
+use crate::worker::http::{self, now_ms};
+use crate::worker::log;
+use worker::WebSocket;
+
+impl Topic {
+    /// One text frame from a socket.
+    pub(super) async fn on_frame(&self, now: u64, ws: WebSocket, mut att: Attachment, text: String) {
+        let id = att.record.id;
+        self.remember_socket(id, &ws);
+        if att.record.welcomed {
+            if let Some(login) = att.login.clone() {
+                let ttl = Access::from_env(&self.env).cache_ttl_ms;
+                if now.saturating_sub(att.verified_at) >= ttl {
+                    match auth::lookup(&self.env, &login, now, ttl).await {
+                        Ok(Some(c)) if c.gen == att.gen => {
+                            att.verified_at = now;
+                            let _ = ws.serialize_attachment(&att);
+                        }
+                        Ok(_) => {
+                            if let Ok(((), out)) = self.run(now, |b, s| b.revoke(now, s, id)) {
+                                self.apply(out).await;
+                            }
+                            let _ = ws.close(Some(close::UNAUTHORIZED), Some("credentials revoked"));
+                            return;
+                        }
+                        // A lookup that fails says nothing about the credentials: go on.
+                        Err(e) => {
+                            log::error("auth.lookup_failed", serde_json::json!({ "error": e.to_string() }))
+                        }
+                    }
+                }
+            }
+        }
+        let outcome = match self.run(now, |b, s| b.frame(now, s, id, &text, http::entropy())) {
+            Ok((o, out)) => {
+                self.apply(out).await;
+                o
+            }
+            Err(f) => {
+                let _ = self.failed("frame.failed", f);
+                return;
+            }
+        };
+        match outcome {
+            FrameOutcome::Done => {}
+            FrameOutcome::Unknown => {
+                let _ = ws.close(Some(close::SEQUENCE), Some("unknown socket"));
+            }
+            FrameOutcome::Authenticate(hello) => {
+                let access = Access::from_env(&self.env);
+                let who = access
+                    .identify_hello(
+                        &self.env,
+                        hello.login.as_deref(),
+                        hello.secret.as_deref(),
+                        hello.token.as_deref(),
+                        now,
+                    )
+                    .await;
+                let topic = att.topic.clone();
+                if let Ok(Identity::Client(c)) = &who {
+                    att.login = Some(c.login.clone());
+                    att.gen = c.gen;
+                    att.verified_at = now;
+                    let _ = ws.serialize_attachment(&att);
+                }
+                let caller = who.map(|w| caller_of(&w, &topic));
+                let now = now_ms();
+                match self.run(now, |b, s| b.hello(now, s, id, &topic, &hello, caller)) {
+                    Ok(((), out)) => self.apply(out).await,
+                    Err(f) => {
+                        let _ = self.failed("hello.failed", f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A socket closed: its consumer's messages go back.
+    pub(super) async fn socket_gone(&self, ws: WebSocket) {
+        super::super::counters::wake();
+        let now = now_ms();
+        if let Ok(Some(att)) = ws.deserialize_attachment::<Attachment>() {
+            let id = att.record.id;
+            match self.run(now, |b, s| b.closed(now, s, id)) {
+                Ok(((), out)) => self.apply(out).await,
+                Err(f) => {
+                    let _ = self.failed("close.failed", f);
+                }
+            }
+            if let Ok(mut slot) = self.loaded.try_borrow_mut() {
+                if let Some(l) = slot.as_mut() {
+                    l.sockets.remove(&id);
+                }
+            }
+        }
+        let _ = ws.close(Some(1000), Some("bye"));
+        self.sync_alarm().await;
+    }
+
+    /// Makes sure the socket map knows this socket (it may have been rebuilt).
+    fn remember_socket(&self, id: u64, ws: &WebSocket) {
+        if let Ok(mut slot) = self.loaded.try_borrow_mut() {
+            if let Some(l) = slot.as_mut() {
+                l.sockets.entry(id).or_insert_with(|| ws.clone());
+            }
+        }
+    }
+}
+
+/// What the broker needs of an identity, for this topic.
+pub fn caller_of(who: &Identity, topic: &str) -> Caller {
+    Caller {
+        source: who.source(),
+        login: who.login().map(str::to_owned),
+        may_publish: who.may_publish(topic),
+        may_subscribe: who.may_subscribe(topic),
+    }
+}

@@ -1,0 +1,554 @@
+//! The broker's [`Store`] in the topic object's SQLite (`ctx.storage.sql`).
+//!
+//! Every call is synchronous; the object runs each broker call inside
+//! `transactionSync`, so the writes of one call commit together or not at all. Numbers
+//! come back from the runtime as JavaScript numbers: every integer stored here stays below
+//! 2^53 (seqs, times, counters, socket ids); hashes are stored as hex text.
+
+use super::schema::{self, state_code, state_of};
+use crate::core::store::*;
+use crate::core::{ConsumerId, Millis, Seq};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use worker::{SqlStorage, SqlStorageValue as V};
+
+/// The store of one topic object.
+pub struct SqlStore<'a> {
+    sql: &'a SqlStorage,
+}
+
+fn int(v: u64) -> V {
+    V::Integer(v as i64)
+}
+
+fn opt(v: Option<u64>) -> V {
+    v.map(int).unwrap_or(V::Null)
+}
+
+fn fail(e: worker::Error) -> StoreError {
+    let message = e.to_string();
+    let full = message.contains("SQLITE_FULL") || message.contains("database or disk is full");
+    StoreError { full, message }
+}
+
+impl<'a> SqlStore<'a> {
+    /// The store over an object's SQL storage (the schema must exist: [`schema::open`]).
+    pub fn new(sql: &'a SqlStorage) -> Self {
+        SqlStore { sql }
+    }
+
+    fn rows<T: DeserializeOwned>(&self, q: &str, b: Vec<V>) -> StoreResult<Vec<T>> {
+        self.sql.exec(q, b).and_then(|c| c.to_array()).map_err(fail)
+    }
+
+    fn write(&self, q: &str, b: Vec<V>) -> StoreResult<()> {
+        let c = self.sql.exec(q, b).map_err(fail)?;
+        crate::worker::counters::rows_written(c.rows_written());
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct One<T> {
+    v: Option<T>,
+}
+
+#[derive(Deserialize)]
+struct HeadRow {
+    seq: f64,
+    ts: f64,
+    okey: Option<String>,
+    deliver_at: Option<f64>,
+    expires_at: Option<f64>,
+    reply: f64,
+}
+
+impl From<HeadRow> for EventHead {
+    fn from(r: HeadRow) -> Self {
+        EventHead {
+            seq: r.seq as u64,
+            ts: r.ts as u64,
+            key: r.okey,
+            deliver_at: r.deliver_at.map(|v| v as u64),
+            expires_at: r.expires_at.map(|v| v as u64),
+            reply: r.reply != 0.0,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MsgRow {
+    channel: f64,
+    seq: f64,
+    state: f64,
+    owner: f64,
+    due: f64,
+    attempt: f64,
+    failures: f64,
+    max_attempts: f64,
+    timeout: f64,
+    okey: Option<String>,
+    expires_at: Option<f64>,
+    has_cp: f64,
+}
+
+impl MsgRow {
+    fn head(self) -> Option<MessageHead> {
+        Some(MessageHead {
+            channel: self.channel as u32,
+            seq: self.seq as u64,
+            state: state_of(self.state as i64)?,
+            owner: ConsumerId(self.owner as u64),
+            due: self.due as u64,
+            attempt: self.attempt as u32,
+            failures: self.failures as u32,
+            max_attempts: self.max_attempts as u32,
+            timeout_ms: self.timeout as u64,
+            key: self.okey,
+            expires_at: self.expires_at.map(|v| v as u64),
+            has_checkpoint: self.has_cp != 0.0,
+        })
+    }
+}
+
+const MSG_COLS: &str =
+    "channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, expires_at, \
+                        checkpoint IS NOT NULL AS has_cp";
+const HEAD_COLS: &str = "seq, ts, okey, deliver_at, expires_at, reply";
+
+fn heads(rows: Vec<MsgRow>) -> Vec<MessageHead> {
+    rows.into_iter().filter_map(MsgRow::head).collect()
+}
+
+impl Store for SqlStore<'_> {
+    fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        let r: Vec<One<String>> = self.rows("SELECT value AS v FROM meta WHERE key = ?", vec![key.into()])?;
+        Ok(r.into_iter().next().and_then(|o| o.v))
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        self.write(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![key.into(), value.into()],
+        )
+    }
+
+    fn max_seq(&self) -> StoreResult<Option<Seq>> {
+        let r: Vec<One<f64>> = self.rows("SELECT max(seq) AS v FROM events", vec![])?;
+        Ok(r.into_iter().next().and_then(|o| o.v).map(|v| v as u64))
+    }
+
+    fn insert_event(&mut self, e: &EventRow) -> StoreResult<()> {
+        self.write(
+            "INSERT INTO events (seq, ts, source, eid, okey, deliver_at, expires_at, reply, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                int(e.seq),
+                int(e.ts),
+                e.source.as_str().into(),
+                e.eid.as_str().into(),
+                e.key.as_deref().into(),
+                opt(e.deliver_at),
+                opt(e.expires_at),
+                int(u64::from(e.reply)),
+                e.body.as_str().into(),
+            ],
+        )
+    }
+
+    fn event_body(&self, seq: Seq) -> StoreResult<Option<(String, bool)>> {
+        #[derive(Deserialize)]
+        struct B {
+            body: String,
+            reply: f64,
+        }
+        let r: Vec<B> = self.rows("SELECT body, reply FROM events WHERE seq = ?", vec![int(seq)])?;
+        Ok(r.into_iter().next().map(|b| (b.body, b.reply != 0.0)))
+    }
+
+    fn event_heads(&self, from: Seq, limit: usize) -> StoreResult<Vec<EventHead>> {
+        let q = format!("SELECT {HEAD_COLS} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?");
+        let r: Vec<HeadRow> = self.rows(&q, vec![int(from), int(limit as u64)])?;
+        Ok(r.into_iter().map(Into::into).collect())
+    }
+
+    fn event_at_or_after(&self, from: Seq) -> StoreResult<Option<(Seq, Millis)>> {
+        #[derive(Deserialize)]
+        struct R {
+            seq: f64,
+            ts: f64,
+        }
+        let r: Vec<R> =
+            self.rows("SELECT seq, ts FROM events WHERE seq >= ? ORDER BY seq LIMIT 1", vec![int(from)])?;
+        Ok(r.into_iter().next().map(|r| (r.seq as u64, r.ts as u64)))
+    }
+
+    fn count_events_from(&self, from: Seq) -> StoreResult<u64> {
+        let r: Vec<One<f64>> =
+            self.rows("SELECT count(*) AS v FROM events WHERE seq >= ?", vec![int(from)])?;
+        Ok(r.into_iter().next().and_then(|o| o.v).unwrap_or(0.0) as u64)
+    }
+
+    fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>> {
+        #[derive(Deserialize)]
+        struct R {
+            source: String,
+            eid: String,
+            seq: f64,
+            ts: f64,
+        }
+        // Acceptance times grow with seq: the newest events first, stopping at the window.
+        let r: Vec<R> = self.rows(
+            "SELECT source, eid, seq, ts FROM events WHERE ts >= ? ORDER BY seq DESC LIMIT ?",
+            vec![int(since), int(limit as u64)],
+        )?;
+        Ok(r.into_iter().map(|r| (r.source, r.eid, r.seq as u64, r.ts as u64)).collect())
+    }
+
+    fn confirm_pair(&self, seq: Seq, source: &str, eid: &str, since: Millis) -> StoreResult<bool> {
+        let r: Vec<One<f64>> = self.rows(
+            "SELECT seq AS v FROM events WHERE seq = ? AND source = ? AND eid = ? AND ts >= ?",
+            vec![int(seq), source.into(), eid.into(), int(since)],
+        )?;
+        Ok(!r.is_empty())
+    }
+
+    fn prune_events(&mut self, below: Seq, cutoff: Millis, limit: usize) -> StoreResult<Vec<Seq>> {
+        let r: Vec<One<f64>> = self.rows(
+            "SELECT seq AS v FROM events e WHERE seq < ? AND ts <= ? \
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.seq = e.seq) ORDER BY seq LIMIT ?",
+            vec![int(below), int(cutoff), int(limit as u64)],
+        )?;
+        let seqs: Vec<Seq> = r.into_iter().filter_map(|o| o.v).map(|v| v as u64).collect();
+        if let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) {
+            self.write(
+                "DELETE FROM events WHERE seq >= ? AND seq <= ? AND ts <= ? \
+                 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.seq = events.seq)",
+                vec![int(first), int(last), int(cutoff)],
+            )?;
+        }
+        Ok(seqs)
+    }
+
+    fn oldest_prunable(&self, below: Seq) -> StoreResult<Option<Millis>> {
+        let r: Vec<One<f64>> = self.rows(
+            "SELECT ts AS v FROM events e WHERE seq < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.seq = e.seq) \
+             ORDER BY seq LIMIT 1",
+            vec![int(below)],
+        )?;
+        Ok(r.into_iter().next().and_then(|o| o.v).map(|v| v as u64))
+    }
+
+    fn spill(&mut self, hash: u64, seq: Seq, ts: Millis) -> StoreResult<()> {
+        self.write(
+            "INSERT INTO dedup_spill (hash, seq, ts) VALUES (?, ?, ?) ON CONFLICT(hash) DO UPDATE SET seq = excluded.seq, ts = excluded.ts",
+            vec![format!("{hash:016x}").into(), int(seq), int(ts)],
+        )
+    }
+
+    fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>> {
+        let r: Vec<One<f64>> = self.rows(
+            "SELECT seq AS v FROM dedup_spill WHERE hash = ? AND ts >= ?",
+            vec![format!("{hash:016x}").into(), int(since)],
+        )?;
+        Ok(r.into_iter().next().and_then(|o| o.v).map(|v| v as u64))
+    }
+
+    fn expire_spilled(&mut self, since: Millis) -> StoreResult<bool> {
+        self.write("DELETE FROM dedup_spill WHERE ts < ?", vec![int(since)])?;
+        let r: Vec<One<f64>> = self.rows("SELECT 1 AS v FROM dedup_spill LIMIT 1", vec![])?;
+        Ok(!r.is_empty())
+    }
+
+    fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
+        #[derive(Deserialize)]
+        struct R {
+            data: String,
+        }
+        let r: Vec<R> = self.rows("SELECT data FROM channels ORDER BY id", vec![])?;
+        r.into_iter()
+            .map(|r| {
+                serde_json::from_str(&r.data).map_err(|e| StoreError::other(format!("channel row: {e}")))
+            })
+            .collect()
+    }
+
+    fn put_channel(&mut self, c: &ChannelRow) -> StoreResult<()> {
+        let data = serde_json::to_string(c).map_err(|e| StoreError::other(e.to_string()))?;
+        self.write(
+            "INSERT INTO channels (id, name, data) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+            vec![int(u64::from(c.id)), c.name.as_str().into(), data.into()],
+        )
+    }
+
+    fn delete_channel(&mut self, id: u32) -> StoreResult<()> {
+        self.clear_messages(id)?;
+        self.write("DELETE FROM channels WHERE id = ?", vec![int(u64::from(id))])
+    }
+
+    fn in_flight_rows(&self) -> StoreResult<Vec<MessageHead>> {
+        let q = format!("SELECT {MSG_COLS} FROM messages WHERE channel = ? AND state = ? ORDER BY due, seq");
+        let mut out = Vec::new();
+        for c in self.channels()? {
+            let r: Vec<MsgRow> =
+                self.rows(&q, vec![int(u64::from(c.id)), V::Integer(state_code(RowState::InFlight))])?;
+            out.extend(heads(r));
+        }
+        Ok(out)
+    }
+
+    fn row_counts(&self, channel: u32) -> StoreResult<RowCounts> {
+        #[derive(Deserialize)]
+        struct R {
+            state: f64,
+            n: f64,
+            keyed: f64,
+        }
+        let r: Vec<R> = self.rows(
+            "SELECT state, count(*) AS n, count(okey) AS keyed FROM messages WHERE channel = ? GROUP BY state",
+            vec![int(u64::from(channel))],
+        )?;
+        let mut c = RowCounts::default();
+        for row in r {
+            let n = row.n as u64;
+            match state_of(row.state as i64) {
+                Some(RowState::InFlight) => c.in_flight += n,
+                Some(RowState::Ready) => c.ready += n,
+                Some(RowState::Deferred) => c.deferred += n,
+                Some(RowState::Dead) => c.dead += n,
+                Some(RowState::Parked) => c.parked += n,
+                None => {}
+            }
+            if matches!(
+                state_of(row.state as i64),
+                Some(RowState::Ready | RowState::Deferred | RowState::Parked)
+            ) {
+                c.keyed_waiting += row.keyed as u64;
+            }
+        }
+        Ok(c)
+    }
+
+    fn message(&self, channel: u32, seq: Seq) -> StoreResult<Option<(MessageHead, Option<String>)>> {
+        let q = format!("SELECT {MSG_COLS}, checkpoint FROM messages WHERE channel = ? AND seq = ?");
+        #[derive(Deserialize)]
+        struct R {
+            #[serde(flatten)]
+            m: MsgRow,
+            checkpoint: Option<String>,
+        }
+        let r: Vec<R> = self.rows(&q, vec![int(u64::from(channel)), int(seq)])?;
+        Ok(r.into_iter().next().and_then(|r| Some((r.m.head()?, r.checkpoint))))
+    }
+
+    fn checkpoint(&self, channel: u32, seq: Seq) -> StoreResult<Option<String>> {
+        let r: Vec<One<String>> = self.rows(
+            "SELECT checkpoint AS v FROM messages WHERE channel = ? AND seq = ?",
+            vec![int(u64::from(channel)), int(seq)],
+        )?;
+        Ok(r.into_iter().next().and_then(|o| o.v))
+    }
+
+    fn put_message(&mut self, m: &MessageHead, checkpoint: &CheckpointWrite) -> StoreResult<()> {
+        let (cp_value, cp_update) = match checkpoint {
+            CheckpointWrite::Keep => (V::Null, "checkpoint"),
+            CheckpointWrite::Set(s) => (s.as_str().into(), "excluded.checkpoint"),
+            CheckpointWrite::Clear => (V::Null, "NULL"),
+        };
+        let q = format!(
+            "INSERT INTO messages (channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, expires_at, checkpoint) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(channel, seq) DO UPDATE SET state = excluded.state, \
+             owner = excluded.owner, due = excluded.due, attempt = excluded.attempt, failures = excluded.failures, \
+             max_attempts = excluded.max_attempts, timeout = excluded.timeout, okey = excluded.okey, \
+             expires_at = excluded.expires_at, checkpoint = {cp_update}"
+        );
+        self.write(
+            &q,
+            vec![
+                int(u64::from(m.channel)),
+                int(m.seq),
+                V::Integer(state_code(m.state)),
+                int(m.owner.0),
+                int(m.due),
+                int(u64::from(m.attempt)),
+                int(u64::from(m.failures)),
+                int(u64::from(m.max_attempts)),
+                int(m.timeout_ms),
+                m.key.as_deref().into(),
+                opt(m.expires_at),
+                cp_value,
+            ],
+        )
+    }
+
+    fn delete_message(&mut self, channel: u32, seq: Seq) -> StoreResult<()> {
+        self.write(
+            "DELETE FROM messages WHERE channel = ? AND seq = ?",
+            vec![int(u64::from(channel)), int(seq)],
+        )
+    }
+
+    fn clear_messages(&mut self, channel: u32) -> StoreResult<()> {
+        self.write("DELETE FROM messages WHERE channel = ?", vec![int(u64::from(channel))])?;
+        self.write("DELETE FROM leases WHERE channel = ?", vec![int(u64::from(channel))])
+    }
+
+    fn ready_rows(&self, channel: u32, after: Seq, limit: usize) -> StoreResult<Vec<MessageHead>> {
+        let q = format!("SELECT {MSG_COLS} FROM messages WHERE channel = ? AND state = ? AND due = 0 AND seq > ? ORDER BY seq LIMIT ?");
+        let b = vec![
+            int(u64::from(channel)),
+            V::Integer(state_code(RowState::Ready)),
+            int(after),
+            int(limit as u64),
+        ];
+        Ok(heads(self.rows(&q, b)?))
+    }
+
+    fn next_due(&self, channel: u32) -> StoreResult<Option<Millis>> {
+        let r: Vec<One<f64>> = self.rows(
+            "SELECT min(due) AS v FROM messages WHERE channel = ? AND state = ?",
+            vec![int(u64::from(channel)), V::Integer(state_code(RowState::Deferred))],
+        )?;
+        Ok(r.into_iter().next().and_then(|o| o.v).map(|v| v as u64))
+    }
+
+    fn due_rows(&self, channel: u32, until: Millis, limit: usize) -> StoreResult<Vec<MessageHead>> {
+        let q = format!("SELECT {MSG_COLS} FROM messages WHERE channel = ? AND state = ? AND due <= ? ORDER BY due, seq LIMIT ?");
+        let b = vec![
+            int(u64::from(channel)),
+            V::Integer(state_code(RowState::Deferred)),
+            int(until),
+            int(limit as u64),
+        ];
+        Ok(heads(self.rows(&q, b)?))
+    }
+
+    fn dead_rows(&self, channel: u32, after: Seq, limit: usize) -> StoreResult<Vec<DeadRow>> {
+        #[derive(Deserialize)]
+        struct R {
+            seq: f64,
+            failures: f64,
+            checkpoint: Option<String>,
+            body: Option<String>,
+        }
+        let r: Vec<R> = self.rows(
+            "SELECT m.seq AS seq, m.failures AS failures, m.checkpoint AS checkpoint, e.body AS body FROM messages m \
+             LEFT JOIN events e ON e.seq = m.seq WHERE m.channel = ? AND m.state = ? AND m.due = 0 AND m.seq > ? \
+             ORDER BY m.seq LIMIT ?",
+            vec![int(u64::from(channel)), V::Integer(state_code(RowState::Dead)), int(after), int(limit as u64)],
+        )?;
+        Ok(r.into_iter()
+            .map(|r| DeadRow {
+                seq: r.seq as u64,
+                failures: r.failures as u32,
+                checkpoint: r.checkpoint,
+                body: r.body,
+            })
+            .collect())
+    }
+
+    fn dead_seqs(&self, channel: u32, after: Seq, limit: usize) -> StoreResult<Vec<Seq>> {
+        let r: Vec<One<f64>> = self.rows(
+            "SELECT seq AS v FROM messages WHERE channel = ? AND state = ? AND due = 0 AND seq > ? ORDER BY seq LIMIT ?",
+            vec![int(u64::from(channel)), V::Integer(state_code(RowState::Dead)), int(after), int(limit as u64)],
+        )?;
+        Ok(r.into_iter().filter_map(|o| o.v).map(|v| v as u64).collect())
+    }
+
+    fn key_waiting_before(&self, channel: u32, key: &str, seq: Seq) -> StoreResult<bool> {
+        let r: Vec<One<f64>> = self.rows(
+            &format!(
+                "SELECT 1 AS v FROM messages WHERE channel = ? AND okey = ? AND seq < ? AND state IN ({}) LIMIT 1",
+                schema::WAITING
+            ),
+            vec![int(u64::from(channel)), key.into(), int(seq)],
+        )?;
+        Ok(!r.is_empty())
+    }
+
+    fn next_of_key(&self, channel: u32, key: &str, after: Seq) -> StoreResult<Option<MessageHead>> {
+        let q = format!(
+            "SELECT {MSG_COLS} FROM messages WHERE channel = ? AND okey = ? AND seq > ? AND state IN ({}) ORDER BY seq LIMIT 1",
+            schema::WAITING
+        );
+        Ok(heads(self.rows(&q, vec![int(u64::from(channel)), key.into(), int(after)])?).into_iter().next())
+    }
+
+    fn park_after(&mut self, channel: u32, key: &str, after: Seq) -> StoreResult<u64> {
+        let b = || {
+            vec![
+                int(u64::from(channel)),
+                key.to_owned().into(),
+                int(after),
+                V::Integer(state_code(RowState::Ready)),
+            ]
+        };
+        let n: Vec<One<f64>> = self.rows(
+            "SELECT count(*) AS v FROM messages WHERE channel = ? AND okey = ? AND seq > ? AND state = ?",
+            b(),
+        )?;
+        let n = n.into_iter().next().and_then(|o| o.v).unwrap_or(0.0) as u64;
+        if n > 0 {
+            let mut bindings = vec![V::Integer(state_code(RowState::Parked))];
+            bindings.extend(b());
+            self.write(
+                "UPDATE messages SET state = ? WHERE channel = ? AND okey = ? AND seq > ? AND state = ?",
+                bindings,
+            )?;
+        }
+        Ok(n)
+    }
+
+    fn leases(&self) -> StoreResult<Vec<LeaseRow>> {
+        #[derive(Deserialize)]
+        struct R {
+            channel: f64,
+            id: f64,
+            owner: f64,
+            deadline: f64,
+            max_attempts: f64,
+            timeout: f64,
+            seqs: String,
+        }
+        let r: Vec<R> = self
+            .rows("SELECT channel, id, owner, deadline, max_attempts, timeout, seqs FROM leases", vec![])?;
+        Ok(r.into_iter()
+            .map(|r| LeaseRow {
+                channel: r.channel as u32,
+                id: r.id as u64,
+                owner: ConsumerId(r.owner as u64),
+                deadline: r.deadline as u64,
+                max_attempts: r.max_attempts as u32,
+                timeout_ms: r.timeout as u64,
+                seqs: r.seqs.split(',').filter_map(|s| s.parse().ok()).collect(),
+            })
+            .collect())
+    }
+
+    fn put_lease(&mut self, l: &LeaseRow) -> StoreResult<()> {
+        let seqs = l.seqs.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        self.write(
+            "INSERT INTO leases (channel, id, owner, deadline, max_attempts, timeout, seqs) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT(channel, id) DO UPDATE SET seqs = excluded.seqs",
+            vec![
+                int(u64::from(l.channel)),
+                int(l.id),
+                int(l.owner.0),
+                int(l.deadline),
+                int(u64::from(l.max_attempts)),
+                int(l.timeout_ms),
+                seqs.into(),
+            ],
+        )
+    }
+
+    fn delete_lease(&mut self, channel: u32, id: u64) -> StoreResult<()> {
+        self.write("DELETE FROM leases WHERE channel = ? AND id = ?", vec![int(u64::from(channel)), int(id)])
+    }
+
+    fn wipe(&mut self) -> StoreResult<()> {
+        for t in ["events", "channels", "messages", "leases", "dedup_spill", "meta"] {
+            self.write(&format!("DELETE FROM {t}"), vec![])?;
+        }
+        Ok(())
+    }
+}

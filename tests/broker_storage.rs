@@ -1,0 +1,159 @@
+//! What the broker promises about storage: memory does not grow with what is retained,
+//! each finished event is pruned at its own time, a storage failure changes nothing
+//! (and acknowledges nothing), and first deliveries cost no row of their own.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use ismld::proto::Limits;
+use serde_json::{json, Value};
+use support::Harness;
+
+fn batch(from: usize, n: usize) -> Vec<u8> {
+    let events: Vec<Value> = (from..from + n)
+        .map(|i| json!({ "specversion": "1.0", "id": format!("e{i}"), "source": "/s", "type": "t", "data": i }))
+        .collect();
+    serde_json::to_vec(&events).unwrap()
+}
+
+fn publish_batch(h: &mut Harness, from: usize, n: usize) -> (u16, Value) {
+    h.http_raw(
+        "POST",
+        "/v1/topics/t/events",
+        &[],
+        Some("application/cloudevents-batch+json"),
+        &batch(from, n),
+    )
+}
+
+#[test]
+fn start_up_holds_the_same_whatever_the_backlog_dead_letters_and_deferrals() {
+    let mut small = Harness::new();
+    small.http("PUT", "/v1/topics/t/channels/lagging", json!({}));
+    publish_batch(&mut small, 0, 10);
+    small.hibernate();
+    let empty_held = small.broker.footprint();
+
+    let mut h = Harness::new();
+    h.http("PUT", "/v1/topics/t/channels/lagging", json!({}));
+    let dl = h.consumer("dl", json!({ "max_in_flight": 1000, "max_attempts": 1, "batch": true }));
+    for i in 0..20 {
+        assert_eq!(publish_batch(&mut h, i * 1000, 1000).0, 201);
+    }
+    // A thousand dead letters and a thousand deferred messages on another channel.
+    for _ in 0..2 {
+        let ids: Vec<Value> = h.msgs(dl).iter().map(|m| m["id"].clone()).collect();
+        h.ask(dl, json!({ "op": "req", "ids": ids }));
+    }
+    h.publish_with(json!("later"), &[("delay_ms", "3600000")]);
+    h.disconnect(dl); // what it held goes back to ready rows, in storage
+    h.hibernate();
+    let s = h.stats("lagging");
+    assert_eq!(s["depth"], 20_001, "{s}");
+    assert!(h.stats("dl")["dead"].as_u64().unwrap() >= 1000);
+    // One page of read-ahead per channel, whatever the backlog (20,000 events here).
+    let pages = 2 * 64;
+    assert!(
+        h.broker.footprint() <= empty_held + pages + 10,
+        "held {} vs {} for an empty topic",
+        h.broker.footprint(),
+        empty_held
+    );
+    // ... and it still delivers, from storage, in order.
+    let c = h.consumer("lagging", json!({ "max_in_flight": 3 }));
+    assert_eq!(h.seqs(c), vec![1, 2, 3]);
+}
+
+#[test]
+fn a_dead_letter_at_seq_1_does_not_stop_later_events_from_being_pruned() {
+    let mut h = Harness::with_limits(Limits { retention_ms: 60_000, ..Limits::default() });
+    let c = h.consumer("c", json!({ "max_in_flight": 100, "max_attempts": 1, "batch": true }));
+    publish_batch(&mut h, 0, 50);
+    let ms = h.msgs(c);
+    h.ask(c, json!({ "op": "req", "id": ms[0]["id"] })); // seq 1: dead
+    let rest: Vec<Value> = ms[1..].iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(h.ask(c, json!({ "op": "fin", "ids": rest }))["settled"], 49);
+    assert_eq!(h.store.event_count(), 50);
+    h.advance(60_000);
+    assert_eq!(h.store.event_count(), 1, "2..=50 pruned at their time; the dead letter stays");
+    let (_, body) = h.http("GET", "/v1/topics/t", json!(null));
+    assert_eq!(body["retained"], 1);
+    let (_, dead) = h.http("GET", "/v1/topics/t/channels/c/dead", json!(null));
+    assert_eq!(dead["messages"][0]["seq"], 1, "and is still listed with its event");
+    assert_eq!(h.http("POST", "/v1/topics/t/channels/c/dead/redrive", json!({})).1["redriven"], 1);
+    assert_eq!(h.seqs(c), vec![1]);
+    h.restart();
+    assert_eq!(h.broker.head(), 50, "the head survives pruning");
+}
+
+#[test]
+fn an_ok_is_never_queued_for_a_write_that_failed_and_nothing_changes() {
+    let mut h = Harness::new();
+    let c = h.consumer("c", json!({ "max_in_flight": 5 }));
+    h.publish_n(2);
+    let ms = h.msgs(c);
+    h.inbox.clear();
+    h.store.fail_writes_after(Some(0));
+    h.send(c, json!({ "op": "fin", "id": ms[0]["id"], "ref": 1 }));
+    assert!(
+        h.inbox(c).iter().all(|f| f["op"] != "ok"),
+        "no ok for a fin whose commit failed: {:?}",
+        h.inbox(c)
+    );
+    h.store.fail_writes_after(None);
+    assert_eq!(h.stats("c")["in_flight"], 2, "the fin did not happen");
+    assert_eq!(
+        h.ask(c, json!({ "op": "fin", "id": ms[0]["id"] }))["op"],
+        "ok",
+        "the broker was rebuilt and goes on"
+    );
+    assert_eq!(h.stats("c")["finished_total"], 1);
+}
+
+#[test]
+fn a_batch_whose_storage_fails_half_way_stores_nothing() {
+    let mut h = Harness::new();
+    let c = h.consumer("c", json!({ "max_in_flight": 100 }));
+    assert_eq!(publish_batch(&mut h, 0, 10).0, 201);
+    h.msgs(c);
+    h.store.fail_writes_after(Some(5));
+    let (status, body) = publish_batch(&mut h, 10, 10);
+    assert_eq!(status, 500, "{body}");
+    h.store.fail_writes_after(None);
+    assert_eq!(h.store.event_count(), 10, "all or nothing");
+    assert_eq!(h.broker.head(), 10, "memory was rebuilt from storage too");
+    assert!(h.msgs(c).is_empty(), "nothing delivered");
+    let (status, body) = publish_batch(&mut h, 10, 10);
+    assert_eq!(
+        (status, body["results"][0]["seq"].as_u64(), body["results"][0]["duplicate"].as_bool()),
+        (201, Some(11), Some(false))
+    );
+}
+
+#[test]
+fn first_deliveries_with_batched_fins_cost_about_one_row_per_event() {
+    let mut h = Harness::new();
+    let c = h.consumer("c", json!({ "max_in_flight": 100, "batch": true }));
+    let before = h.store.rows_written;
+    publish_batch(&mut h, 0, 100);
+    let ids: Vec<Value> = h.msgs(c).iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(h.ask(c, json!({ "op": "fin", "ids": ids }))["settled"], 100);
+    let rows = h.store.rows_written - before;
+    assert!(rows <= 110, "{rows} rows for 100 events published, delivered and finished");
+    h.restart();
+    let d = h.consumer("c", json!({ "max_in_flight": 100 }));
+    assert!(h.seqs(d).is_empty(), "and nothing finished is delivered again");
+}
+
+#[test]
+fn a_lease_survives_a_restart_and_its_unfinished_messages_come_back() {
+    let mut h = Harness::new();
+    let c = h.consumer("c", json!({ "max_in_flight": 10, "batch": true }));
+    publish_batch(&mut h, 0, 5);
+    let ms = h.msgs(c);
+    let some: Vec<Value> = ms[..3].iter().map(|m| m["id"].clone()).collect();
+    h.ask(c, json!({ "op": "fin", "ids": some }));
+    h.restart();
+    let d = h.consumer("c", json!({ "max_in_flight": 10 }));
+    assert_eq!(h.seqs(d), vec![4, 5]);
+}
