@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Newtonsoft.Json.Linq;
@@ -229,10 +230,9 @@ namespace Ismld
                 }
                 else if (a is SessionAction.Abort ab)
                 {
-                    foreach (var id in ab.Ids)
-                    {
-                        if (messages.TryGetValue(id, out var m)) m.Abort();
-                    }
+                    // Cancelling runs the handlers' callbacks: never under our lock.
+                    var lost = ab.Ids.Where(messages.ContainsKey).Select(id => messages[id]).ToList();
+                    if (lost.Count > 0) Task.Run(() => lost.ForEach(m => m.Abort())).Forget();
                 }
                 else if (a is SessionAction.Error e)
                 {

@@ -89,14 +89,46 @@ namespace Ismld
             return null;
         }
 
+        /// <summary>
+        /// Raises an event on the thread pool, in order: listeners never run under a
+        /// subscriber's lock, and see events in the order they happened.
+        /// </summary>
         internal void Raise(IsmlEventKind kind, IsmlEventArgs e)
         {
-            var handlers = kind == IsmlEventKind.Connecting ? Connecting : kind == IsmlEventKind.Connected ? Connected
-                : kind == IsmlEventKind.Disconnected ? Disconnected : Error;
-            if (handlers == null) return;
-            foreach (EventHandler<IsmlEventArgs> h in handlers.GetInvocationList())
+            lock (events)
             {
-                try { h(this, e); } catch (Exception) { /* a listener's failure is its own */ }
+                events.Enqueue(new KeyValuePair<IsmlEventKind, IsmlEventArgs>(kind, e));
+                if (raising) return;
+                raising = true;
+            }
+            Task.Run(() => RaiseQueued()).Forget();
+        }
+
+        private readonly Queue<KeyValuePair<IsmlEventKind, IsmlEventArgs>> events = new Queue<KeyValuePair<IsmlEventKind, IsmlEventArgs>>();
+        private bool raising;
+
+        private void RaiseQueued()
+        {
+            while (true)
+            {
+                KeyValuePair<IsmlEventKind, IsmlEventArgs> next;
+                lock (events)
+                {
+                    if (events.Count == 0)
+                    {
+                        raising = false;
+                        return;
+                    }
+                    next = events.Dequeue();
+                }
+                var kind = next.Key;
+                var handlers = kind == IsmlEventKind.Connecting ? Connecting : kind == IsmlEventKind.Connected ? Connected
+                    : kind == IsmlEventKind.Disconnected ? Disconnected : Error;
+                if (handlers == null) continue;
+                foreach (EventHandler<IsmlEventArgs> h in handlers.GetInvocationList())
+                {
+                    try { h(this, next.Value); } catch (Exception) { /* a listener's failure is its own */ }
+                }
             }
         }
 
@@ -165,7 +197,7 @@ namespace Ismld
             HttpBody body;
             if (o.Id != null)
             {
-                var e = MakeEvent(wire, new BatchItem(data) { Id = o.Id, Type = o.Type, Subject = o.Subject }, DateTimeOffset.UtcNow);
+                var e = MakeEvent(wire, new BatchItem(data) { Id = o.Id, Type = o.Type, Subject = o.Subject, OrderingKey = o.OrderingKey }, DateTimeOffset.UtcNow);
                 body = new HttpBody { Bytes = Encoding.UTF8.GetBytes(e.ToJson()), ContentType = "application/cloudevents+json" };
             }
             else body = Plain(data, o.ContentType);

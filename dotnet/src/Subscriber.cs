@@ -75,6 +75,14 @@ namespace Ismld
             get { lock (gate) return Math.Max(1, sockets.Count); }
         }
 
+        /// <summary>Whether a socket of this subscriber was offered batched frames (a v1.1 bus).</summary>
+        internal bool BatchOffered
+        {
+            get { lock (gate) return batchOffered; }
+        }
+
+        private bool batchOffered;
+
         /// <summary>
         /// Connects and starts handling messages. Completes when the bus welcomed the
         /// subscription (every partition's socket); throws <see cref="UnauthorizedException"/>,
@@ -210,6 +218,7 @@ namespace Ismld
             {
                 if (State == SubscriberState.Stopped) return;
                 live.Add(s);
+                batchOffered |= w.Batch;
                 all = sockets.All(live.Contains);
                 if (all) State = SubscriberState.Connected;
             }

@@ -23,8 +23,27 @@ namespace Ismld.Tests
         public static string Unique(string prefix) =>
             $"{prefix}-{System.Diagnostics.Process.GetCurrentProcess().Id}-{DateTime.UtcNow.Ticks % 100000000:x}-{Interlocked.Increment(ref counter)}";
 
-        /// <summary>The repository's root (dotnet/bin/ is two levels down).</summary>
-        public static string Root => Path.GetFullPath(Path.Combine(AppDomain.CurrentDomain.BaseDirectory, "..", ".."));
+        /// <summary>The repository's root: the nearest directory above the runner with tests/fixtures.</summary>
+        public static string Root
+        {
+            get
+            {
+                var dir = new DirectoryInfo(AppDomain.CurrentDomain.BaseDirectory);
+                while (dir != null && !Directory.Exists(Path.Combine(dir.FullName, "tests", "fixtures"))) dir = dir.Parent;
+                if (dir == null) throw new Exception("no tests/fixtures above " + AppDomain.CurrentDomain.BaseDirectory);
+                return dir.FullName;
+            }
+        }
+
+        /// <summary>How to start this runner again as a child process (Mono: mono Ismld.Tests.exe; .NET: the apphost's dotnet).</summary>
+        public static System.Diagnostics.ProcessStartInfo Self(string args)
+        {
+            var exe = typeof(Runner).Assembly.Location;
+            var onMono = Type.GetType("Mono.Runtime") != null;
+            var host = onMono ? "mono" : System.Diagnostics.Process.GetCurrentProcess().MainModule.FileName;
+            var quoted = "\"" + exe + "\" " + args;
+            return new System.Diagnostics.ProcessStartInfo(host, onMono || host.EndsWith("dotnet") ? quoted : args);
+        }
 
         /// <summary>A golden fixture's text (tests/fixtures/...).</summary>
         public static string Fixture(string path) => File.ReadAllText(Path.Combine(Root, "tests", "fixtures", path)).Trim();
@@ -86,16 +105,31 @@ namespace Ismld.Tests
             return null;
         }
 
-        /// <summary>Asks the Node side to restart the runtime (same storage, same port) and waits until it did.</summary>
-        public static async Task RestartRuntime()
+        /// <summary>Polls a condition the bus reports only when asked (stats, dead letters) until it holds; fails after <paramref name="seconds"/>.</summary>
+        public static async Task Eventually(Func<Task<bool>> condition, string what, int seconds = 20)
         {
-            Console.WriteLine("ISMLD-RESTART");
-            Console.Out.Flush();
-            var line = await Task.Run(() => Console.In.ReadLine()).ConfigureAwait(false);
-            if (line == null || !line.StartsWith("restarted")) throw new Exception($"the runtime was not restarted (stdin said {line ?? "nothing"})");
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
+            while (!await condition().ConfigureAwait(false))
+            {
+                if (DateTime.UtcNow > until) throw new Exception("timed out waiting for " + what);
+                await Task.Delay(25).ConfigureAwait(false);
+            }
         }
 
-        /// <summary>Whether the Node side can restart the runtime (it sets ISMLD_RESTARTS=1).</summary>
-        public static bool CanRestart => Environment.GetEnvironmentVariable("ISMLD_RESTARTS") == "1";
+        /// <summary>
+        /// Asks the Node side (tests/e2e/dotnet.test.mjs) for something: prints
+        /// "ISMLD-ASK {what}" and answers the line it writes back on stdin. It knows
+        /// "restart" (the runtime, same storage and port) and "js-request {topic} {json}"
+        /// (a request by the JS client). Without a Node side (ISMLD_ASK unset) the test is skipped.
+        /// </summary>
+        public static async Task<string> Ask(string what)
+        {
+            if (Environment.GetEnvironmentVariable("ISMLD_ASK") != "1") throw new SkipException("needs the Node side (ISMLD_ASK=1) for: " + what);
+            Console.WriteLine("ISMLD-ASK " + what);
+            Console.Out.Flush();
+            var line = await Task.Run(() => Console.In.ReadLine()).ConfigureAwait(false);
+            if (line == null) throw new Exception($"no answer to {what}");
+            return line;
+        }
     }
 }

@@ -100,8 +100,10 @@ namespace Ismld.Tests
         {
             var f = (JObject)Json.Parse(text);
             lock (Log) Log.Add(f);
-            Sent.Add(f);
+            // The server's answer (a welcome to hello) is queued before the test sees the
+            // frame, so what a test pushes next comes after it, as on a real socket.
             bus.OnFrame(this, f);
+            Sent.Add(f);
             return Task.CompletedTask;
         }
 

@@ -13,6 +13,12 @@ namespace Ismld.Tests
         public bool E2e { get; set; }
     }
 
+    /// <summary>Thrown by a test that cannot run here (e.g. the bus lacks a v1.1 feature): counted as skipped.</summary>
+    internal sealed class SkipException : Exception
+    {
+        public SkipException(string why) : base(why) { }
+    }
+
     /// <summary>
     /// The test runner: runs every [Test] in declaration order, prints each name with PASS or
     /// FAIL, and closes with the plain line "N passed, N failed" (", N skipped" when the
@@ -55,9 +61,15 @@ namespace Ismld.Tests
                 }
                 catch (Exception e)
                 {
-                    failed++;
                     var inner = e;
                     while ((inner is TargetInvocationException || inner is AggregateException) && inner.InnerException != null) inner = inner.InnerException;
+                    if (inner is SkipException)
+                    {
+                        skipped++;
+                        Console.WriteLine($"SKIP {name}: {inner.Message}");
+                        continue;
+                    }
+                    failed++;
                     Console.WriteLine($"FAIL {name} ({watch.ElapsedMilliseconds} ms): {inner.GetType().Name}: {inner.Message}");
                     Console.WriteLine("  " + (inner.StackTrace ?? "").Replace("\n", "\n  "));
                 }
