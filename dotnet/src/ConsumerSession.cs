@@ -5,19 +5,6 @@ using Newtonsoft.Json.Linq;
 
 namespace Ismld
 {
-    /// <summary>Where a <see cref="ConsumerSession"/> stands.</summary>
-    internal enum SessionPhase
-    {
-        /// <summary>No socket (not started, or waiting to reconnect).</summary>
-        Disconnected,
-        /// <summary>Socket open, <c>hello</c> sent, no <c>welcome</c> yet.</summary>
-        Handshake,
-        /// <summary>Welcomed: messages may arrive.</summary>
-        Live,
-        /// <summary>Stopped by the application or by a fatal close; never reconnects.</summary>
-        Stopped,
-    }
-
     /// <summary>
     /// One consumer socket's protocol state: a sans-IO state machine (the C# twin of the JS
     /// client's core, src/client/session.rs). Its driver (<see cref="ConsumerSocket"/>)
@@ -29,13 +16,10 @@ namespace Ismld
     /// offers them. No sockets, timers, clock or randomness here; not thread-safe (the driver
     /// holds a lock).
     /// </summary>
-    internal sealed class ConsumerSession
+    internal sealed partial class ConsumerSession
     {
         /// <summary>Close codes after which reconnecting cannot help.</summary>
         public static readonly int[] FatalCloseCodes = { 4001, 4003, 4004 };
-
-        /// <summary>Most ids in one batched frame (the contract's limit).</summary>
-        public const int MaxBatchIds = 2500;
 
         private sealed class Pending
         {
@@ -47,20 +31,10 @@ namespace Ismld
             public string Lane;
         }
 
-        /// <summary>Stateless fin or req of one kind: at most one frame outstanding, the rest wait and go together.</summary>
-        private sealed class Lane
-        {
-            public string Verb;
-            public long? DelayMs;
-            public long? Outstanding;
-            public readonly List<KeyValuePair<long, string>> Waiting = new List<KeyValuePair<long, string>>();
-        }
-
         private readonly SessionConfig cfg;
         private readonly HashSet<string> inFlight = new HashSet<string>();
         private readonly Dictionary<long, Pending> pending = new Dictionary<long, Pending>();
         private readonly Queue<string> queue = new Queue<string>();
-        private readonly Dictionary<string, Lane> lanes = new Dictionary<string, Lane>();
         private long nextRef = 1;
         private int attempt;
         private int failures;
@@ -265,39 +239,6 @@ namespace Ismld
             output.Add(new SessionAction.Error { Code = code, Message = message });
         }
 
-        /// <summary>The outstanding frame of a lane was answered: send what waited, as one frame.</summary>
-        private void LaneAnswered(Pending p, List<SessionAction> output)
-        {
-            if (p.Lane == null || !lanes.TryGetValue(p.Lane, out var lane)) return;
-            lane.Outstanding = null;
-            if (lane.Waiting.Count == 0 || Phase != SessionPhase.Live) return;
-            var calls = lane.Waiting.Take(MaxBatchIds).ToList();
-            lane.Waiting.RemoveRange(0, calls.Count);
-            output.Add(SendLaneFrame(p.Lane, lane, calls));
-        }
-
-        private SessionAction SendLaneFrame(string key, Lane lane, List<KeyValuePair<long, string>> calls)
-        {
-            var frame = new JObject { ["op"] = lane.Verb };
-            long frameRef;
-            if (calls.Count == 1)
-            {
-                frameRef = calls[0].Key;
-                frame["id"] = calls[0].Value;
-                pending[frameRef] = new Pending { Returns = calls[0].Value, Lane = key };
-            }
-            else
-            {
-                frameRef = nextRef++;
-                frame["ids"] = new JArray(calls.Select(c => (object)c.Value).ToArray());
-                pending[frameRef] = new Pending { Calls = calls, Lane = key };
-            }
-            if (lane.DelayMs.HasValue) frame["delay_ms"] = lane.DelayMs.Value;
-            frame["ref"] = frameRef;
-            lane.Outstanding = frameRef;
-            return Send(frame);
-        }
-
         /// <summary>
         /// fin / touch / req / shelve of a message (<paramref name="verb"/> is the wire verb).
         /// Returns the ref whose <see cref="SessionAction.Answer"/> completes the call, and
@@ -309,19 +250,7 @@ namespace Ismld
             var finishing = verb != "touch";
             var (r, refused) = Claim(id, finishing);
             if (refused != null) return (r, new List<SessionAction> { refused });
-            if (ServerBatch && state == null && (verb == "fin" || verb == "req"))
-            {
-                var key = verb + "/" + (delayMs.HasValue ? delayMs.Value.ToString() : "");
-                if (!lanes.TryGetValue(key, out var lane)) lanes[key] = lane = new Lane { Verb = verb, DelayMs = delayMs };
-                pending.Remove(r);
-                var call = new KeyValuePair<long, string>(r, id);
-                if (lane.Outstanding.HasValue)
-                {
-                    lane.Waiting.Add(call);
-                    return (r, new List<SessionAction>());
-                }
-                return (r, new List<SessionAction> { SendLaneFrame(key, lane, new List<KeyValuePair<long, string>> { call }) });
-            }
+            if (ServerBatch && state == null && (verb == "fin" || verb == "req")) return (r, Coalesce(verb, id, r, delayMs));
             var frame = new JObject { ["op"] = verb, ["id"] = id };
             if (delayMs.HasValue) frame["delay_ms"] = delayMs.Value;
             if (state != null) frame["state"] = state;

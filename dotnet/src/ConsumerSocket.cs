@@ -16,6 +16,12 @@ namespace Ismld
         public IsmldException Fatal;
         /// <summary>The topic has this many partitions: the subscriber opens one socket each instead.</summary>
         public int? Partitions;
+        /// <summary>
+        /// The bus answers HTTP with these credentials, yet refused the upgrade: try the next
+        /// upgrade without the Authorization header, so that the <c>hello</c> is refused with a
+        /// close code that says why (e.g. 4003 for a client that may publish but not subscribe).
+        /// </summary>
+        public bool TryWithoutHeader;
         public string Reason;
     }
 
@@ -38,6 +44,7 @@ namespace Ismld
         private IWebSocket ws;
         private int generation;
         private bool pumping;
+        private bool headerless;
         private int lastCloseCode = 1006;
         private string lastCloseReason = "";
 
@@ -82,7 +89,7 @@ namespace Ismld
                 if (session.Phase == SessionPhase.Stopped && ws == null) Perform(session.Closed(1000, "stopped", 0));
             }
             try { stopped.Cancel(); } catch (ObjectDisposedException) { }
-            timer.Change(System.Threading.Timeout.Infinite, System.Threading.Timeout.Infinite);
+            timer.Dispose();
         }
 
         /// <summary>Stops for good because of a fatal refusal (no close frame to wait for).</summary>
@@ -121,7 +128,9 @@ namespace Ismld
                 using (var cts = CancellationTokenSource.CreateLinkedTokenSource(stopped.Token))
                 {
                     cts.CancelAfter(owner.ConnectTimeout);
-                    await socket.ConnectAsync(Uri, owner.Headers(token), cts.Token).ConfigureAwait(false);
+                    var headers = owner.Headers(token);
+                    if (headerless) headers.Remove("Authorization");
+                    await socket.ConnectAsync(Uri, headers, cts.Token).ConfigureAwait(false);
                 }
             }
             catch (Exception e)
@@ -133,6 +142,7 @@ namespace Ismld
                 lock (gate)
                 {
                     if (gen != generation) return;
+                    headerless = verdict.TryWithoutHeader && !headerless;
                     if (verdict.Fatal != null) Perform(session.Fail(verdict.Fatal.Code, verdict.Fatal.Message));
                     else
                     {
@@ -305,10 +315,13 @@ namespace Ismld
             }
         }
 
-        /// <summary>Called by the subscriber once a message's handler is done.</summary>
-        public void Forget(string id)
+        /// <summary>Called by the subscriber once a message's handler is done (a redelivery of the same id may have replaced it).</summary>
+        public void Forget(IsmlMessage msg)
         {
-            lock (gate) messages.Remove(id);
+            lock (gate)
+            {
+                if (messages.TryGetValue(msg.Id, out var m) && m == msg) messages.Remove(msg.Id);
+            }
         }
 
         public Task<long?> SettleAsync(string verb, string id, JToken state, long? delayMs)

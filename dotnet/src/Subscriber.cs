@@ -9,21 +9,6 @@ using Newtonsoft.Json.Linq;
 
 namespace Ismld
 {
-    /// <summary>Where a <see cref="Subscriber"/> stands.</summary>
-    public enum SubscriberState
-    {
-        /// <summary>Made, not started.</summary>
-        Idle,
-        /// <summary>Opening its socket(s).</summary>
-        Connecting,
-        /// <summary>Every socket welcomed: messages flow.</summary>
-        Connected,
-        /// <summary>A socket was lost; reconnecting with backoff.</summary>
-        Disconnected,
-        /// <summary>Stopped by <see cref="Subscriber.Stop"/>, by the connection, or for good (bad credentials, no permission, channel deleted).</summary>
-        Stopped,
-    }
-
     /// <summary>
     /// A consumer of one channel, made by <see cref="IsmlConnection.Subscribe"/>; call
     /// <see cref="Start"/>. On a partitioned topic it opens one socket per partition by
@@ -87,7 +72,8 @@ namespace Ismld
         /// Connects and starts handling messages. Completes when the bus welcomed the
         /// subscription (every partition's socket); throws <see cref="UnauthorizedException"/>,
         /// <see cref="ForbiddenException"/> or <see cref="InvalidRequestException"/> when it
-        /// cannot be. Later connection losses are retried for ever.
+        /// cannot be. Later connection losses are retried for ever. Cancelling
+        /// <paramref name="cancellationToken"/> before the welcome stops the subscriber.
         /// </summary>
         public Task Start(CancellationToken cancellationToken = default(CancellationToken))
         {
@@ -104,8 +90,12 @@ namespace Ismld
             var task = started.Task;
             if (cancellationToken.CanBeCanceled)
             {
-                var reg = cancellationToken.Register(() => started.TrySetCanceled());
-                task.ContinueWith(_ => reg.Dispose(), TaskScheduler.Default);
+                // Giving up on the start gives up on the subscriber.
+                var reg = cancellationToken.Register(() =>
+                {
+                    if (started.TrySetCanceled()) Stop().Forget();
+                });
+                task.ContinueWith(_ => reg.Dispose(), TaskScheduler.Default).Forget();
             }
             foreach (var s in first) s.Start();
             return task;
@@ -285,6 +275,7 @@ namespace Ismld
                     var stats = await connection.Http.StatsAsync(wireTopic, cts.Token).ConfigureAwait(false) as JObject;
                     var n = stats == null ? null : Json.Long(stats, "partitions");
                     if (n > 1 && !s.Partition.HasValue) return new ConnectVerdict { CloseCode = 1006, Reason = retry.Reason, Partitions = (int)n };
+                    return new ConnectVerdict { CloseCode = 1006, Reason = retry.Reason, TryWithoutHeader = true };
                 }
             }
             catch (UnauthorizedException x)
@@ -356,7 +347,7 @@ namespace Ismld
             }
             finally
             {
-                from.Forget(msg.Id);
+                from.Forget(msg);
                 msg.Abort();
             }
             if (ok)

@@ -44,7 +44,7 @@ namespace Ismld.Tests
         [Test]
         public static async Task PartitionedTopicFansOutOnA409()
         {
-            var bus = new FakeBus { Refuse = u => u.Query.Contains("partition=") ? null : Conflict(3), OnFrame = FakeBus.Server(true, 3) };
+            var bus = new FakeBus { Refuse = (u, h) => u.Query.Contains("partition=") ? null : Conflict(3), OnFrame = FakeBus.Server(true, 3) };
             var conn = Fake(bus);
             var handled = new Inbox<IsmlMessage>();
             var sub = conn.Subscribe(new SubscriptionOptions { Topic = "t", Channel = "c", MaxInFlight = 4 }, m => { handled.Add(m); return Task.CompletedTask; });
@@ -73,7 +73,7 @@ namespace Ismld.Tests
         [Test]
         public static async Task ProbeFindsPartitionsWhenThePlatformHidesTheStatus()
         {
-            var bus = new FakeBus { Refuse = u => u.Query.Contains("partition=") ? null : new SocketUpgradeException(null, null, "Unable to connect"), OnFrame = FakeBus.Server(false, 2) };
+            var bus = new FakeBus { Refuse = (u, h) => u.Query.Contains("partition=") ? null : new SocketUpgradeException(null, null, "Unable to connect"), OnFrame = FakeBus.Server(false, 2) };
             var http = new FakeHttp(r => r.Method == HttpMethod.Get && r.RequestUri.AbsolutePath == "/v1/topics/t" ? (200, "{\"topic\":\"t\",\"seq\":0,\"partitions\":2,\"channels\":[]}") : (404, ""));
             var conn = Fake(bus, http);
             var sub = conn.Subscribe(new SubscriptionOptions { Topic = "t", Channel = "c", MaxInFlight = 1 }, m => Task.CompletedTask);
@@ -87,7 +87,7 @@ namespace Ismld.Tests
         [Test]
         public static async Task RefusedUpgradesAreTypedErrors()
         {
-            var refused = new FakeBus { Refuse = u => new SocketUpgradeException(null, null, "refused") };
+            var refused = new FakeBus { Refuse = (u, h) => new SocketUpgradeException(null, null, "refused") };
             foreach (var pair in new[] { (401, typeof(UnauthorizedException)), (403, typeof(ForbiddenException)) })
             {
                 var (status, expected) = pair;
@@ -98,10 +98,44 @@ namespace Ismld.Tests
                 Check.Equal(status, e.Status);
                 Check.Equal(SubscriberState.Stopped, sub.State);
             }
-            var known = new FakeBus { Refuse = u => new SocketUpgradeException(403, "{\"error\":{\"code\":\"forbidden\",\"message\":\"no subscribe on t\"}}", "403") };
+            var known = new FakeBus { Refuse = (u, h) => new SocketUpgradeException(403, "{\"error\":{\"code\":\"forbidden\",\"message\":\"no subscribe on t\"}}", "403") };
             var s2 = Fake(known).Subscribe(new SubscriptionOptions { Topic = "t", Channel = "c" }, m => Task.CompletedTask);
             var f = await Check.Throws<ForbiddenException>(() => Check.Within(s2.Start(), "a known refusal"), "start");
             Check.Equal("no subscribe on t", f.Message);
+        }
+
+        [Test]
+        public static async Task AnInconclusiveRefusalIsRetriedWithCredentialsInHelloOnly()
+        {
+            // A bus that refuses the upgrade for the header's credentials while its HTTP API
+            // answers them (a client that may publish, not subscribe): the hello says why.
+            var bus = new FakeBus
+            {
+                Refuse = (u, h) => h.ContainsKey("Authorization") ? new SocketUpgradeException(null, null, "refused") : null,
+                OnFrame = (s, f) => { if ((string)f["op"] == "hello") s.CloseFromServer(4003, "no subscribe permission on t"); },
+            };
+            var http = new FakeHttp(r => (200, "{\"topic\":\"t\",\"seq\":3,\"channels\":[]}"));
+            var sub = Fake(bus, http).Subscribe(new SubscriptionOptions { Topic = "t", Channel = "c" }, m => Task.CompletedTask);
+            var e = await Check.Throws<ForbiddenException>(() => Check.Within(sub.Start(), "the refusal"), "start");
+            Check.Equal("no subscribe permission on t", e.Message);
+            var s1 = await bus.Opened.Next(null, 5, "the headerless socket");
+            Check.True(!s1.Headers.ContainsKey("Authorization"), "no header the second time");
+            Check.Equal("foo", (string)s1.Frames("hello")[0]["login"], "credentials in hello");
+        }
+
+        [Test]
+        public static async Task CancellingStartStopsTheSubscriber()
+        {
+            var bus = new FakeBus { OnFrame = (s, f) => { } }; // never welcomes
+            var sub = Fake(bus).Subscribe(new SubscriptionOptions { Topic = "t", Channel = "c" }, m => Task.CompletedTask);
+            using (var cts = new CancellationTokenSource())
+            {
+                var start = sub.Start(cts.Token);
+                await bus.Opened.Next(null, 5, "a socket");
+                cts.Cancel();
+                await Check.Throws<OperationCanceledException>(() => Check.Within(start, "the cancelled start"), "start");
+            }
+            await Check.Within(DriverTests.WaitFor(() => sub.State == SubscriberState.Stopped), "stopped");
         }
 
         [Test]

@@ -15,7 +15,7 @@ namespace Ismld.Tests
     /// </summary>
     internal sealed class FakeBus
     {
-        public Func<Uri, Exception> Refuse = _ => null;
+        public Func<Uri, IDictionary<string, string>, Exception> Refuse = (u, h) => null;
         public Action<FakeSocket, JObject> OnFrame = (s, f) => { };
         public readonly Inbox<FakeSocket> Opened = new Inbox<FakeSocket>();
         public readonly List<FakeSocket> All = new List<FakeSocket>();
@@ -89,7 +89,7 @@ namespace Ismld.Tests
         {
             Uri = uri;
             Headers = new Dictionary<string, string>(headers);
-            var refusal = bus.Refuse(uri);
+            var refusal = bus.Refuse(uri, Headers);
             if (refusal != null) throw refusal;
             lock (bus.All) bus.All.Add(this);
             bus.Opened.Add(this);
