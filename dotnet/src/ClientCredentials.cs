@@ -15,7 +15,7 @@ namespace Ismld
         /// <summary>A bearer token instead of login and secret.</summary>
         public string Token { get; set; }
 
-        /// <summary>Free-form id of this process, shown in the bus's logs (optional).</summary>
+        /// <summary>Free-form id of this process, sent in every <c>hello</c> (optional).</summary>
         public string ClientId { get; set; }
     }
 }
