@@ -2,7 +2,8 @@
 # Installs everything ismld's build, dev server and tests need, idempotently and at pinned
 # versions, skipping what is already there. Needs only rustup/cargo and Node + npm.
 #   bash scripts/setup.sh            # the Worker and client toolchain (dev)
-#   bash scripts/setup.sh --browsers # and Debian's Chromium + ChromeDriver (tests)
+#   bash scripts/setup.sh --browsers # and Debian's Chromium + ChromeDriver and Mono (tests)
+#   bash scripts/setup.sh --dotnet   # and Debian's Mono (the C# client)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -63,6 +64,24 @@ else
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+
+# Debian's Mono and Newtonsoft.Json for the C# client (dotnet/, scripts/build-dotnet.sh):
+# with --dotnet, and with --browsers (the test toolchain, as npm test runs it).
+case "${1:-}" in
+  --dotnet | --browsers)
+    if command -v mcs >/dev/null 2>&1 && command -v mono >/dev/null 2>&1 &&
+      [ -f /usr/lib/mono/4.5/System.Net.Http.dll ] && [ -f /usr/lib/cli/Newtonsoft.Json-5.0/Newtonsoft.Json.dll ]; then
+      log "mono + Newtonsoft.Json: present ($(mono --version 2>/dev/null | head -1))"
+    else
+      log "installing Debian's Mono and Newtonsoft.Json for the C# client (apt-get)"
+      SUDO=""
+      [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mono-mcs mono-runtime \
+        libmono-system-net-http4.0-cil libnewtonsoft-json-cil-dev >/dev/null
+    fi
+    ;;
+esac
 
 # npm devDependencies: Node 22 (wrangler needs >= 22.12), wrangler + workerd, binaryen,
 # esbuild, ws. `npm ci` is not used: this registry lacks some optional platform packages.

@@ -43,6 +43,9 @@ kill $server 2>/dev/null || true
 log "generating the Connect clients' code from proto/ (buf generate)"
 npx --no-install buf generate
 
+log "building the C# client (Mono: scripts/build-dotnet.sh; run by tests/e2e/dotnet.test.mjs)"
+bash scripts/build-dotnet.sh
+
 log "end-to-end tests against the Worker in workerd (node --test)"
 # --test-force-exit: a failed test that leaves a socket open must not hang the run.
 node --test --test-concurrency=1 --test-force-exit --test-timeout=180000 tests/e2e/*.test.mjs
