@@ -43,6 +43,8 @@ export class MemoryHub {
   private readonly pulls = new Map<number, (body: string) => void>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt: number | undefined;
+  /** The HTTP status of the last answer of {@link MemoryHub.http} (tests). */
+  lastStatus = 0;
 
   /**
    * An HTTP operation of the API on a topic (`path` as on a server, e.g.
@@ -57,9 +59,11 @@ export class MemoryHub {
       this.flush();
     }
     if ("status" in answer) {
+      this.lastStatus = answer.status;
       if (answer.status >= 400) throw httpError(answer.status, answer.body);
       return answer.body;
     }
+    this.lastStatus = 200;
     if (answer.await === "pull") {
       const { topic, waiter, wait_ms } = answer;
       return new Promise((resolve) => {

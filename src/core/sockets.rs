@@ -236,6 +236,11 @@ impl Broker {
         self.sockets.contains_key(&id)
     }
 
+    /// How many messages are in flight to a socket.
+    pub fn in_flight_to(&self, id: SocketId) -> usize {
+        self.sockets.get(&id).map_or(0, |s| s.in_flight.len())
+    }
+
     /// A socket's record.
     pub fn socket(&self, id: SocketId) -> Option<&SocketRecord> {
         self.sockets.get(&id).map(|s| &s.record)

@@ -192,13 +192,17 @@ export class Socket {
     });
   }
 
-    /**
-   * Waits until every frame the server sent so far has arrived (the `pong` to a `ping`
-   * comes after them); returns the `msg` frames held.
+  /**
+   * Waits until every frame the object sent before it read this one has arrived, and
+   * returns the `msg` frames held. (Not a `ping`: the runtime answers pings itself, with
+   * no ordering against the object's frames. An unknown op is answered by the object,
+   * in order, with an error and the socket stays open.)
    */
   async barrier() {
-    this.send({ op: "ping" });
-    await this.next((f) => f.op === "pong");
+    Socket.ref = (Socket.ref ?? 0) + 1;
+    const ref = `barrier-${Socket.ref}`;
+    this.send({ op: "barrier", ref });
+    await this.next((f) => f.op === "error" && f.ref === ref);
     return this.frames.filter((f) => f.op === "msg");
   }
 
