@@ -222,9 +222,7 @@ impl World {
             self.h.advance(1_000);
             let mut any = false;
             for &(socket, ch) in &drainers {
-                let new = self.h.msgs(socket);
-                let delivered = !new.is_empty();
-                for m in new {
+                for m in self.h.msgs(socket) {
                     let seq = m["seq"].as_u64().unwrap();
                     assert!(
                         !self.finished.contains(&(ch, seq)),
