@@ -1,5 +1,5 @@
 //! The topic's HTTP operations (publish, request, stats, delete; channel create, delete,
-//! pause, seek, dead letters, redrive, pull, settle): decoded bodies in, answers out.
+//! pause, seek, dead letters, redrive, pull, settle): decoded input in, answers out.
 //! The driver has checked credentials and permissions, read the body within its cap,
 //! and passes the caller's event `source`.
 
@@ -7,138 +7,19 @@ use super::admin::NewChannel;
 use super::broker::{Broker, Waiter};
 use super::filter::Filter;
 use super::output::Output;
-use super::publish::{PublishOptions, Publisher};
+use super::publish::Publisher;
+use super::request::{
+    channel_input, json_body, options, query_u64, Answer, Input, Operation, SeekTo, TopicRequest,
+    DEAD_PAGE_BYTES, REQUEST_TIMEOUT_MS,
+};
 use super::store::{Store, StoreResult};
 use super::{Millis, Seq};
-use crate::proto::event::{self, parse_rfc3339};
-use crate::proto::http::{
-    BatchPublished, CreateChannel, DeadLetter, DeadLetters, Published, Pull, Redrive, Seek, SettleBody,
-};
+use crate::proto::http::{BatchPublished, CreateChannel, DeadLetter, DeadLetters, Published};
 use crate::proto::id::{made_id, message_id};
-use crate::proto::nsq::Framing;
 use crate::proto::publish::{self, Body};
 use crate::proto::route::{ChannelOp, TopicOp};
-use crate::proto::{ApiError, ChannelName, ErrorCode, TopicName};
-use serde::de::DeserializeOwned;
+use crate::proto::{ApiError, ChannelName, ErrorCode};
 use serde_json::value::RawValue;
-
-/// Default and longest wait of a request for its response.
-pub const REQUEST_TIMEOUT_MS: (u64, u64) = (30_000, 300_000);
-/// A dead-letter listing stops at about this many bytes (a `cursor` continues it).
-pub const DEAD_PAGE_BYTES: usize = 4 << 20;
-
-/// Which operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Operation {
-    /// A topic operation.
-    Topic(TopicOp),
-    /// A channel operation.
-    Channel(ChannelName, ChannelOp),
-}
-
-/// One HTTP operation on the topic.
-#[derive(Debug, Clone)]
-pub struct TopicRequest<'a> {
-    /// The topic.
-    pub topic: &'a TopicName,
-    /// The operation.
-    pub op: Operation,
-    /// Query parameters, decoded.
-    pub query: &'a [(String, String)],
-    /// Request headers (binary-mode publishes read `ce-*`).
-    pub headers: &'a [(String, String)],
-    /// `Content-Type`.
-    pub content_type: Option<&'a str>,
-    /// The body, read within its cap.
-    pub body: &'a [u8],
-    /// The caller's event source (`/clients/{login}`, `/anonymous`, `/admin`, `/memory`).
-    pub source: &'a str,
-    /// An NSQ `/pub` or `/mpub` body relayed by the front Worker.
-    pub nsq: Option<Framing>,
-    /// Fresh random bytes, for the ids of events the bus makes.
-    pub entropy: [u8; 16],
-}
-
-/// The answer to an HTTP operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// Answered: a status and a JSON body (empty for 204).
-    Done {
-        /// Status.
-        status: u16,
-        /// Body.
-        body: String,
-    },
-    /// A request was published: wait up to `timeout_ms` for [`Output::Response`] with
-    /// `seq`, else answer [`Answer::request_timeout`].
-    AwaitResponse {
-        /// The request event's seq.
-        seq: Seq,
-        /// Its message id.
-        id: String,
-        /// How long to wait.
-        timeout_ms: u64,
-    },
-    /// A pull waits for messages: up to `wait_ms` for [`Output::PullReady`] with
-    /// `waiter`, else [`Broker::pull_expired`].
-    AwaitPull {
-        /// The waiting pull.
-        waiter: u64,
-        /// How long to wait.
-        wait_ms: u64,
-    },
-}
-
-impl Answer {
-    /// A JSON answer.
-    pub fn json<T: serde::Serialize>(status: u16, body: &T) -> Answer {
-        match serde_json::to_string(body) {
-            Ok(body) => Answer::Done { status, body },
-            Err(_) => Answer::error(&ApiError::new(ErrorCode::Internal, "internal error")),
-        }
-    }
-
-    /// The contract's error answer.
-    pub fn error(e: &ApiError) -> Answer {
-        Answer::Done { status: e.code.http_status(), body: e.to_body() }
-    }
-
-    /// The `504` of a request nobody answered in time.
-    pub fn request_timeout(id: &str, timeout_ms: u64) -> Answer {
-        Answer::error(&ApiError::new(
-            ErrorCode::Timeout,
-            format!("no response within {timeout_ms} ms; the request event {id} stays published"),
-        ))
-    }
-}
-
-fn json_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("bad body: {e}")))
-}
-
-fn query_u64(query: &[(String, String)], name: &str) -> Result<Option<u64>, ApiError> {
-    match query.iter().find(|(k, _)| k == name) {
-        Some((_, v)) => {
-            v.parse().map(Some).map_err(|_| ApiError::invalid(format!("{name} must be a whole number")))
-        }
-        None => Ok(None),
-    }
-}
-
-/// `ordering_key`, `delay_ms` and `ttl_ms` query parameters.
-fn options(query: &[(String, String)], reply: bool) -> Result<PublishOptions, ApiError> {
-    let ordering_key = query.iter().find(|(k, _)| k == "ordering_key").map(|(_, v)| v.clone());
-    event::check_ordering_key(ordering_key.as_deref())?;
-    Ok(PublishOptions {
-        ordering_key: ordering_key.filter(|k| !k.is_empty()),
-        delay_ms: query_u64(query, "delay_ms")?,
-        ttl_ms: query_u64(query, "ttl_ms")?,
-        reply,
-    })
-}
 
 macro_rules! tri {
     ($e:expr) => {
@@ -273,14 +154,7 @@ impl Broker {
             return self.channel_answer(store, if created { 201 } else { 200 }, name);
         }
         // Bad input is refused before the channel is looked up: a 400 says what is wrong.
-        let input = match op {
-            ChannelOp::Seek => Input::Seek(tri!(seek_target(req.body))),
-            ChannelOp::Redrive => Input::Redrive(tri!(json_body(req.body))),
-            ChannelOp::Pull => Input::Pull(tri!(tri!(json_body::<Pull>(req.body)).check(&self.limits))),
-            ChannelOp::Settle => Input::Settle(tri!(json_body(req.body))),
-            ChannelOp::Dead => Input::Dead(tri!(dead_query(req.query, self.partition.index))),
-            _ => Input::None,
-        };
+        let input = tri!(channel_input(op, req, &self.limits, self.partition.index));
         let id = tri!(self.channel_id(name.as_str()));
         match (op, input) {
             (ChannelOp::Delete, _) => {
@@ -372,46 +246,6 @@ impl Broker {
     pub fn pull_expired(&mut self, waiter: u64) -> Option<String> {
         self.waiters.remove(&waiter).map(|_| r#"{"messages":[]}"#.to_owned())
     }
-}
-
-/// Where a `seek` goes.
-enum SeekTo {
-    Seq(Seq),
-    Time(Millis),
-}
-
-fn seek_target(body: &[u8]) -> Result<SeekTo, ApiError> {
-    let body: Seek = json_body(body)?;
-    match (body.seq, body.time.as_deref()) {
-        (Some(seq), None) => Ok(SeekTo::Seq(seq)),
-        (None, Some(t)) => parse_rfc3339(t)
-            .map(SeekTo::Time)
-            .ok_or_else(|| ApiError::invalid("time must be an RFC 3339 time")),
-        _ => Err(ApiError::invalid("seek takes exactly one of \"seq\" and \"time\"")),
-    }
-}
-
-/// A decoded channel operation body.
-enum Input {
-    None,
-    Seek(SeekTo),
-    Redrive(Redrive),
-    Pull(crate::proto::http::PullParams),
-    Settle(SettleBody),
-    Dead((usize, Seq)),
-}
-
-/// `?limit=` (1..=1,000, default 100) and `?cursor=` of a dead-letter listing.
-fn dead_query(query: &[(String, String)], partition: u32) -> Result<(usize, Seq), ApiError> {
-    let limit = query_u64(query, "limit")?.unwrap_or(100).clamp(1, 1000) as usize;
-    let after = match query.iter().find(|(k, _)| k == "cursor") {
-        Some((_, c)) => crate::proto::id::parse_message_id(c)
-            .filter(|(p, _)| *p == partition)
-            .map(|(_, s)| s)
-            .ok_or_else(|| ApiError::invalid("cursor must be a message id from a previous listing"))?,
-        None => 0,
-    };
-    Ok((limit, after))
 }
 
 fn internal() -> ApiError {

@@ -17,13 +17,20 @@
 //!
 //! # Layout
 //!
-//! - `broker.rs`: the state and start-up; `http.rs`: HTTP operations; `sockets.rs`
-//!   and `frames.rs`: sockets, `hello` and frame dispatch; `publish.rs`: appending
-//!   events (dedup, limits, reserved sources); `delivery.rs`: moving messages (deliver,
-//!   finish, touch, give back, leases); `ordering.rs`: ordering keys; `timers.rs`:
-//!   deadlines, deferrals, heartbeats; `admin.rs`: channel administration and stats;
-//!   `retention.rs`: pruning; `dedup.rs`: the dedup window.
-//! - `store.rs` and `mem_store.rs`: storage.
+//! - `broker.rs`: the state, start-up ([`Broker::load`]) and small helpers.
+//! - `request.rs` and `http.rs`: an HTTP operation's input and answer, and serving it.
+//! - `sockets.rs` and `frames.rs`: sockets (pending, `hello`, close) and frame dispatch.
+//! - `publish.rs`: appending events (reserved sources, dedup, limits) and `respond`.
+//! - `delivery.rs`: choosing the next message and putting it in flight;
+//!   `settle.rs`: fin, touch, giving back; `ordering.rs`: ordering keys;
+//!   `pull.rs`: `settle` for pulled messages.
+//! - `flush.rs`: the end of every call (lease rows, channel rows, frames).
+//! - `timers.rs`: deadlines, deferrals, heartbeats, hello deadlines; `retention.rs`:
+//!   pruning; `admin.rs`: channel administration and stats; `dedup.rs`: the dedup window.
+//! - `channel.rs` and `consumer.rs`: a channel's and a socket's state in memory.
+//! - `filter/`: CloudEvents Subscriptions API filters and CESQL.
+//! - `store.rs` and `mem_store/`: the storage trait, its rows, and the in-memory store.
+//! - `output.rs`: what the broker asks its driver to do.
 //!
 //! Must not touch: sockets, timers, HTTP, `Date.now()`, randomness (the driver passes
 //! random bytes in where the bus makes ids).
@@ -43,7 +50,9 @@ mod ordering;
 mod output;
 mod publish;
 mod pull;
+mod request;
 mod retention;
+mod settle;
 mod sockets;
 pub mod store;
 mod timers;
@@ -52,10 +61,10 @@ pub use broker::{Broker, Partition};
 pub use consumer::ConsumerSettings;
 pub use dedup::{pair_hash, DedupFilter, Lookup};
 pub use frames::FrameOutcome;
-pub use http::{Answer, Operation, TopicRequest, REQUEST_TIMEOUT_MS};
 pub use mem_store::MemStore;
 pub use output::{LogLevel, Output, SocketRecord};
 pub use publish::PublishOptions;
+pub use request::{Answer, Operation, TopicRequest, REQUEST_TIMEOUT_MS};
 pub use sockets::Caller;
 pub use store::{Store, StoreError};
 

@@ -6,7 +6,9 @@
 //! `state`, `event` and `data` stay unparsed [`RawValue`]s: serde cannot buffer those.
 
 use super::error::{ApiError, ErrorCode};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
+
+pub use super::server_frame::{msg_fields, msg_frame, ok_frame, MsgHeader, OkFrame, ServerFrame};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -295,153 +297,6 @@ impl RawFrame {
             other => Err(ApiError::invalid(format!("unknown op {other:?}"))),
         }
     }
-}
-
-/// Server -> client frames, encoded with [`ServerFrame::encode`] (`ok` is [`OkFrame`],
-/// `msg` and `msgs` are assembled around stored JSON by [`msg_fields`]).
-#[derive(Debug, Serialize)]
-#[serde(tag = "op", rename_all = "lowercase")]
-pub enum ServerFrame<'a> {
-    /// `hello` accepted.
-    Welcome {
-        /// Topic (wire name).
-        topic: &'a str,
-        /// Channel (wire name); null on a publisher socket.
-        channel: Option<&'a str>,
-        /// This consumer's session id.
-        session: &'a str,
-        /// Credit granted at start.
-        max_in_flight: u64,
-        /// Keep-alive interval in force.
-        heartbeat_ms: u64,
-        /// `true` when the consumer asked for `msgs` frames: the server also takes
-        /// settling frames with `ids`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        batch: Option<bool>,
-        /// This socket's partition.
-        partition: u32,
-        /// The topic's number of partitions.
-        partitions: u32,
-    },
-    /// A frame was refused.
-    Error {
-        /// The frame's `ref`, if any.
-        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
-        reference: Option<&'a Value>,
-        /// Contract error code.
-        code: ErrorCode,
-        /// Human text.
-        message: &'a str,
-    },
-    /// Answer to ping.
-    Pong,
-}
-
-/// The `ok` frame: a frame took effect. Fields beyond `ref` depend on what it answers.
-#[derive(Debug, Default, Serialize)]
-pub struct OkFrame<'a> {
-    /// The frame's `ref`.
-    #[serde(rename = "ref")]
-    pub reference: Option<&'a Value>,
-    /// Message id (`pub` answers).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<&'a str>,
-    /// Sequence number (`pub` answers).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u64>,
-    /// Partition (`pub` answers).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partition: Option<u32>,
-    /// Whether the `pub` was a duplicate.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duplicate: Option<bool>,
-    /// New deadline (`touch` answers).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deadline: Option<u64>,
-    /// How many took effect (answers to frames with `ids`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settled: Option<u64>,
-    /// Ids that were not in flight to this consumer (answers to frames with `ids`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub missing: Option<&'a [&'a str]>,
-    /// One entry per event (answers to a `pub` with `events`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub results: Option<&'a [super::http::BatchItem]>,
-}
-
-impl OkFrame<'_> {
-    /// The frame as JSON text.
-    pub fn encode(&self) -> String {
-        #[derive(Serialize)]
-        struct Tagged<'b, 'c> {
-            op: &'static str,
-            #[serde(flatten)]
-            ok: &'b OkFrame<'c>,
-        }
-        serde_json::to_string(&Tagged { op: "ok", ok: self })
-            .unwrap_or_else(|_| r#"{"op":"error","code":"internal","message":"encoding failed"}"#.to_owned())
-    }
-}
-
-/// Everything a delivery carries but the event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MsgHeader<'a> {
-    /// Message id.
-    pub id: &'a str,
-    /// Sequence number (per partition).
-    pub seq: u64,
-    /// Partition.
-    pub partition: u32,
-    /// Deliveries so far, this one included.
-    pub attempt: u32,
-    /// Failed deliveries so far.
-    pub failures: u32,
-    /// In-flight deadline, ms since the epoch.
-    pub deadline: u64,
-    /// Whether a `respond` is expected.
-    pub reply: bool,
-    /// Last saved handler state (JSON text), or none.
-    pub checkpoint: Option<&'a str>,
-}
-
-/// The fields of a delivery (a `msg` frame without `op`, an element of `msgs` or of a
-/// pull answer), assembled around already-encoded JSON (the stored event and
-/// checkpoint), so a delivery never re-parses or re-serializes the event.
-pub fn msg_fields(h: &MsgHeader<'_>, event_json: &str) -> String {
-    let id = serde_json::to_string(h.id).unwrap_or_else(|_| "\"\"".into());
-    format!(
-        r#""id":{id},"seq":{},"partition":{},"attempt":{},"failures":{},"deadline":{},"reply":{},"checkpoint":{},"event":{event_json}"#,
-        h.seq,
-        h.partition,
-        h.attempt,
-        h.failures,
-        h.deadline,
-        h.reply,
-        h.checkpoint.unwrap_or("null"),
-    )
-}
-
-/// A `msg` frame.
-pub fn msg_frame(h: &MsgHeader<'_>, event_json: &str) -> String {
-    format!("{{\"op\":\"msg\",{}}}", msg_fields(h, event_json))
-}
-
-impl ServerFrame<'_> {
-    /// The frame as JSON text.
-    pub fn encode(&self) -> String {
-        serde_json::to_string(self)
-            .unwrap_or_else(|_| r#"{"op":"error","code":"internal","message":"encoding failed"}"#.to_owned())
-    }
-
-    /// An `error` frame for `e`.
-    pub fn error(reference: Option<&'_ Value>, e: &'_ ApiError) -> String {
-        ServerFrame::Error { reference, code: e.code, message: &e.message }.encode()
-    }
-}
-
-/// `ok` for a frame with this `ref`.
-pub fn ok_frame(reference: Option<&Value>) -> String {
-    OkFrame { reference, ..Default::default() }.encode()
 }
 
 /// Checks a number against a range, naming the field in the error.

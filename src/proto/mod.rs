@@ -19,6 +19,7 @@ pub mod nsq;
 pub mod publish;
 pub mod response;
 pub mod route;
+pub mod server_frame;
 
 pub use error::{ApiError, ErrorCode};
 pub use limits::Limits;

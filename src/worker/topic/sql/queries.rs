@@ -1,124 +1,11 @@
-//! The broker's [`Store`] in the topic object's SQLite (`ctx.storage.sql`).
-//!
-//! Every call is synchronous; the object runs each broker call inside
-//! `transactionSync`, so the writes of one call commit together or not at all. Numbers
-//! come back from the runtime as JavaScript numbers: every integer stored here stays below
-//! 2^53 (seqs, times, counters, socket ids); hashes are stored as hex text.
+//! The SQL of each [`Store`] method.
 
-use super::schema::{self, state_code, state_of};
+use super::rows::*;
+use super::{heads, int, opt, HeadRow, MsgRow, One, SqlStore, HEAD_COLS, MSG_COLS};
 use crate::core::store::*;
 use crate::core::{ConsumerId, Millis, Seq};
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use worker::{SqlStorage, SqlStorageValue as V};
-
-/// The store of one topic object.
-pub struct SqlStore<'a> {
-    sql: &'a SqlStorage,
-}
-
-fn int(v: u64) -> V {
-    V::Integer(v as i64)
-}
-
-fn opt(v: Option<u64>) -> V {
-    v.map(int).unwrap_or(V::Null)
-}
-
-fn fail(e: worker::Error) -> StoreError {
-    let message = e.to_string();
-    let full = message.contains("SQLITE_FULL") || message.contains("database or disk is full");
-    StoreError { full, message }
-}
-
-impl<'a> SqlStore<'a> {
-    /// The store over an object's SQL storage (the schema must exist: [`schema::open`]).
-    pub fn new(sql: &'a SqlStorage) -> Self {
-        SqlStore { sql }
-    }
-
-    fn rows<T: DeserializeOwned>(&self, q: &str, b: Vec<V>) -> StoreResult<Vec<T>> {
-        self.sql.exec(q, b).and_then(|c| c.to_array()).map_err(fail)
-    }
-
-    fn write(&self, q: &str, b: Vec<V>) -> StoreResult<()> {
-        let c = self.sql.exec(q, b).map_err(fail)?;
-        crate::worker::counters::rows_written(c.rows_written());
-        Ok(())
-    }
-}
-
-#[derive(Deserialize)]
-struct One<T> {
-    v: Option<T>,
-}
-
-#[derive(Deserialize)]
-struct HeadRow {
-    seq: f64,
-    ts: f64,
-    okey: Option<String>,
-    deliver_at: Option<f64>,
-    expires_at: Option<f64>,
-    reply: f64,
-}
-
-impl From<HeadRow> for EventHead {
-    fn from(r: HeadRow) -> Self {
-        EventHead {
-            seq: r.seq as u64,
-            ts: r.ts as u64,
-            key: r.okey,
-            deliver_at: r.deliver_at.map(|v| v as u64),
-            expires_at: r.expires_at.map(|v| v as u64),
-            reply: r.reply != 0.0,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct MsgRow {
-    channel: f64,
-    seq: f64,
-    state: f64,
-    owner: f64,
-    due: f64,
-    attempt: f64,
-    failures: f64,
-    max_attempts: f64,
-    timeout: f64,
-    okey: Option<String>,
-    expires_at: Option<f64>,
-    has_cp: f64,
-}
-
-impl MsgRow {
-    fn head(self) -> Option<MessageHead> {
-        Some(MessageHead {
-            channel: self.channel as u32,
-            seq: self.seq as u64,
-            state: state_of(self.state as i64)?,
-            owner: ConsumerId(self.owner as u64),
-            due: self.due as u64,
-            attempt: self.attempt as u32,
-            failures: self.failures as u32,
-            max_attempts: self.max_attempts as u32,
-            timeout_ms: self.timeout as u64,
-            key: self.okey,
-            expires_at: self.expires_at.map(|v| v as u64),
-            has_checkpoint: self.has_cp != 0.0,
-        })
-    }
-}
-
-const MSG_COLS: &str =
-    "channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, expires_at, \
-                        checkpoint IS NOT NULL AS has_cp";
-const HEAD_COLS: &str = "seq, ts, okey, deliver_at, expires_at, reply";
-
-fn heads(rows: Vec<MsgRow>) -> Vec<MessageHead> {
-    rows.into_iter().filter_map(MsgRow::head).collect()
-}
+use crate::worker::topic::schema::{self, state_code, state_of};
+use worker::SqlStorageValue as V;
 
 impl Store for SqlStore<'_> {
     fn meta(&self, key: &str) -> StoreResult<Option<String>> {
@@ -134,8 +21,7 @@ impl Store for SqlStore<'_> {
     }
 
     fn max_seq(&self) -> StoreResult<Option<Seq>> {
-        let r: Vec<One<f64>> = self.rows("SELECT max(seq) AS v FROM events", vec![])?;
-        Ok(r.into_iter().next().and_then(|o| o.v).map(|v| v as u64))
+        self.number("SELECT max(seq) AS v FROM events", vec![])
     }
 
     fn insert_event(&mut self, e: &EventRow) -> StoreResult<()> {
@@ -156,12 +42,7 @@ impl Store for SqlStore<'_> {
     }
 
     fn event_body(&self, seq: Seq) -> StoreResult<Option<(String, bool)>> {
-        #[derive(Deserialize)]
-        struct B {
-            body: String,
-            reply: f64,
-        }
-        let r: Vec<B> = self.rows("SELECT body, reply FROM events WHERE seq = ?", vec![int(seq)])?;
+        let r: Vec<BodyRow> = self.rows("SELECT body, reply FROM events WHERE seq = ?", vec![int(seq)])?;
         Ok(r.into_iter().next().map(|b| (b.body, b.reply != 0.0)))
     }
 
@@ -172,12 +53,7 @@ impl Store for SqlStore<'_> {
     }
 
     fn event_at_or_after(&self, from: Seq) -> StoreResult<Option<(Seq, Millis)>> {
-        #[derive(Deserialize)]
-        struct R {
-            seq: f64,
-            ts: f64,
-        }
-        let r: Vec<R> =
+        let r: Vec<SeqTsRow> =
             self.rows("SELECT seq, ts FROM events WHERE seq >= ? ORDER BY seq LIMIT 1", vec![int(from)])?;
         Ok(r.into_iter().next().map(|r| (r.seq as u64, r.ts as u64)))
     }
@@ -189,15 +65,8 @@ impl Store for SqlStore<'_> {
     }
 
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>> {
-        #[derive(Deserialize)]
-        struct R {
-            source: String,
-            eid: String,
-            seq: f64,
-            ts: f64,
-        }
         // Acceptance times grow with seq: the newest events first, stopping at the window.
-        let r: Vec<R> = self.rows(
+        let r: Vec<PairRow> = self.rows(
             "SELECT source, eid, seq, ts FROM events WHERE ts >= ? ORDER BY seq DESC LIMIT ?",
             vec![int(since), int(limit as u64)],
         )?;
@@ -230,12 +99,9 @@ impl Store for SqlStore<'_> {
     }
 
     fn oldest_prunable(&self, below: Seq) -> StoreResult<Option<Millis>> {
-        let r: Vec<One<f64>> = self.rows(
-            "SELECT ts AS v FROM events e WHERE seq < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.seq = e.seq) \
+        self.number("SELECT ts AS v FROM events e WHERE seq < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.seq = e.seq) \
              ORDER BY seq LIMIT 1",
-            vec![int(below)],
-        )?;
-        Ok(r.into_iter().next().and_then(|o| o.v).map(|v| v as u64))
+            vec![int(below)])
     }
 
     fn spill(&mut self, hash: u64, seq: Seq, ts: Millis) -> StoreResult<()> {
@@ -246,11 +112,10 @@ impl Store for SqlStore<'_> {
     }
 
     fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>> {
-        let r: Vec<One<f64>> = self.rows(
+        self.number(
             "SELECT seq AS v FROM dedup_spill WHERE hash = ? AND ts >= ?",
             vec![format!("{hash:016x}").into(), int(since)],
-        )?;
-        Ok(r.into_iter().next().and_then(|o| o.v).map(|v| v as u64))
+        )
     }
 
     fn expire_spilled(&mut self, since: Millis) -> StoreResult<bool> {
@@ -260,11 +125,7 @@ impl Store for SqlStore<'_> {
     }
 
     fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
-        #[derive(Deserialize)]
-        struct R {
-            data: String,
-        }
-        let r: Vec<R> = self.rows("SELECT data FROM channels ORDER BY id", vec![])?;
+        let r: Vec<ChannelData> = self.rows("SELECT data FROM channels ORDER BY id", vec![])?;
         r.into_iter()
             .map(|r| {
                 serde_json::from_str(&r.data).map_err(|e| StoreError::other(format!("channel row: {e}")))
@@ -297,13 +158,7 @@ impl Store for SqlStore<'_> {
     }
 
     fn row_counts(&self, channel: u32) -> StoreResult<RowCounts> {
-        #[derive(Deserialize)]
-        struct R {
-            state: f64,
-            n: f64,
-            keyed: f64,
-        }
-        let r: Vec<R> = self.rows(
+        let r: Vec<CountRow> = self.rows(
             "SELECT state, count(*) AS n, count(okey) AS keyed FROM messages WHERE channel = ? GROUP BY state",
             vec![int(u64::from(channel))],
         )?;
@@ -330,13 +185,7 @@ impl Store for SqlStore<'_> {
 
     fn message(&self, channel: u32, seq: Seq) -> StoreResult<Option<(MessageHead, Option<String>)>> {
         let q = format!("SELECT {MSG_COLS}, checkpoint FROM messages WHERE channel = ? AND seq = ?");
-        #[derive(Deserialize)]
-        struct R {
-            #[serde(flatten)]
-            m: MsgRow,
-            checkpoint: Option<String>,
-        }
-        let r: Vec<R> = self.rows(&q, vec![int(u64::from(channel)), int(seq)])?;
+        let r: Vec<MsgWithCheckpoint> = self.rows(&q, vec![int(u64::from(channel)), int(seq)])?;
         Ok(r.into_iter().next().and_then(|r| Some((r.m.head()?, r.checkpoint))))
     }
 
@@ -404,11 +253,10 @@ impl Store for SqlStore<'_> {
     }
 
     fn next_due(&self, channel: u32) -> StoreResult<Option<Millis>> {
-        let r: Vec<One<f64>> = self.rows(
+        self.number(
             "SELECT min(due) AS v FROM messages WHERE channel = ? AND state = ?",
             vec![int(u64::from(channel)), V::Integer(state_code(RowState::Deferred))],
-        )?;
-        Ok(r.into_iter().next().and_then(|o| o.v).map(|v| v as u64))
+        )
     }
 
     fn due_rows(&self, channel: u32, until: Millis, limit: usize) -> StoreResult<Vec<MessageHead>> {
@@ -423,14 +271,7 @@ impl Store for SqlStore<'_> {
     }
 
     fn dead_rows(&self, channel: u32, after: Seq, limit: usize) -> StoreResult<Vec<DeadRow>> {
-        #[derive(Deserialize)]
-        struct R {
-            seq: f64,
-            failures: f64,
-            checkpoint: Option<String>,
-            body: Option<String>,
-        }
-        let r: Vec<R> = self.rows(
+        let r: Vec<DeadRowSql> = self.rows(
             "SELECT m.seq AS seq, m.failures AS failures, m.checkpoint AS checkpoint, e.body AS body FROM messages m \
              LEFT JOIN events e ON e.seq = m.seq WHERE m.channel = ? AND m.state = ? AND m.due = 0 AND m.seq > ? \
              ORDER BY m.seq LIMIT ?",
@@ -447,11 +288,8 @@ impl Store for SqlStore<'_> {
     }
 
     fn dead_seqs(&self, channel: u32, after: Seq, limit: usize) -> StoreResult<Vec<Seq>> {
-        let r: Vec<One<f64>> = self.rows(
-            "SELECT seq AS v FROM messages WHERE channel = ? AND state = ? AND due = 0 AND seq > ? ORDER BY seq LIMIT ?",
-            vec![int(u64::from(channel)), V::Integer(state_code(RowState::Dead)), int(after), int(limit as u64)],
-        )?;
-        Ok(r.into_iter().filter_map(|o| o.v).map(|v| v as u64).collect())
+        self.numbers("SELECT seq AS v FROM messages WHERE channel = ? AND state = ? AND due = 0 AND seq > ? ORDER BY seq LIMIT ?",
+            vec![int(u64::from(channel)), V::Integer(state_code(RowState::Dead)), int(after), int(limit as u64)])
     }
 
     fn key_waiting_before(&self, channel: u32, key: &str, seq: Seq) -> StoreResult<bool> {
@@ -499,17 +337,7 @@ impl Store for SqlStore<'_> {
     }
 
     fn leases(&self) -> StoreResult<Vec<LeaseRow>> {
-        #[derive(Deserialize)]
-        struct R {
-            channel: f64,
-            id: f64,
-            owner: f64,
-            deadline: f64,
-            max_attempts: f64,
-            timeout: f64,
-            seqs: String,
-        }
-        let r: Vec<R> = self
+        let r: Vec<LeaseSql> = self
             .rows("SELECT channel, id, owner, deadline, max_attempts, timeout, seqs FROM leases", vec![])?;
         Ok(r.into_iter()
             .map(|r| LeaseRow {
