@@ -28,3 +28,6 @@ pub mod proto;
 mod worker;
 
 pub mod client;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fuzzing;

@@ -255,7 +255,7 @@ impl MemoryBus {
                     self.out.push(Event::Response { topic: topic.to_owned(), seq, event })
                 }
                 Output::PullReady { waiter, body } => self.out.push(Event::Pull { waiter, body }),
-                Output::Log { .. } => {}
+                Output::Log { .. } | Output::Recheck { .. } => {}
             }
         }
     }

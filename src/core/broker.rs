@@ -110,6 +110,8 @@ pub struct Broker {
     pub(super) dedup: Option<Dedup>,
     /// When the `Prune` timer is set.
     pub(super) prune_at: Option<Millis>,
+    /// How often client sockets receiving deliveries are checked again (`None`: never).
+    pub(super) recheck_ms: Option<Millis>,
     /// Heads of the most recent events, ascending, contiguous up to `head`.
     pub(super) recent: VecDeque<EventHead>,
     pub(super) out: Vec<Output>,
@@ -141,6 +143,7 @@ impl Broker {
             next_waiter: 1,
             dedup: None,
             prune_at: None,
+            recheck_ms: None,
             recent: VecDeque::new(),
             out: Vec::new(),
         }
@@ -191,6 +194,7 @@ impl Broker {
                 timeout_ms: m.timeout_ms,
                 key: m.key.as_deref().map(Into::into),
                 expires_at: m.expires_at,
+                has_checkpoint: m.has_checkpoint,
                 lease: None,
             };
             b.timers.insert((m.due, Timer::Deadline(m.channel, m.seq)));
@@ -215,6 +219,7 @@ impl Broker {
                     timeout_ms: l.timeout_ms,
                     key: head.and_then(|h| h.key.as_deref()).map(Into::into),
                     expires_at: head.and_then(|h| h.expires_at),
+                    has_checkpoint: false,
                     lease: Some(l.id),
                 };
                 b.timers.insert((l.deadline, Timer::Deadline(l.channel, seq)));

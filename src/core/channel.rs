@@ -37,6 +37,8 @@ pub struct InFlight {
     pub key: Option<Key>,
     /// When its event expires.
     pub expires_at: Option<Millis>,
+    /// Whether a checkpoint is stored for it.
+    pub has_checkpoint: bool,
     /// The lease it was delivered under (a first delivery), or `None`: it has a row.
     pub lease: Option<u64>,
 }

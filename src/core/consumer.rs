@@ -63,12 +63,21 @@ pub struct Socket {
     pub last_seen: Millis,
     /// Its key in the heartbeat timers, while it holds messages.
     pub heartbeat_at: Option<Millis>,
+    /// When its credentials are due for a check, if a check is armed.
+    pub recheck_at: Option<Millis>,
 }
 
 impl Socket {
     /// A socket from its record.
     pub fn new(record: SocketRecord, now: Millis) -> Self {
-        Socket { record, channel: None, in_flight: BTreeSet::new(), last_seen: now, heartbeat_at: None }
+        Socket {
+            record,
+            channel: None,
+            in_flight: BTreeSet::new(),
+            last_seen: now,
+            heartbeat_at: None,
+            recheck_at: None,
+        }
     }
 
     /// Its consumer settings.

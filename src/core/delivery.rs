@@ -276,10 +276,10 @@ impl Broker {
             },
         };
         let deadline = now.saturating_add(timeout_ms);
-        let (seq, attempt, failures, key, expires_at, fresh) = match next {
+        let (seq, attempt, failures, key, expires_at, has_checkpoint, fresh) = match next {
             Next::Fresh(h) => {
                 self.step_cursor(now, ch, h.seq);
-                (h.seq, 1, 0, h.key.as_deref().map(Into::into), h.expires_at, true)
+                (h.seq, 1, 0, h.key.as_deref().map(Into::into), h.expires_at, false, true)
             }
             Next::Ready(seq, r) => {
                 if let Some(c) = self.channels.get_mut(&ch) {
@@ -288,7 +288,7 @@ impl Broker {
                         c.counts.keyed_waiting = c.counts.keyed_waiting.saturating_sub(1);
                     }
                 }
-                (seq, r.attempt + 1, r.failures, r.key, r.expires_at, false)
+                (seq, r.attempt + 1, r.failures, r.key, r.expires_at, r.has_checkpoint, false)
             }
         };
         let f = InFlight {
@@ -300,6 +300,7 @@ impl Broker {
             timeout_ms,
             key,
             expires_at,
+            has_checkpoint,
             lease: None,
         };
         if !fresh {
@@ -317,6 +318,7 @@ impl Broker {
                     sock.in_flight.insert(seq);
                 }
                 self.refresh_heartbeat(s);
+                self.arm_recheck(now, s);
             }
             Target::Waiter(w) => {
                 if let Some(w) = self.waiters.get_mut(&w) {

@@ -48,6 +48,13 @@ pub enum Output {
         /// The `200` body.
         body: String,
     },
+    /// A client socket that received deliveries was last checked a while ago: the driver
+    /// checks its credentials again and calls [`super::Broker::revoke`] if they were
+    /// revoked (so revocation reaches sockets that never send a frame).
+    Recheck {
+        /// Which socket.
+        socket: SocketId,
+    },
     /// A structured log line.
     Log {
         /// Level.

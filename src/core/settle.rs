@@ -76,6 +76,11 @@ impl Broker {
         let Some(mut f) = self.take_back(ch, seq) else { return Ok(None) };
         f.deadline = now.saturating_add(f.timeout_ms);
         f.lease = None;
+        match checkpoint {
+            CheckpointWrite::Set(_) => f.has_checkpoint = true,
+            CheckpointWrite::Clear => f.has_checkpoint = false,
+            CheckpointWrite::Keep => {}
+        }
         store.put_message(&self.in_flight_row(ch, seq, &f), checkpoint)?;
         let (deadline, owner) = (f.deadline, f.owner);
         if let Some(c) = self.channels.get_mut(&ch) {
@@ -139,7 +144,7 @@ impl Broker {
         let has_checkpoint = match checkpoint {
             CheckpointWrite::Set(_) => true,
             CheckpointWrite::Clear => false,
-            CheckpointWrite::Keep => store.checkpoint(ch, seq)?.is_some(),
+            CheckpointWrite::Keep => f.has_checkpoint,
         };
         self.dirty.insert(ch);
         let Some(c) = self.channels.get_mut(&ch) else { return Ok(()) };

@@ -204,6 +204,9 @@ impl Broker {
         if let Some(t) = s.heartbeat_at {
             self.timers.remove(&(t, Timer::Heartbeat(id)));
         }
+        if let Some(t) = s.recheck_at {
+            self.timers.remove(&(t, Timer::Recheck(id)));
+        }
         if !s.record.welcomed {
             self.timers.remove(&(s.record.opened_at.saturating_add(HELLO_TIMEOUT_MS), Timer::Hello(id)));
         }

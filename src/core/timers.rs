@@ -24,6 +24,8 @@ pub enum Timer {
     Prune,
     /// A channel's delivery stopped at its work budget and goes on.
     Resume(u32),
+    /// A client socket's credentials are due for a check (see `Output::Recheck`).
+    Recheck(SocketId),
 }
 
 /// How long a channel row may stay unwritten when only its cursor passed first
@@ -117,6 +119,12 @@ impl Broker {
                 Timer::Resume(ch) => {
                     touched.insert(ch);
                 }
+                Timer::Recheck(s) => {
+                    if let Some(sock) = self.sockets.get_mut(&s) {
+                        sock.recheck_at = None;
+                        self.out.push(super::Output::Recheck { socket: s });
+                    }
+                }
             }
         }
         for ch in touched {
@@ -192,6 +200,24 @@ impl Broker {
             }
             s.heartbeat_at = want;
         }
+    }
+
+    /// After a delivery to a client's socket: its credentials are checked again within
+    /// the recheck interval (none is set for `memory://`, which has no credentials).
+    pub(super) fn arm_recheck(&mut self, now: Millis, id: SocketId) {
+        let Some(every) = self.recheck_ms else { return };
+        let Some(s) = self.sockets.get_mut(&id) else { return };
+        if s.recheck_at.is_none() && s.record.source.starts_with("/clients/") {
+            let at = now.saturating_add(every);
+            s.recheck_at = Some(at);
+            self.timers.insert((at, Timer::Recheck(id)));
+        }
+    }
+
+    /// Sets how often a client socket that receives deliveries has its credentials
+    /// checked again (the Worker's lookup cache lifetime).
+    pub fn recheck_every(&mut self, ms: Millis) {
+        self.recheck_ms = Some(ms);
     }
 
     /// A consumer showed a sign of life at `at` (a frame, or the runtime's answer to its

@@ -144,9 +144,55 @@ pub fn allowed(patterns: &[String], topic: &str) -> bool {
     patterns.iter().any(|p| pattern_matches(p, topic))
 }
 
+/// Credentials as an `Authorization` header carries them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// `Basic base64(login:secret)`.
+    Basic {
+        /// The login.
+        login: String,
+        /// The secret.
+        secret: String,
+    },
+    /// `Bearer <token>` (a client token, or the admin token).
+    Bearer(String),
+}
+
+/// Reads an `Authorization` header (scheme names in any case). Anything else than
+/// well-formed Basic or Bearer credentials is `None`: the caller answers 401.
+pub fn parse_authorization(header: &str) -> Option<Credentials> {
+    let h = header.trim();
+    let (scheme, value) = h.split_once(' ').unwrap_or((h, ""));
+    match scheme.to_ascii_lowercase().as_str() {
+        "bearer" => Some(Credentials::Bearer(value.trim().to_owned()))
+            .filter(|c| !matches!(c, Credentials::Bearer(t) if t.is_empty())),
+        "basic" => {
+            let decoded = base64::engine::general_purpose::STANDARD.decode(value.trim()).ok()?;
+            let text = String::from_utf8(decoded).ok()?;
+            let (login, secret) = text.split_once(':')?;
+            Some(Credentials::Basic { login: login.to_owned(), secret: secret.to_owned() })
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_authorization_headers() {
+        assert_eq!(parse_authorization("Bearer abc"), Some(Credentials::Bearer("abc".into())));
+        assert_eq!(parse_authorization("bearer  abc "), Some(Credentials::Bearer("abc".into())));
+        let b = base64::engine::general_purpose::STANDARD.encode("bob:s:e");
+        assert_eq!(
+            parse_authorization(&format!("Basic {b}")),
+            Some(Credentials::Basic { login: "bob".into(), secret: "s:e".into() })
+        );
+        for bad in ["", "Bearer", "Bearer ", "Basic !!", "Basic Ym9i", "Digest x", "Basic"] {
+            assert_eq!(parse_authorization(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn secrets_hash_and_compare() {

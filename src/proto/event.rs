@@ -11,7 +11,7 @@ use super::limits::Limits;
 use base64::Engine as _;
 use chrono::{DateTime, SecondsFormat};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// What the bus reads from an accepted event.
@@ -286,26 +286,49 @@ pub fn media_type(content_type: &str) -> String {
     content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
+/// An event assembled from its attributes, each kept as JSON text, in order: a plain
+/// JSON body goes in as `data` byte for byte (never parsed into values and written back,
+/// which would reorder keys or change big numbers).
+#[derive(Default)]
+struct Parts(Vec<(String, String)>);
+
+impl Parts {
+    fn set(&mut self, name: &str, json: String) {
+        match self.0.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = json,
+            None => self.0.push((name.to_owned(), json)),
+        }
+    }
+
+    fn string(&mut self, name: &str, value: &str) {
+        self.set(name, Value::String(value.to_owned()).to_string());
+    }
+
+    fn text(&self) -> String {
+        let fields: Vec<String> =
+            self.0.iter().map(|(n, v)| format!("{}:{v}", Value::String(n.clone()))).collect();
+        format!("{{{}}}", fields.join(","))
+    }
+}
+
 /// Puts a body into `event` as `data` (JSON or text) or `data_base64`, per the contract.
-fn put_data(event: &mut Map<String, Value>, content_type: Option<&str>, body: &[u8]) -> Result<(), ApiError> {
+fn put_data(event: &mut Parts, content_type: Option<&str>, body: &[u8]) -> Result<(), ApiError> {
     if let Some(ct) = content_type.filter(|c| !c.is_empty()) {
-        event.insert("datacontenttype".into(), Value::String(ct.to_owned()));
+        event.string("datacontenttype", ct);
     }
     if body.is_empty() {
         return Ok(());
     }
     let media = media_type(content_type.unwrap_or(""));
     if is_json_media_type(&media) {
-        let data: Value = serde_json::from_slice(body)
+        let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid("a JSON body must be UTF-8"))?;
+        serde_json::from_str::<serde::de::IgnoredAny>(text)
             .map_err(|e| ApiError::invalid(format!("body is not valid JSON: {e}")))?;
-        event.insert("data".into(), data);
+        event.set("data", text.trim().to_owned());
     } else if let Ok(text) = std::str::from_utf8(body) {
-        event.insert("data".into(), Value::String(text.to_owned()));
+        event.string("data", text);
     } else {
-        event.insert(
-            "data_base64".into(),
-            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
-        );
+        event.string("data_base64", &base64::engine::general_purpose::STANDARD.encode(body));
     }
     Ok(())
 }
@@ -320,14 +343,14 @@ pub fn from_plain(
     now: u64,
     limits: &Limits,
 ) -> Result<Accepted, ApiError> {
-    let mut event = Map::new();
-    event.insert("specversion".into(), "1.0".into());
-    event.insert("id".into(), id.into());
-    event.insert("source".into(), source.into());
-    event.insert("type".into(), event_type.into());
-    event.insert("time".into(), rfc3339(now).into());
+    let mut event = Parts::default();
+    event.string("specversion", "1.0");
+    event.string("id", id);
+    event.string("source", source);
+    event.string("type", event_type);
+    event.string("time", &rfc3339(now));
     put_data(&mut event, content_type, body)?;
-    accept(&Value::Object(event).to_string(), now, limits)
+    accept(&event.text(), now, limits)
 }
 
 /// Makes the event for a binary-mode request: `headers` are all request headers (any
@@ -339,15 +362,15 @@ pub fn from_binary<'a>(
     now: u64,
     limits: &Limits,
 ) -> Result<Accepted, ApiError> {
-    let mut event = Map::new();
+    let mut event = Parts::default();
     for (name, value) in headers {
         let name = name.to_ascii_lowercase();
         if let Some(attr) = name.strip_prefix("ce-") {
-            event.insert(attr.to_owned(), Value::String(percent_decode(value)?));
+            event.string(attr, &percent_decode(value)?);
         }
     }
     put_data(&mut event, content_type, body)?;
-    accept(&Value::Object(event).to_string(), now, limits)
+    accept(&event.text(), now, limits)
 }
 
 fn percent_decode(value: &str) -> Result<String, ApiError> {

@@ -94,6 +94,22 @@ fn batches_are_all_or_nothing() {
 }
 
 #[test]
+fn plain_json_data_is_kept_byte_for_byte() {
+    let body = br#"{"z": 1, "a": 12345678901234567890, "pi": 3.14159265358979323846264338327950288}"#;
+    let a = from_plain("i", "/s", "T", Some("application/json"), body, 0, &lim()).unwrap();
+    assert!(a.text.contains(std::str::from_utf8(body).unwrap()), "{}", a.text);
+    let b = from_binary(
+        [("ce-specversion", "1.0"), ("ce-id", "x"), ("ce-source", "/s"), ("ce-type", "t")],
+        Some("application/json"),
+        body,
+        0,
+        &lim(),
+    )
+    .unwrap();
+    assert!(b.text.contains(std::str::from_utf8(body).unwrap()));
+}
+
+#[test]
 fn plain_and_binary_forms() {
     let a = from_plain("i", "/anonymous", "T", Some("application/json"), br#"{"k":[1]}"#, 0, &lim()).unwrap();
     let v: Value = serde_json::from_str(&a.text).unwrap();

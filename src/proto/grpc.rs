@@ -254,6 +254,39 @@ fn decode_message<M: prost::Message + Default + serde::de::DeserializeOwned>(
     }
 }
 
+/// The `topic` of a request message (field 1 of both requests), read without decoding
+/// the rest: the Worker checks the permission before it builds the message.
+pub fn peek_topic(protocol: Protocol, body: &[u8]) -> Result<String, RpcError> {
+    let payload = match protocol {
+        Protocol::GrpcWeb { .. } => unframe(body)?,
+        Protocol::Connect { .. } => body,
+    };
+    if protocol.json() {
+        #[derive(serde::Deserialize)]
+        struct Topic {
+            #[serde(default)]
+            topic: String,
+        }
+        return serde_json::from_slice::<Topic>(payload)
+            .map(|t| t.topic)
+            .map_err(|e| invalid(format!("bad JSON message: {e}")));
+    }
+    let mut buf = payload;
+    while !buf.is_empty() {
+        let (tag, wire) = prost::encoding::decode_key(&mut buf)
+            .map_err(|e| invalid(format!("bad protobuf message: {e}")))?;
+        if tag == 1 && wire == prost::encoding::WireType::LengthDelimited {
+            let mut topic = String::new();
+            prost::encoding::string::merge(wire, &mut topic, &mut buf, Default::default())
+                .map_err(|e| invalid(format!("bad protobuf message: {e}")))?;
+            return Ok(topic);
+        }
+        prost::encoding::skip_field(wire, tag, &mut buf, Default::default())
+            .map_err(|e| invalid(format!("bad protobuf message: {e}")))?;
+    }
+    Ok(String::new())
+}
+
 /// Reads a call's request message.
 pub fn decode(method: Method, protocol: Protocol, body: &[u8]) -> Result<Call, RpcError> {
     let key = |k: String| Some(k).filter(|k| !k.is_empty());

@@ -102,7 +102,7 @@ impl Harness {
                     self.records.insert(socket, record);
                 }
                 Output::Response { seq, event } => self.responses.push((seq, event)),
-                Output::PullReady { .. } => {}
+                Output::PullReady { .. } | Output::Recheck { .. } => {}
                 Output::Log { event, .. } => self.logs.push(event.to_owned()),
             }
         }

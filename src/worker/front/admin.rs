@@ -61,15 +61,21 @@ pub async fn call(
     stub.fetch_with_request(Request::new_with_init(&format!("https://internal{path}"), &init)?).await
 }
 
+/// Admin bodies are small: at most this many bytes.
+const ADMIN_BODY: usize = 64 << 10;
+
 async fn body_json<T: for<'de> Deserialize<'de> + Default>(
     req: &mut Request,
     allow_empty: bool,
 ) -> Result<std::result::Result<T, ApiError>> {
-    let text = req.text().await?;
-    if allow_empty && text.trim().is_empty() {
+    let bytes = match http::read_body(req, ADMIN_BODY).await? {
+        Ok(b) => b,
+        Err(e) => return Ok(Err(e)),
+    };
+    if allow_empty && bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Ok(T::default()));
     }
-    Ok(serde_json::from_str(&text).map_err(|e| ApiError::invalid(format!("bad body: {e}"))))
+    Ok(serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid(format!("bad body: {e}"))))
 }
 
 /// `POST /v1/clients`
@@ -150,6 +156,7 @@ pub async fn delete_client(env: &Env, login: &TopicName) -> Result<Response> {
 
 /// `POST /v1/tokens` (a client with Basic credentials).
 pub async fn create_token(
+    env: &Env,
     access: &Access,
     who: &Identity,
     basic: bool,
@@ -169,7 +176,7 @@ pub async fn create_token(
     if !(1..=MAX_TOKEN_TTL_S).contains(&ttl) {
         return http::fail(ErrorCode::InvalidRequest, format!("ttl_s must be 1..={MAX_TOKEN_TTL_S}"));
     }
-    match access.issue_token(client, now_ms(), ttl) {
+    match access.issue_token(env, client, now_ms(), ttl).await {
         Ok((token, expires_at)) => {
             crate::worker::log::info(
                 "token.issued",

@@ -11,10 +11,8 @@ use crate::proto::auth::{self, Claims};
 use crate::proto::{ApiError, ErrorCode};
 use crate::worker::registry::clients::ClientRecord;
 use base64::Engine as _;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use worker::Env;
 
 /// How long a client lookup is trusted by an isolate.
@@ -86,14 +84,41 @@ fn unauthorized() -> ApiError {
     ApiError::new(ErrorCode::Unauthorized, "missing or wrong credentials")
 }
 
+/// Most logins an isolate keeps looked up (the oldest lookup is dropped first), so a
+/// flood of distinct logins cannot grow the cache.
+pub const CACHE_ENTRIES: usize = 4_096;
+
+/// Recent client lookups, bounded.
+#[derive(Default)]
+struct Lookups {
+    map: HashMap<String, (Option<ClientRecord>, u64)>,
+    order: VecDeque<String>,
+}
+
+impl Lookups {
+    fn get(&self, login: &str, now: u64, ttl_ms: u64) -> Option<(Option<ClientRecord>, u64)> {
+        self.map.get(login).filter(|(_, at)| now.saturating_sub(*at) < ttl_ms).cloned()
+    }
+
+    fn put(&mut self, login: &str, record: Option<ClientRecord>, now: u64) {
+        if self.map.insert(login.to_owned(), (record, now)).is_none() {
+            self.order.push_back(login.to_owned());
+        }
+        while self.order.len() > CACHE_ENTRIES {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+}
+
 thread_local! {
-    static CACHE: RefCell<HashMap<String, (Option<ClientRecord>, u64)>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<Lookups> = RefCell::new(Lookups::default());
 }
 
 /// The client record of `login`, from this isolate's cache or its `Client` object.
 pub async fn lookup(env: &Env, login: &str, now: u64, ttl_ms: u64) -> worker::Result<Option<ClientRecord>> {
-    let cached =
-        CACHE.with(|c| c.borrow().get(login).filter(|(_, at)| now.saturating_sub(*at) < ttl_ms).cloned());
+    let cached = CACHE.with(|c| c.borrow().get(login, now, ttl_ms));
     if let Some((record, _)) = cached {
         return Ok(record);
     }
@@ -104,15 +129,9 @@ pub async fn lookup(env: &Env, login: &str, now: u64, ttl_ms: u64) -> worker::Re
     Ok(record)
 }
 
-/// Puts a lookup result in this isolate's cache (and drops old entries).
+/// Puts a lookup result in this isolate's cache.
 pub fn remember(login: &str, record: Option<ClientRecord>, now: u64) {
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() > 10_000 {
-            c.retain(|_, (_, at)| now.saturating_sub(*at) < CACHE_TTL_MS);
-        }
-        c.insert(login.to_owned(), (record, now));
-    });
+    CACHE.with(|c| c.borrow_mut().put(login, record, now));
 }
 
 impl Access {
@@ -128,12 +147,7 @@ impl Access {
         };
         let anonymous = text("ALLOW_ANONYMOUS").as_deref() == Some("true");
         let admin_token = text("ADMIN_TOKEN");
-        let token_key = text("TOKEN_KEY").map(String::into_bytes).or_else(|| {
-            let admin = admin_token.as_ref()?;
-            let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(admin.as_bytes()).ok()?;
-            m.update(b"ismld token signing key v1");
-            Some(m.finalize().into_bytes().to_vec())
-        });
+        let token_key = text("TOKEN_KEY").map(String::into_bytes);
         let cache_ttl_ms =
             text("AUTH_CACHE_TTL_MS").and_then(|v| v.parse().ok()).unwrap_or(CACHE_TTL_MS).min(CACHE_TTL_MS);
         Access { anonymous, admin_token, token_key, cache_ttl_ms }
@@ -154,18 +168,10 @@ impl Access {
         let Some(h) = authorization.map(str::trim) else {
             return if self.anonymous { Ok(Identity::Anonymous) } else { Err(unauthorized()) };
         };
-        let (scheme, value) = h.split_once(' ').unwrap_or((h, ""));
-        match scheme.to_ascii_lowercase().as_str() {
-            "bearer" => self.bearer(env, value.trim(), now).await,
-            "basic" => {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(value.trim())
-                    .map_err(|_| unauthorized())?;
-                let text = String::from_utf8(decoded).map_err(|_| unauthorized())?;
-                let (login, secret) = text.split_once(':').ok_or_else(unauthorized)?;
-                self.basic(env, login, secret, now).await
-            }
-            _ => Err(unauthorized()),
+        match auth::parse_authorization(h) {
+            Some(auth::Credentials::Bearer(token)) => self.bearer(env, &token, now).await,
+            Some(auth::Credentials::Basic { login, secret }) => self.basic(env, &login, &secret, now).await,
+            None => Err(unauthorized()),
         }
     }
 
@@ -190,8 +196,8 @@ impl Access {
         if self.is_admin_token(token) {
             return Ok(Identity::Admin);
         }
-        let key = self.token_key.as_deref().ok_or_else(unauthorized)?;
-        let claims = auth::verify_token(token, key, now / 1000)
+        let key = self.signing_key(env).await?;
+        let claims = auth::verify_token(token, &key, now / 1000)
             .map_err(|e| ApiError::new(ErrorCode::Unauthorized, e.to_string()))?;
         match lookup(env, &claims.sub, now, self.cache_ttl_ms).await.map_err(internal)? {
             Some(c) if c.gen == claims.gen => Ok(Identity::Client(c)),
@@ -221,23 +227,60 @@ impl Access {
         }
     }
 
+    /// The key tokens are signed with: `TOKEN_KEY` when configured, else a random
+    /// 256-bit key the bus generated once and keeps in its `Registry` object (never
+    /// derived from `ADMIN_TOKEN`, so a token tells nothing about the admin token).
+    /// Read once per isolate.
+    pub async fn signing_key(&self, env: &Env) -> Result<Vec<u8>, ApiError> {
+        if let Some(k) = &self.token_key {
+            return Ok(k.clone());
+        }
+        if let Some(k) = STORED_KEY.with(|k| k.borrow().clone()) {
+            return Ok(k);
+        }
+        let key = stored_token_key(env).await.map_err(internal)?;
+        STORED_KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
+        Ok(key)
+    }
+
     /// Signs a token for a client, valid `ttl_s` seconds from `now`.
-    pub fn issue_token(
+    pub async fn issue_token(
         &self,
+        env: &Env,
         client: &ClientRecord,
         now: u64,
         ttl_s: u64,
     ) -> Result<(String, u64), ApiError> {
-        let key = self
-            .token_key
-            .as_deref()
-            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "no token signing key is configured"))?;
+        let key = self.signing_key(env).await?;
         let iat = now / 1000;
         let claims = Claims { sub: client.login.clone(), exp: iat + ttl_s, iat, gen: client.gen };
-        Ok((auth::sign_token(&claims, key), (iat + ttl_s) * 1000))
+        Ok((auth::sign_token(&claims, &key), (iat + ttl_s) * 1000))
     }
 }
 
+thread_local! {
+    static STORED_KEY: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// The generated token key, from the `Registry` object named `keys` (made there once).
+async fn stored_token_key(env: &Env) -> worker::Result<Vec<u8>> {
+    #[derive(serde::Deserialize)]
+    struct Key {
+        key: String,
+    }
+    let stub = env.durable_object("REGISTRY")?.get_by_name("keys")?;
+    let mut res = stub.fetch_with_str("https://internal/keys/token").await?;
+    if res.status_code() != 200 {
+        return Err(worker::Error::RustError(format!("the key registry answered {}", res.status_code())));
+    }
+    let k: Key = res.json().await?;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(k.key.as_bytes())
+        .map_err(|e| worker::Error::RustError(format!("stored token key: {e}")))
+}
+
+/// A lookup that failed: the detail goes to the log, the caller gets a generic answer.
 fn internal(e: worker::Error) -> ApiError {
-    ApiError::new(ErrorCode::Internal, format!("credential lookup failed: {e}"))
+    crate::worker::log::error("auth.lookup_failed", serde_json::json!({ "error": e.to_string() }));
+    ApiError::new(ErrorCode::Internal, "internal error")
 }

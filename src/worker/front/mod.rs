@@ -164,7 +164,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
         (Route::CreateToken, Some(w)) => {
             let basic =
                 authorization.as_deref().is_some_and(|h| h.trim().to_ascii_lowercase().starts_with("basic "));
-            return admin::create_token(&access, w, basic, req).await;
+            return admin::create_token(env, &access, w, basic, req).await;
         }
         (Route::ListTopics, _) => {
             let stats = http::query(&req).iter().any(|(k, v)| k == "stats" && v == "true");

@@ -54,15 +54,15 @@ pub async fn publish(mut req: Request, env: &Env, access: &Access, mpub: bool) -
     if !who.may_publish(query.topic.as_str()) {
         return refuse(&mut req, &api(forbidden("publish to", query.topic.as_str()))).await;
     }
-    if crate::worker::http::declared_over(&req, limits.max_batch_bytes)? {
-        let what = if mpub { "the body" } else { "the message" };
-        let e = ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("{what} is over {} bytes", limits.max_batch_bytes),
-        );
-        return error(&api(e));
-    }
-    let bytes = req.bytes().await?;
+    let cap = if mpub { limits.max_batch_bytes } else { limits.max_event_bytes };
+    let bytes = match crate::worker::http::read_body(&mut req, cap).await? {
+        Ok(b) => b,
+        Err(_) => {
+            let what = if mpub { "the body" } else { "the message" };
+            let e = ApiError::new(ErrorCode::PayloadTooLarge, format!("{what} is over {cap} bytes"));
+            return error(&api(e));
+        }
+    };
     match nsq::split(query.framing, &bytes, &limits) {
         Ok(messages) if messages.is_empty() => return ok(), // nsqd accepts an mpub of empty lines
         Ok(_) => {}

@@ -6,7 +6,7 @@ use super::auth::{forbidden, Access};
 use super::forward::{self, Relayed};
 use crate::proto::grpc::{self, Method, Protocol, RpcError};
 use crate::proto::publish::{BATCH, STRUCTURED};
-use crate::proto::{ApiError, ErrorCode, TopicName};
+use crate::proto::TopicName;
 use crate::worker::http::now_ms;
 use worker::{Env, Headers, Request, Response, Result};
 
@@ -48,22 +48,26 @@ pub async fn serve(mut req: Request, env: &Env, access: &Access, method: Method)
         }
     };
     let limits = crate::worker::limits_from_env(env);
-    if crate::worker::http::declared_over(&req, 2 * limits.max_batch_bytes)? {
-        let e = ApiError::new(ErrorCode::PayloadTooLarge, "the message is too large");
-        return error(protocol, e.into());
+    // Protobuf events are smaller than their JSON, JSON messages about as large.
+    let cap = limits.max_batch_bytes + (64 << 10);
+    let bytes = match crate::worker::http::read_body(&mut req, cap).await? {
+        Ok(b) => b,
+        Err(e) => return error(protocol, e.into()),
+    };
+    // Permission before decoding: only the topic is read first, so a caller that may not
+    // publish there never makes the Worker build the message.
+    let topic =
+        match grpc::peek_topic(protocol, &bytes).and_then(|t| TopicName::parse(&t).map_err(Into::into)) {
+            Ok(t) => t,
+            Err(e) => return error(protocol, e),
+        };
+    if !who.may_publish(topic.as_str()) {
+        return error(protocol, forbidden("publish to", topic.as_str()).into());
     }
-    let bytes = req.bytes().await?;
     let call = match grpc::decode(method, protocol, &bytes) {
         Ok(c) => c,
         Err(e) => return error(protocol, e),
     };
-    let topic = match TopicName::parse(&call.topic) {
-        Ok(t) => t,
-        Err(e) => return error(protocol, e.into()),
-    };
-    if !who.may_publish(topic.as_str()) {
-        return error(protocol, forbidden("publish to", topic.as_str()).into());
-    }
     let relayed = Relayed {
         topic: &topic,
         source: who.source(),

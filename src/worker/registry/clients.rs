@@ -136,7 +136,8 @@ impl DurableObject for Registry {
             .sql()
             .exec(
                 "CREATE TABLE IF NOT EXISTS clients (login TEXT PRIMARY KEY, summary TEXT NOT NULL); \
-                 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, entry TEXT NOT NULL);",
+                 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, entry TEXT NOT NULL); \
+                 CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
                 None,
             )
             .ok();
@@ -146,6 +147,9 @@ impl DurableObject for Registry {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let sql = self.state.storage().sql();
         let path = req.path();
+        if req.method() == Method::Get && path == "/keys/token" {
+            return token_key(&sql);
+        }
         let mut parts = path.trim_start_matches('/').splitn(2, '/');
         let kind = parts.next().unwrap_or("");
         let name = parts.next().unwrap_or("").to_owned();
@@ -175,4 +179,30 @@ impl DurableObject for Registry {
             _ => http::fail(ErrorCode::NotFound, "no such registry route"),
         }
     }
+}
+
+/// `GET /keys/token` on the object named `keys`: the token signing key, made once (256
+/// random bits) and kept here. (One object, read once per isolate: never on a hot path.)
+fn token_key(sql: &worker::SqlStorage) -> Result<Response> {
+    #[derive(Deserialize)]
+    struct Row {
+        value: String,
+    }
+    let rows: Vec<Row> = sql.exec("SELECT value FROM keys WHERE name = 'token'", None)?.to_array()?;
+    let key = match rows.into_iter().next() {
+        Some(r) => r.value,
+        None => {
+            let mut bytes = [0u8; 32];
+            getrandom::getrandom(&mut bytes)
+                .map_err(|e| worker::Error::RustError(format!("no randomness: {e}")))?;
+            let key = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+            sql.exec(
+                "INSERT OR IGNORE INTO keys (name, value) VALUES ('token', ?)",
+                vec![key.as_str().into()],
+            )?;
+            let rows: Vec<Row> = sql.exec("SELECT value FROM keys WHERE name = 'token'", None)?.to_array()?;
+            rows.into_iter().next().map(|r| r.value).unwrap_or(key)
+        }
+    };
+    json(200, &serde_json::json!({ "key": key }))
 }

@@ -198,12 +198,14 @@ impl Topic {
             }
         }
         let limits = self.limits.clone();
+        let recheck_ms = crate::worker::front::auth::Access::from_env(&self.env).cache_ttl_ms;
         let broker = rt
             .transaction(|| -> std::result::Result<Broker, StoreError> {
                 schema::open(sql).map_err(|e| StoreError::other(e.to_string()))?;
                 let mut store = SqlStore::new(sql);
                 let partition = Partition::default();
-                let b = Broker::load(limits, partition, &mut store, records, now)?;
+                let mut b = Broker::load(limits, partition, &mut store, records, now)?;
+                b.recheck_every(recheck_ms);
                 if self.registered.borrow().is_none() {
                     *self.registered.borrow_mut() = Some(store.meta("registered")?);
                 }
@@ -225,6 +227,7 @@ impl Topic {
             }
         }
         let mut responses = Vec::new();
+        let mut rechecks = Vec::new();
         if let Ok(mut slot) = self.loaded.try_borrow_mut() {
             let sockets = slot.as_mut().map(|l| &mut l.sockets);
             let mut empty = HashMap::new();
@@ -247,9 +250,17 @@ impl Topic {
                         }
                     }
                     Output::Log { level, event, fields } => log::emit(level, event, fields),
+                    Output::Recheck { socket } => {
+                        if let Some(ws) = sockets.get(&socket) {
+                            rechecks.push(ws.clone());
+                        }
+                    }
                     o => responses.push(o),
                 }
             }
+        }
+        for ws in rechecks {
+            self.recheck(ws).await;
         }
         for o in responses {
             match o {

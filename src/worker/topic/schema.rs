@@ -4,6 +4,8 @@
 //!
 //! Indexes are few on purpose: every index entry is a row written. Message rows are the
 //! exception (first deliveries live in lease rows), so their indexes cost little.
+//! Checkpoints (up to 64 KiB) have their own table: a message row changes state often
+//! and stays small; its checkpoint is written only when a consumer saves one.
 
 use crate::core::store::RowState;
 use worker::{Result, SqlStorage};
@@ -18,8 +20,10 @@ CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS messages (
   channel INTEGER NOT NULL, seq INTEGER NOT NULL, state INTEGER NOT NULL, owner INTEGER NOT NULL,
   due INTEGER NOT NULL, attempt INTEGER NOT NULL, failures INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
-  timeout INTEGER NOT NULL, okey TEXT, expires_at INTEGER, checkpoint TEXT,
+  timeout INTEGER NOT NULL, okey TEXT, expires_at INTEGER, has_cp INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (channel, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  channel INTEGER NOT NULL, seq INTEGER NOT NULL, value TEXT NOT NULL, PRIMARY KEY (channel, seq));
 CREATE INDEX IF NOT EXISTS messages_state ON messages (channel, state, due, seq);
 CREATE INDEX IF NOT EXISTS messages_seq ON messages (seq);
 CREATE INDEX IF NOT EXISTS messages_key ON messages (channel, okey, seq) WHERE okey IS NOT NULL;
@@ -119,11 +123,16 @@ fn upgrade_v1(sql: &SqlStorage) -> Result<()> {
     )?;
     // Finished rows are simply gone in this schema (below the cursor, no row = done).
     sql.exec(
-        "INSERT INTO messages (channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, checkpoint) \
+        "INSERT INTO messages (channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, has_cp) \
          SELECT c.rowid, m.seq, CASE m.state WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 3 THEN 3 WHEN 4 THEN 4 END, \
            coalesce(m.consumer, 0), CASE m.state WHEN 1 THEN m.due WHEN 3 THEN m.due ELSE 0 END, m.attempt, m.failures, 0, 60000, \
-           (SELECT okey FROM events e WHERE e.seq = m.seq), m.checkpoint \
+           (SELECT okey FROM events e WHERE e.seq = m.seq), m.checkpoint IS NOT NULL \
          FROM messages_v1 m JOIN channels_v1 c ON c.name = m.channel WHERE m.state IN (1, 2, 3, 4)",
+        None,
+    )?;
+    sql.exec(
+        "INSERT INTO checkpoints (channel, seq, value) SELECT c.rowid, m.seq, m.checkpoint \
+         FROM messages_v1 m JOIN channels_v1 c ON c.name = m.channel WHERE m.state IN (1, 2, 3, 4) AND m.checkpoint IS NOT NULL",
         None,
     )?;
     sql.exec("DROP TABLE channels_v1; DROP TABLE messages_v1;", None)?;

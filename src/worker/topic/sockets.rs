@@ -12,33 +12,49 @@ use crate::worker::log;
 use worker::WebSocket;
 
 impl Topic {
+    /// Checks a client socket's credentials again once they are older than the lookup
+    /// cache; closes it (4001) if they were revoked. Returns whether it may go on.
+    async fn still_valid(&self, now: u64, ws: &WebSocket, att: &mut Attachment) -> bool {
+        let (Some(login), true) = (att.login.clone(), att.record.welcomed) else { return true };
+        let ttl = Access::from_env(&self.env).cache_ttl_ms;
+        if now.saturating_sub(att.verified_at) < ttl {
+            return true;
+        }
+        match auth::lookup(&self.env, &login, now, ttl).await {
+            Ok(Some(c)) if c.gen == att.gen => {
+                att.verified_at = now;
+                let _ = ws.serialize_attachment(&*att);
+                true
+            }
+            Ok(_) => {
+                let id = att.record.id;
+                if let Ok(((), out)) = self.run(now, |b, s| b.revoke(now, s, id)) {
+                    Box::pin(self.apply(out)).await;
+                }
+                let _ = ws.close(Some(close::UNAUTHORIZED), Some("credentials revoked"));
+                false
+            }
+            // A lookup that fails says nothing about the credentials: go on.
+            Err(e) => {
+                log::error("auth.lookup_failed", serde_json::json!({ "error": e.to_string() }));
+                true
+            }
+        }
+    }
+
+    /// The broker asked for a socket's credentials to be checked (it receives deliveries
+    /// but may never send a frame).
+    pub(super) async fn recheck(&self, ws: WebSocket) {
+        let Ok(Some(mut att)) = ws.deserialize_attachment::<Attachment>() else { return };
+        self.still_valid(now_ms(), &ws, &mut att).await;
+    }
+
     /// One text frame from a socket.
     pub(super) async fn on_frame(&self, now: u64, ws: WebSocket, mut att: Attachment, text: String) {
         let id = att.record.id;
         self.remember_socket(id, &ws);
-        if att.record.welcomed {
-            if let Some(login) = att.login.clone() {
-                let ttl = Access::from_env(&self.env).cache_ttl_ms;
-                if now.saturating_sub(att.verified_at) >= ttl {
-                    match auth::lookup(&self.env, &login, now, ttl).await {
-                        Ok(Some(c)) if c.gen == att.gen => {
-                            att.verified_at = now;
-                            let _ = ws.serialize_attachment(&att);
-                        }
-                        Ok(_) => {
-                            if let Ok(((), out)) = self.run(now, |b, s| b.revoke(now, s, id)) {
-                                self.apply(out).await;
-                            }
-                            let _ = ws.close(Some(close::UNAUTHORIZED), Some("credentials revoked"));
-                            return;
-                        }
-                        // A lookup that fails says nothing about the credentials: go on.
-                        Err(e) => {
-                            log::error("auth.lookup_failed", serde_json::json!({ "error": e.to_string() }))
-                        }
-                    }
-                }
-            }
+        if !self.still_valid(now, &ws, &mut att).await {
+            return;
         }
         let outcome = match self.run(now, |b, s| b.frame(now, s, id, &text, http::entropy())) {
             Ok((o, out)) => {

@@ -128,7 +128,7 @@ impl MsgRow {
 
 pub(super) const MSG_COLS: &str =
     "channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, expires_at, \
-                        checkpoint IS NOT NULL AS has_cp";
+                        has_cp";
 pub(super) const HEAD_COLS: &str = "seq, ts, okey, deliver_at, expires_at, reply";
 
 pub(super) fn heads(rows: Vec<MsgRow>) -> Vec<MessageHead> {

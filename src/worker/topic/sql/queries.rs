@@ -184,60 +184,76 @@ impl Store for SqlStore<'_> {
     }
 
     fn message(&self, channel: u32, seq: Seq) -> StoreResult<Option<(MessageHead, Option<String>)>> {
-        let q = format!("SELECT {MSG_COLS}, checkpoint FROM messages WHERE channel = ? AND seq = ?");
+        let q = format!(
+            "SELECT {MSG_COLS}, (SELECT value FROM checkpoints c WHERE c.channel = m.channel AND c.seq = m.seq) AS checkpoint \
+             FROM messages m WHERE channel = ? AND seq = ?"
+        );
         let r: Vec<MsgWithCheckpoint> = self.rows(&q, vec![int(u64::from(channel)), int(seq)])?;
         Ok(r.into_iter().next().and_then(|r| Some((r.m.head()?, r.checkpoint))))
     }
 
     fn checkpoint(&self, channel: u32, seq: Seq) -> StoreResult<Option<String>> {
         let r: Vec<One<String>> = self.rows(
-            "SELECT checkpoint AS v FROM messages WHERE channel = ? AND seq = ?",
+            "SELECT value AS v FROM checkpoints WHERE channel = ? AND seq = ?",
             vec![int(u64::from(channel)), int(seq)],
         )?;
         Ok(r.into_iter().next().and_then(|o| o.v))
     }
 
     fn put_message(&mut self, m: &MessageHead, checkpoint: &CheckpointWrite) -> StoreResult<()> {
-        let (cp_value, cp_update) = match checkpoint {
-            CheckpointWrite::Keep => (V::Null, "checkpoint"),
-            CheckpointWrite::Set(s) => (s.as_str().into(), "excluded.checkpoint"),
-            CheckpointWrite::Clear => (V::Null, "NULL"),
+        let (has_cp, cp_update) = match checkpoint {
+            CheckpointWrite::Keep => (0, "has_cp"),
+            CheckpointWrite::Set(_) => (1, "1"),
+            CheckpointWrite::Clear => (0, "0"),
         };
         let q = format!(
-            "INSERT INTO messages (channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, expires_at, checkpoint) \
+            "INSERT INTO messages (channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, expires_at, has_cp) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(channel, seq) DO UPDATE SET state = excluded.state, \
              owner = excluded.owner, due = excluded.due, attempt = excluded.attempt, failures = excluded.failures, \
              max_attempts = excluded.max_attempts, timeout = excluded.timeout, okey = excluded.okey, \
-             expires_at = excluded.expires_at, checkpoint = {cp_update}"
+             expires_at = excluded.expires_at, has_cp = {cp_update}"
         );
-        self.write(
-            &q,
-            vec![
-                int(u64::from(m.channel)),
-                int(m.seq),
-                V::Integer(state_code(m.state)),
-                int(m.owner.0),
-                int(m.due),
-                int(u64::from(m.attempt)),
-                int(u64::from(m.failures)),
-                int(u64::from(m.max_attempts)),
-                int(m.timeout_ms),
-                m.key.as_deref().into(),
-                opt(m.expires_at),
-                cp_value,
-            ],
-        )
+        let at = || vec![int(u64::from(m.channel)), int(m.seq)];
+        let mut b = at();
+        b.extend([
+            V::Integer(state_code(m.state)),
+            int(m.owner.0),
+            int(m.due),
+            int(u64::from(m.attempt)),
+            int(u64::from(m.failures)),
+            int(u64::from(m.max_attempts)),
+            int(m.timeout_ms),
+            m.key.as_deref().into(),
+            opt(m.expires_at),
+            V::Integer(has_cp),
+        ]);
+        self.write(&q, b)?;
+        match checkpoint {
+            CheckpointWrite::Keep => Ok(()),
+            CheckpointWrite::Set(value) => {
+                let mut b = at();
+                b.push(value.as_str().into());
+                self.write(
+                    "INSERT INTO checkpoints (channel, seq, value) VALUES (?, ?, ?) \
+                     ON CONFLICT(channel, seq) DO UPDATE SET value = excluded.value",
+                    b,
+                )
+            }
+            CheckpointWrite::Clear => {
+                self.write("DELETE FROM checkpoints WHERE channel = ? AND seq = ?", at())
+            }
+        }
     }
 
     fn delete_message(&mut self, channel: u32, seq: Seq) -> StoreResult<()> {
-        self.write(
-            "DELETE FROM messages WHERE channel = ? AND seq = ?",
-            vec![int(u64::from(channel)), int(seq)],
-        )
+        let at = || vec![int(u64::from(channel)), int(seq)];
+        self.write("DELETE FROM messages WHERE channel = ? AND seq = ?", at())?;
+        self.write("DELETE FROM checkpoints WHERE channel = ? AND seq = ?", at())
     }
 
     fn clear_messages(&mut self, channel: u32) -> StoreResult<()> {
         self.write("DELETE FROM messages WHERE channel = ?", vec![int(u64::from(channel))])?;
+        self.write("DELETE FROM checkpoints WHERE channel = ?", vec![int(u64::from(channel))])?;
         self.write("DELETE FROM leases WHERE channel = ?", vec![int(u64::from(channel))])
     }
 
@@ -272,8 +288,8 @@ impl Store for SqlStore<'_> {
 
     fn dead_rows(&self, channel: u32, after: Seq, limit: usize) -> StoreResult<Vec<DeadRow>> {
         let r: Vec<DeadRowSql> = self.rows(
-            "SELECT m.seq AS seq, m.failures AS failures, m.checkpoint AS checkpoint, e.body AS body FROM messages m \
-             LEFT JOIN events e ON e.seq = m.seq WHERE m.channel = ? AND m.state = ? AND m.due = 0 AND m.seq > ? \
+            "SELECT m.seq AS seq, m.failures AS failures, c.value AS checkpoint, e.body AS body FROM messages m \
+             LEFT JOIN events e ON e.seq = m.seq LEFT JOIN checkpoints c ON c.channel = m.channel AND c.seq = m.seq WHERE m.channel = ? AND m.state = ? AND m.due = 0 AND m.seq > ? \
              ORDER BY m.seq LIMIT ?",
             vec![int(u64::from(channel)), V::Integer(state_code(RowState::Dead)), int(after), int(limit as u64)],
         )?;
@@ -374,7 +390,7 @@ impl Store for SqlStore<'_> {
     }
 
     fn wipe(&mut self) -> StoreResult<()> {
-        for t in ["events", "channels", "messages", "leases", "dedup_spill", "meta"] {
+        for t in ["events", "channels", "messages", "checkpoints", "leases", "dedup_spill", "meta"] {
             self.write(&format!("DELETE FROM {t}"), vec![])?;
         }
         Ok(())

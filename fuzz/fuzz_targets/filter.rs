@@ -1,0 +1,5 @@
+//! Fuzz target `filter`: the check is `ismld::fuzzing::filter` (shared with
+//! tests/fuzz_regressions.rs, which replays every input ever found).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ismld::fuzzing::filter(data));
