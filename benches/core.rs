@@ -60,6 +60,7 @@ fn cycles(c: &mut Criterion) {
                 source: "/bench",
                 nsq: None,
                 entropy: [1; 16],
+                routed: Default::default(),
             };
             let answer = broker.http(2, &mut store, &req).expect("publish");
             assert!(matches!(answer, Answer::Done { status: 201, .. }));

@@ -3,7 +3,11 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-worker-build --release -- --features worker
+# Its own target directory: the client (features "client") builds the same crate with
+# other features, and one shared directory would make each build invalidate the other.
+# opt-level "z": the smallest code (measured: 1,130 -> 1,007 KB).
+export CARGO_TARGET_DIR="$ROOT/target/worker"
+CARGO_PROFILE_RELEASE_OPT_LEVEL=z worker-build --release -- --features worker
 # worker-build keeps the wasm names section (~180 KB, a fifth of the file); panics still
 # report their file and line without it. Same feature set as worker-build's wasm-opt run.
 "$WASM_OPT_BIN" build/index_bg.wasm --strip-debug -o build/index_bg.wasm \

@@ -398,3 +398,19 @@ fn pending_sockets_are_capped_and_closed_without_a_hello_and_store_nothing() {
     assert!(h.closed.values().all(|&c| c == 4001));
     assert!(h.call(|b, _, now| Ok(b.open(now, 9_999, None, None))).unwrap().is_ok(), "room again");
 }
+
+#[test]
+fn a_wait_only_pull_is_told_a_message_is_ready_and_takes_none() {
+    let mut h = Harness::new();
+    assert_eq!(h.http("PUT", "/v1/topics/t/channels/c", json!({})).0, 201);
+    let (status, w) =
+        h.http("POST", "/v1/topics/t/channels/c/pull", json!({ "wait_only": true, "wait_ms": 5000 }));
+    assert_eq!(status, 202, "it waits: nothing is ready");
+    h.publish(json!({ "n": 1 }));
+    assert_eq!(h.pulls.len(), 1);
+    assert_eq!(h.pulls[0].0, w["waiter"].as_u64().unwrap());
+    assert_eq!(h.pulls[0].1, r#"{"messages":[],"ready":true}"#);
+    assert_eq!(h.stats("c")["in_flight"], 0, "nothing was leased");
+    let (status, got) = h.http("POST", "/v1/topics/t/channels/c/pull", json!({ "max": 5 }));
+    assert_eq!((status, got["messages"].as_array().map(Vec::len)), (200, Some(1)));
+}

@@ -158,6 +158,7 @@ impl MemoryBus {
             source: MEMORY_SOURCE,
             nsq: None,
             entropy,
+            routed: Default::default(),
         };
         let name = topic.as_str().to_owned();
         match self.call(now, &name, |b, s| b.http(now, s, &req)) {

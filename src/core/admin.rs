@@ -349,7 +349,7 @@ impl Broker {
     }
 
     /// Whether the topic has stored anything.
-    pub(super) fn exists(&self) -> bool {
+    pub fn exists(&self) -> bool {
         self.topic.is_some() || self.head > 0 || !self.channels.is_empty()
     }
 
@@ -362,7 +362,7 @@ impl Broker {
         }
         store.wipe()?;
         let out = std::mem::take(&mut self.out);
-        *self = Broker::new(self.limits.clone(), self.partition);
+        *self = Broker::new(self.limits.clone(), super::Partition::default());
         self.out = out;
         self.log(LogLevel::Info, "topic.deleted", serde_json::json!({ "topic": name }));
         Ok(())

@@ -163,6 +163,15 @@ impl Broker {
             Ok(store.meta(k)?.and_then(|v| v.parse().ok()).unwrap_or(0))
         };
         b.topic = store.meta("topic")?;
+        // A partition of a partitioned topic keeps which it is (`{index}/{count}`), from
+        // the `PUT` that made it.
+        if let Some(p) = store.meta("partition")? {
+            if let Some((i, n)) = p.split_once('/') {
+                if let (Ok(index), Ok(count)) = (i.parse(), n.parse()) {
+                    b.partition = Partition { index, count };
+                }
+            }
+        }
         b.pruned_total = meta_u64(store, "pruned_total")?;
         b.max_pruned = meta_u64(store, "max_pruned")?;
         b.head = store.max_seq()?.unwrap_or(0).max(meta_u64(store, "head")?);

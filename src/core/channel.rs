@@ -225,6 +225,8 @@ impl Channel {
             dropped_total: c.dropped,
             filtered_total: c.filtered,
             expired_total: c.expired,
+            partition: None,
+            partitions: None,
         }
     }
 }

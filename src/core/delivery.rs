@@ -60,6 +60,16 @@ impl Broker {
             }
             // The message first: the round robin only turns when something is delivered.
             let Some(next) = self.next(now, store, ch, &mut budget)? else { return Ok(()) };
+            // A pull that only waits (`wait_only`) learns a message is ready; it takes none.
+            if let Some(w) = self.waiters.iter().find(|(_, w)| w.channel == ch && w.max == 0).map(|(&w, _)| w)
+            {
+                self.waiters.remove(&w);
+                self.out.push(super::Output::PullReady {
+                    waiter: w,
+                    body: r#"{"messages":[],"ready":true}"#.into(),
+                });
+                continue;
+            }
             let Some(target) = self.target(ch) else { return Ok(()) };
             self.deliver(now, store, ch, next, target)?;
         }
@@ -67,7 +77,7 @@ impl Broker {
 
     /// Whether a waiting pull or a socket consumer could take a message now.
     fn has_taker(&self, ch: u32) -> bool {
-        if self.waiters.values().any(|w| w.channel == ch && w.taken.len() < w.max) {
+        if self.waiters.values().any(|w| w.channel == ch && (w.max == 0 || w.taken.len() < w.max)) {
             return true;
         }
         self.channels.get(&ch).is_some_and(|c| {

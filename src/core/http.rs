@@ -71,11 +71,52 @@ impl Broker {
                 self.delete_topic(store)?;
                 Ok(Answer::Done { status: 204, body: String::new() })
             }
+            Operation::Topic(TopicOp::Create) => self.create_topic(store, topic, req.body, req.routed),
             Operation::Topic(_) => {
                 Ok(Answer::error(&ApiError::new(ErrorCode::NotFound, "not a topic operation")))
             }
             Operation::Channel(name, op) => self.channel_op(now, store, req, name, *op),
         }
+    }
+
+    /// `PUT /v1/topics/{topic}` `{"partitions": N}`, sent by the front Worker to each
+    /// partition (`routed`) it makes: makes this partition (`201`), or finds it made with
+    /// the same count (`200`); another count, or a topic made implicitly (1 partition), is
+    /// `409` with the count it has. The other partitions' objects are made first, so the
+    /// topic is partitioned once its partition 0 says so.
+    fn create_topic(
+        &mut self,
+        store: &mut dyn Store,
+        topic: &str,
+        body: &[u8],
+        routed: super::Partition,
+    ) -> StoreResult<Answer> {
+        #[derive(serde::Deserialize, Default)]
+        struct Create {
+            partitions: Option<u64>,
+        }
+        let body: Create = tri!(json_body(body));
+        let n = tri!(crate::proto::partition::check_count(body.partitions.unwrap_or(1)));
+        if routed.index >= n {
+            return Ok(Answer::error(&ApiError::invalid("partition out of range")));
+        }
+        if self.exists() {
+            let have = self.partition.count;
+            if have == n && self.partition.index == routed.index {
+                return Ok(Answer::json(200, &serde_json::json!({ "topic": topic, "partitions": n })));
+            }
+            let e =
+                ApiError::new(ErrorCode::Conflict, format!("topic {topic} exists with {have} partition(s)"));
+            return Ok(Answer::json(409, &serde_json::json!({ "error": e, "partitions": have })));
+        }
+        self.partition = super::Partition { index: routed.index, count: n };
+        self.remember_topic(store, topic)?;
+        Ok(Answer::json(201, &serde_json::json!({ "topic": topic, "partitions": n })))
+    }
+
+    /// This partition and the topic's count.
+    pub fn partition(&self) -> super::Partition {
+        self.partition
     }
 
     fn http_publish(

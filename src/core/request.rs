@@ -46,6 +46,8 @@ pub struct TopicRequest<'a> {
     pub nsq: Option<Framing>,
     /// Fresh random bytes, for the ids of events the bus makes.
     pub entropy: [u8; 16],
+    /// The partition the front Worker routed this to (`PUT /v1/topics/{topic}` makes it).
+    pub routed: super::Partition,
 }
 
 /// The answer to an HTTP operation.

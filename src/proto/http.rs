@@ -78,6 +78,13 @@ pub struct ChannelStats {
     /// Messages not delivered (again) because they expired.
     #[serde(default)]
     pub expired_total: u64,
+    /// The partition (in the `partitions` list of a partitioned topic's channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
+    /// A partitioned topic's channel: the stats of each partition (the fields above add
+    /// them up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<Vec<ChannelStats>>,
 }
 
 /// `GET /v1/topics/{topic}`.
@@ -119,6 +126,8 @@ pub struct Seek {
     pub seq: Option<u64>,
     /// First acceptance time (RFC 3339) to deliver again.
     pub time: Option<String>,
+    /// A partitioned topic's partition, for a seek by `seq` (read by the front Worker).
+    pub partition: Option<u32>,
 }
 
 /// Body of `POST .../dead/redrive`.
@@ -168,12 +177,17 @@ pub struct Pull {
     pub max_attempts: Option<u64>,
     /// Partition (partitioned topics; routed by the front Worker).
     pub partition: Option<u32>,
+    /// Only wait (up to `wait_ms`) until a message is ready and answer
+    /// `{"messages": [], "ready": true}`, taking none: how the front Worker long-polls
+    /// every partition of a topic at once for a pull that names none.
+    #[serde(default)]
+    pub wait_only: bool,
 }
 
 /// A [`Pull`], checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PullParams {
-    /// Most messages.
+    /// Most messages (0: only wait until one is ready).
     pub max: usize,
     /// Deadline of each message.
     pub visibility_ms: u64,
@@ -190,8 +204,9 @@ impl Pull {
     /// Checks the ranges, applying the defaults.
     pub fn check(&self, l: &super::Limits) -> Result<PullParams, super::ApiError> {
         use super::frame::in_range;
+        let max = in_range("max", self.max.unwrap_or(10), 1, 1_000)? as usize;
         Ok(PullParams {
-            max: in_range("max", self.max.unwrap_or(10), 1, 1_000)? as usize,
+            max: if self.wait_only { 0 } else { max },
             visibility_ms: in_range(
                 "visibility_ms",
                 self.visibility_ms.unwrap_or(60_000),

@@ -1,5 +1,7 @@
 //! `GET /metrics`: the topic and channel stats of section 3 in the Prometheus text
-//! exposition format (version 0.0.4), labelled by `topic` and `channel`.
+//! exposition format (version 0.0.4), labelled by `topic`, `partition` and `channel`:
+//! one series per partition (`partition="0"` on a topic of one partition), so a sum over
+//! `partition` is the topic's figure.
 
 use super::http::{ChannelStats, TopicStats};
 use std::fmt::Write as _;
@@ -46,6 +48,12 @@ pub const CHANNEL_METRICS: &[(&str, &str, &str, ChannelValue)] = &[
     ("ismld_channel_dropped_total", "counter", "Messages dropped from a full ephemeral backlog.", |c| {
         c.dropped_total
     }),
+    ("ismld_channel_filtered_total", "counter", "Events the channel's filter did not match.", |c| {
+        c.filtered_total
+    }),
+    ("ismld_channel_expired_total", "counter", "Messages not delivered (again) because they expired.", |c| {
+        c.expired_total
+    }),
 ];
 
 /// Escapes a label value (backslash, double quote, newline).
@@ -54,19 +62,22 @@ fn label(v: &str) -> String {
 }
 
 /// Renders the exposition: `ismld_build_info`, `ismld_topics`, then every topic and
-/// channel series, each family once with its `# HELP` and `# TYPE`.
+/// channel series, each family once with its `# HELP` and `# TYPE`. `topics` holds the
+/// stats of each partition (`partition` set, or `None` for a topic of one partition).
 pub fn render(version: &str, topics: &[TopicStats]) -> String {
+    let names: std::collections::BTreeSet<&str> = topics.iter().map(|t| t.topic.as_str()).collect();
     let mut out = String::with_capacity(256 + topics.len() * 2048);
     let _ = writeln!(out, "# HELP ismld_build_info The running ismld version.");
     let _ = writeln!(out, "# TYPE ismld_build_info gauge");
     let _ = writeln!(out, "ismld_build_info{{version=\"{}\"}} 1", label(version));
     let _ = writeln!(out, "# HELP ismld_topics Topics in the registry.");
     let _ = writeln!(out, "# TYPE ismld_topics gauge");
-    let _ = writeln!(out, "ismld_topics {}", topics.len());
+    let _ = writeln!(out, "ismld_topics {}", names.len());
     for (name, kind, help, value) in TOPIC_METRICS {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for t in topics {
-            let _ = writeln!(out, "{name}{{topic=\"{}\"}} {}", label(&t.topic), value(t));
+            let p = t.partition.unwrap_or(0);
+            let _ = writeln!(out, "{name}{{topic=\"{}\",partition=\"{p}\"}} {}", label(&t.topic), value(t));
         }
     }
     for (name, kind, help, value) in CHANNEL_METRICS {
@@ -75,8 +86,9 @@ pub fn render(version: &str, topics: &[TopicStats]) -> String {
             for c in &t.channels {
                 let _ = writeln!(
                     out,
-                    "{name}{{topic=\"{}\",channel=\"{}\"}} {}",
+                    "{name}{{topic=\"{}\",partition=\"{}\",channel=\"{}\"}} {}",
                     label(&t.topic),
+                    t.partition.unwrap_or(0),
                     label(&c.channel),
                     value(c)
                 );
@@ -106,9 +118,11 @@ mod tests {
             }],
         }];
         let text = render("0.1.0", &topics);
-        assert!(text.contains("ismld_topic_published_total{topic=\"orders\"} 7\n"));
-        assert!(text.contains("ismld_channel_depth{topic=\"orders\",channel=\"c#ephemeral\"} 2\n"));
-        assert!(text.contains("ismld_channel_paused{topic=\"orders\",channel=\"c#ephemeral\"} 1\n"));
+        assert!(text.contains("ismld_topic_published_total{topic=\"orders\",partition=\"0\"} 7\n"));
+        assert!(text
+            .contains("ismld_channel_depth{topic=\"orders\",partition=\"0\",channel=\"c#ephemeral\"} 2\n"));
+        assert!(text
+            .contains("ismld_channel_paused{topic=\"orders\",partition=\"0\",channel=\"c#ephemeral\"} 1\n"));
         assert_eq!(text.matches("# TYPE ismld_channel_depth gauge").count(), 1);
         assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }

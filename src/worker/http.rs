@@ -55,7 +55,7 @@ pub fn declared_over(req: &Request, limit: usize) -> Result<bool> {
 }
 
 /// Bodies up to this size are read and dropped before an early refusal.
-const DISCARD_LIMIT: usize = 1 << 20;
+const DISCARD_LIMIT: usize = 4 << 20;
 
 /// Reads and drops what is left of the request's body (up to [`DISCARD_LIMIT`] bytes)
 /// before an early refusal (a bad credential, a forbidden topic, a bad query): answering
@@ -77,8 +77,8 @@ pub async fn discard_body(req: &mut Request) {
 }
 
 /// Reads a request's body, at most `cap` bytes, with or without `Content-Length`
-/// (chunked bodies are counted while they arrive): over the cap is `413` and the rest
-/// is not read.
+/// (chunked bodies are counted while they arrive): over the cap is `413`, answered once
+/// the rest is read and dropped (up to [`DISCARD_LIMIT`] bytes; a bigger body is cut off).
 pub async fn read_body(req: &mut Request, cap: usize) -> Result<std::result::Result<Vec<u8>, ApiError>> {
     let too_large = || {
         ApiError::new(
@@ -87,6 +87,7 @@ pub async fn read_body(req: &mut Request, cap: usize) -> Result<std::result::Res
         )
     };
     if declared_over(req, cap)? {
+        discard_body(req).await;
         return Ok(Err(too_large()));
     }
     let Ok(mut stream) = req.stream() else { return Ok(Ok(Vec::new())) };
@@ -94,6 +95,14 @@ pub async fn read_body(req: &mut Request, cap: usize) -> Result<std::result::Res
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         if body.len() + chunk.len() > cap {
+            // The refusal is read cleanly only once the client has sent its body.
+            let mut read = body.len() + chunk.len();
+            while let Some(Ok(chunk)) = stream.next().await {
+                read += chunk.len();
+                if read > DISCARD_LIMIT {
+                    break;
+                }
+            }
             return Ok(Err(too_large()));
         }
         body.extend_from_slice(&chunk);

@@ -30,6 +30,8 @@ pub struct Harness {
     pub responses: Vec<(u64, String)>,
     /// Log lines (event names).
     pub logs: Vec<String>,
+    /// Answers to waiting pulls, by waiter.
+    pub pulls: Vec<(u64, String)>,
     next_socket: u64,
     next_ref: u64,
 }
@@ -56,6 +58,7 @@ impl Harness {
             closed: BTreeMap::new(),
             responses: Vec::new(),
             logs: Vec::new(),
+            pulls: Vec::new(),
             next_socket: 1 << 32,
             next_ref: 1,
         }
@@ -102,7 +105,8 @@ impl Harness {
                     self.records.insert(socket, record);
                 }
                 Output::Response { seq, event } => self.responses.push((seq, event)),
-                Output::PullReady { .. } | Output::Recheck { .. } => {}
+                Output::PullReady { waiter, body } => self.pulls.push((waiter, body)),
+                Output::Recheck { .. } => {}
                 Output::Log { event, .. } => self.logs.push(event.to_owned()),
             }
         }
@@ -259,6 +263,7 @@ impl Harness {
             source: "/anonymous",
             nsq: None,
             entropy,
+            routed: Default::default(),
         };
         match self.call(|b, s, now| b.http(now, s, &req)) {
             Ok(Answer::Done { status, body }) => (status, serde_json::from_str(&body).unwrap_or(Value::Null)),

@@ -1,7 +1,9 @@
 //! Publishing on behalf of the front Worker's other dialects (NSQ, gRPC-Web, Connect):
 //! a body is relayed to the topic's object as an ordinary publish, and its answer comes
-//! back as the JSON API's `201` body or the contract's error.
+//! back as the JSON API's `201` body or the contract's error. A partitioned topic's
+//! publish is routed like any other (`partitions.rs`).
 
+use crate::proto::route::{Route, TopicOp};
 use crate::proto::{ApiError, ErrorCode, TopicName};
 use crate::worker::topic::SOURCE_HEADER;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
@@ -54,8 +56,9 @@ pub async fn publish(env: &Env, r: Relayed<'_>) -> Result<std::result::Result<St
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(js_sys::Uint8Array::from(r.body).into()));
-    let stub = env.durable_object("TOPIC")?.get_by_name(r.topic.as_str())?;
-    let mut answer = stub.fetch_with_request(Request::new_with_init(&url, &init)?).await?;
+    let route = Route::Topic(r.topic.clone(), TopicOp::Publish);
+    let req = Request::new_with_init(&url, &init)?;
+    let mut answer = super::partitions::forward(env, r.topic.as_str(), &route, req).await?;
     let text = answer.text().await.unwrap_or_default();
     if answer.status_code() < 300 {
         return Ok(Ok(text));

@@ -7,8 +7,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod channels;
 pub mod forward;
 pub mod nsq;
+pub mod partitions;
+pub mod pull;
 pub mod rpc;
 pub mod topics;
 
@@ -186,6 +189,5 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
             headers.set(CALLER_HEADER, &super::topic::caller_header(&caller))?;
         }
     }
-    let stub = env.durable_object("TOPIC")?.get_by_name(topic.as_str())?;
-    stub.fetch_with_request(forwarded).await
+    partitions::forward(env, topic.as_str(), &route, forwarded).await
 }

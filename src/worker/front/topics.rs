@@ -12,7 +12,6 @@ use crate::proto::http::TopicStats;
 use crate::proto::metrics;
 use crate::worker::http::{self, json, now_ms};
 use futures::future::join_all;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use serde_json::json as j;
 use worker::{Env, Headers, Method, Response, Result};
@@ -53,43 +52,68 @@ async fn names(env: &Env) -> Result<Vec<String>> {
     Ok(list.topics.into_iter().map(|e| e.topic).collect())
 }
 
-async fn stats(env: &Env, topic: String) -> Result<Option<TopicStats>> {
-    let path = format!("/v1/topics/{}", utf8_percent_encode(&topic, NON_ALPHANUMERIC));
-    let mut res = call(env, "TOPIC", &topic, Method::Get, &path, None).await?;
-    match res.status_code() {
-        200 => Ok(Some(res.json().await?)),
-        404 => {
-            register(env, &topic, false).await?;
-            Ok(None)
-        }
-        s => Err(worker::Error::RustError(format!("topic {topic} answered {s}"))),
+/// The stats of a topic's partitions (one entry for a topic of one partition); none when
+/// the topic no longer exists (it is then removed from the registry).
+async fn stats(env: &Env, topic: String) -> Result<Vec<TopicStats>> {
+    let each = super::channels::each_stats(env, &topic).await?;
+    if each.is_empty() {
+        register(env, &topic, false).await?;
     }
+    Ok(each
+        .into_iter()
+        .map(|(p, mut s)| {
+            s.partition = (s.partitions > 1).then_some(p);
+            s
+        })
+        .collect())
 }
 
-/// The stats of every registered topic, by name.
+/// The stats of every registered topic, by name: each partition's own.
 async fn all_stats(env: &Env) -> Result<Vec<TopicStats>> {
     let names = names(env).await?;
     let mut out = Vec::with_capacity(names.len());
     for chunk in names.chunks(FAN_OUT) {
         for s in join_all(chunk.iter().map(|n| stats(env, n.clone()))).await {
-            if let Some(s) = s? {
-                out.push(s);
-            }
+            out.extend(s?);
         }
     }
     Ok(out)
+}
+
+/// The stats of every registered topic, partitions added up.
+async fn merged(env: &Env) -> Result<Vec<TopicStats>> {
+    let mut by_topic: Vec<(String, Vec<(u32, TopicStats)>)> = Vec::new();
+    for s in all_stats(env).await? {
+        let p = s.partition.unwrap_or(0);
+        match by_topic.last_mut() {
+            Some((t, each)) if *t == s.topic => each.push((p, s)),
+            _ => by_topic.push((s.topic.clone(), vec![(p, s)])),
+        }
+    }
+    Ok(by_topic
+        .into_iter()
+        .map(|(t, each)| {
+            let n = each.iter().map(|(_, s)| s.partitions).max().unwrap_or(1);
+            if n == 1 {
+                each.into_iter().map(|(_, s)| s).next().unwrap_or_default()
+            } else {
+                crate::proto::fanout::merge_stats(&t, n, each)
+            }
+        })
+        .collect())
 }
 
 /// `GET /v1/topics`: `{"topics": [{"topic", "seq", "channels": [names]}]}`. With
 /// `?stats=true` each entry also has `retained` and `channel_stats` (what
 /// `GET /v1/topics/{topic}` shows per channel), in one call: the dashboard's view.
 pub async fn list(env: &Env, with_stats: bool) -> Result<Response> {
-    let topics: Vec<_> = all_stats(env)
+    let topics: Vec<_> = merged(env)
         .await?
         .into_iter()
         .map(|t| {
             let channels: Vec<&str> = t.channels.iter().map(|c| c.channel.as_str()).collect();
-            let mut entry = j!({"topic": t.topic, "seq": t.seq, "channels": channels});
+            let mut entry =
+                j!({"topic": t.topic, "seq": t.seq, "partitions": t.partitions, "channels": channels});
             if with_stats {
                 entry["retained"] = t.retained.into();
                 entry["channel_stats"] = j!(t.channels);

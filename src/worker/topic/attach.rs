@@ -24,11 +24,27 @@ pub struct Attachment {
     pub verified_at: u64,
 }
 
+impl Attachment {
+    /// A socket's attachment. It is kept as JSON text (one string for the runtime to
+    /// clone, and no structured-clone deserializer in the wasm).
+    pub fn of(ws: &WebSocket) -> Option<Attachment> {
+        let text = ws.deserialize_attachment::<String>().ok()??;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Saves it as the socket's attachment.
+    pub fn save(&self, ws: &WebSocket) {
+        if let Ok(text) = serde_json::to_string(self) {
+            let _ = ws.serialize_attachment(text);
+        }
+    }
+}
+
 /// Replaces the broker's record in a socket's attachment, keeping the rest.
 pub fn save(ws: &WebSocket, record: SocketRecord) {
-    let mut att = ws.deserialize_attachment::<Attachment>().ok().flatten().unwrap_or_default();
+    let mut att = Attachment::of(ws).unwrap_or_default();
     att.record = record;
-    let _ = ws.serialize_attachment(&att);
+    att.save(ws);
 }
 
 /// The caller header the front Worker sets on an upgrade with accepted credentials.

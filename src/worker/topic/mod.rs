@@ -33,6 +33,23 @@ pub const SOURCE_HEADER: &str = "x-ismld-source";
 pub const CALLER_HEADER: &str = "x-ismld-caller";
 /// Largest body of an operation other than a publish.
 pub const SMALL_BODY: usize = 64 << 10;
+/// Header the front Worker sets on every request: `{partition}/{partitions}` as it
+/// routed it.
+pub const PARTITION_HEADER: &str = "x-ismld-partition";
+
+/// The partition a request says it is for (`0/1` when absent).
+pub fn partition_of(req: &Request) -> Partition {
+    req.headers()
+        .get(PARTITION_HEADER)
+        .ok()
+        .flatten()
+        .and_then(|h| {
+            let (i, n) = h.split_once('/')?;
+            Some(Partition { index: i.parse().ok()?, count: n.parse().ok()? })
+        })
+        .filter(|p| p.count >= 1 && p.index < p.count)
+        .unwrap_or_default()
+}
 
 /// The topic Durable Object.
 #[durable_object]
@@ -80,6 +97,9 @@ impl DurableObject for Topic {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         super::counters::wake();
         let now = now_ms();
+        if req.path() == "/_partitions" {
+            return self.partitions(now);
+        }
         let (topic, op) = match Route::parse(req.method().as_ref(), &req.path()) {
             Ok(Route::Topic(t, op)) => (t, Operation::Topic(op)),
             Ok(Route::Channel(t, c, op)) => (t, Operation::Channel(c, op)),
@@ -122,7 +142,7 @@ impl DurableObject for Topic {
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         super::counters::wake();
         let now = now_ms();
-        let Ok(Some(att)) = ws.deserialize_attachment::<Attachment>() else {
+        let Some(att) = Attachment::of(&ws) else {
             let _ = ws.close(Some(close::SEQUENCE), Some("unknown socket"));
             return Ok(());
         };
@@ -187,8 +207,8 @@ impl Topic {
         let mut sockets = HashMap::new();
         let mut records = Vec::new();
         for ws in self.state.get_websockets() {
-            match ws.deserialize_attachment::<Attachment>() {
-                Ok(Some(att)) => {
+            match Attachment::of(&ws) {
+                Some(att) => {
                     records.push(att.record.clone());
                     sockets.insert(att.record.id, ws);
                 }
@@ -203,8 +223,7 @@ impl Topic {
             .transaction(|| -> std::result::Result<Broker, StoreError> {
                 schema::open(sql).map_err(|e| StoreError::other(e.to_string()))?;
                 let mut store = SqlStore::new(sql);
-                let partition = Partition::default();
-                let mut b = Broker::load(limits, partition, &mut store, records, now)?;
+                let mut b = Broker::load(limits, Partition::default(), &mut store, records, now)?;
                 b.recheck_every(recheck_ms);
                 if self.registered.borrow().is_none() {
                     *self.registered.borrow_mut() = Some(store.meta("registered")?);
@@ -277,6 +296,30 @@ impl Topic {
                 _ => {}
             }
         }
+    }
+
+    /// `GET /_partitions` (internal, from the front Worker): the topic's partition count,
+    /// or `null` when nothing is stored yet (so the front does not cache a guess).
+    fn partitions(&self, now: u64) -> Result<Response> {
+        match self.run(now, |b, _| Ok((b.exists(), b.partition().count))) {
+            Ok(((exists, n), _)) => {
+                http::json(200, &serde_json::json!({ "partitions": exists.then_some(n) }))
+            }
+            Err(f) => http::error(&self.failed("partitions.failed", f)),
+        }
+    }
+
+    /// A request routed for another partition count than the topic has (it was
+    /// partitioned meanwhile): `409` with the count, for the front Worker to route again.
+    pub(super) fn misrouted(have: Partition) -> Result<Response> {
+        let e = ApiError::new(
+            ErrorCode::Conflict,
+            format!("this topic has {} partitions; route again", have.count),
+        );
+        let mut r =
+            http::json(409, &serde_json::json!({ "error": e, "partitions": have.count, "misrouted": true }))?;
+        r.headers_mut().set("x-ismld-misrouted", "1")?;
+        Ok(r)
     }
 
     /// Logs a failed call (the detail only in the log); the client gets a generic error.

@@ -44,9 +44,19 @@ impl Topic {
             source: &source,
             nsq,
             entropy: http::entropy(),
+            routed: super::partition_of(req),
         };
-        let (answer, outputs) = match self.run(now, |b, s| b.http(now, s, &request)) {
-            Ok(x) => x,
+        let expected = super::partition_of(req);
+        let creating = matches!(request.op, Operation::Topic(TopicOp::Create));
+        let served = self.run(now, |b, s| {
+            if b.partition() != expected && !creating {
+                return Ok(Err(b.partition()));
+            }
+            b.http(now, s, &request).map(Ok)
+        });
+        let (answer, outputs) = match served {
+            Ok((Ok(a), out)) => (a, out),
+            Ok((Err(have), _)) => return Topic::misrouted(have),
             Err(f) => return http::error(&self.failed("request.failed", f)),
         };
         self.apply(outputs).await;
@@ -137,10 +147,17 @@ impl Topic {
         let caller: Option<Caller> =
             req.headers().get(CALLER_HEADER)?.and_then(|h| attach::caller_from_header(&h));
         let id = http::socket_id();
-        let opened = self.run(now, |b, _| Ok(b.open(now, id, channel.as_ref(), caller.as_ref())));
+        let expected = super::partition_of(req);
+        let opened = self.run(now, |b, _| {
+            if b.partition() != expected {
+                return Ok(Err(Err(b.partition())));
+            }
+            Ok(b.open(now, id, channel.as_ref(), caller.as_ref()).map_err(Ok))
+        });
         let outputs = match opened {
             Ok((Ok(()), out)) => out,
-            Ok((Err(e), out)) => {
+            Ok((Err(Err(have)), _)) => return Topic::misrouted(have),
+            Ok((Err(Ok(e)), out)) => {
                 self.apply(out).await;
                 return http::error(&e);
             }
@@ -148,8 +165,7 @@ impl Topic {
         };
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        pair.server
-            .serialize_attachment(&Attachment { topic: topic.as_str().to_owned(), ..Default::default() })?;
+        Attachment { topic: topic.as_str().to_owned(), ..Default::default() }.save(&pair.server);
         if let Ok(mut slot) = self.loaded.try_borrow_mut() {
             if let Some(l) = slot.as_mut() {
                 l.sockets.insert(id, pair.server.clone());

@@ -23,7 +23,7 @@ impl Topic {
         match auth::lookup(&self.env, &login, now, ttl).await {
             Ok(Some(c)) if c.gen == att.gen => {
                 att.verified_at = now;
-                let _ = ws.serialize_attachment(&*att);
+                att.save(ws);
                 true
             }
             Ok(_) => {
@@ -45,7 +45,7 @@ impl Topic {
     /// The broker asked for a socket's credentials to be checked (it receives deliveries
     /// but may never send a frame).
     pub(super) async fn recheck(&self, ws: WebSocket) {
-        let Ok(Some(mut att)) = ws.deserialize_attachment::<Attachment>() else { return };
+        let Some(mut att) = Attachment::of(&ws) else { return };
         self.still_valid(now_ms(), &ws, &mut att).await;
     }
 
@@ -87,7 +87,7 @@ impl Topic {
                     att.login = Some(c.login.clone());
                     att.gen = c.gen;
                     att.verified_at = now;
-                    let _ = ws.serialize_attachment(&att);
+                    att.save(&ws);
                 }
                 let caller = who.map(|w| caller_of(&w, &topic));
                 let now = now_ms();
@@ -105,7 +105,7 @@ impl Topic {
     pub(super) async fn socket_gone(&self, ws: WebSocket) {
         super::super::counters::wake();
         let now = now_ms();
-        if let Ok(Some(att)) = ws.deserialize_attachment::<Attachment>() {
+        if let Some(att) = Attachment::of(&ws) {
             let id = att.record.id;
             match self.run(now, |b, s| b.closed(now, s, id)) {
                 Ok(((), out)) => self.apply(out).await,

@@ -56,6 +56,8 @@ impl Topic {
     pub(super) async fn sync_registry(&self) {
         let topic = match self.loaded.try_borrow() {
             Ok(slot) => match slot.as_ref() {
+                // Partition 0 stands for the topic; the other partitions never register.
+                Some(l) if l.broker.partition().index > 0 => return,
                 Some(l) => l.broker.topic().map(str::to_owned),
                 None => return,
             },

@@ -1,24 +1,25 @@
 //! The broker's [`Store`] in the topic object's SQLite (`ctx.storage.sql`).
 //!
 //! Every call is synchronous; the object runs each broker call inside
-//! `transactionSync`, so the writes of one call commit together or not at all. Numbers
-//! come back from the runtime as JavaScript numbers: every integer stored here stays below
-//! 2^53 (seqs, times, counters, socket ids); hashes are stored as hex text.
+//! `transactionSync`, so the writes of one call commit together or not at all. Rows are
+//! read raw (arrays of values, by column position), with no per-row deserializer in the
+//! wasm. Numbers come back from the runtime as JavaScript numbers: every integer stored
+//! here stays below 2^53 (seqs, times, counters, socket ids); hashes are hex text.
 
 mod queries;
-mod rows;
 
 use super::schema::state_of;
 use crate::core::store::*;
 use crate::core::ConsumerId;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue as V};
 
 /// The store of one topic object.
 pub struct SqlStore<'a> {
     sql: &'a SqlStorage,
 }
+
+/// One row, by column position.
+pub(super) type Row = Vec<V>;
 
 pub(super) fn int(v: u64) -> V {
     V::Integer(v as i64)
@@ -28,6 +29,34 @@ pub(super) fn opt(v: Option<u64>) -> V {
     v.map(int).unwrap_or(V::Null)
 }
 
+/// Column `i` as a whole number (0 when null or absent).
+pub(super) fn u(r: &Row, i: usize) -> u64 {
+    ou(r, i).unwrap_or(0)
+}
+
+/// Column `i` as a whole number, or none.
+pub(super) fn ou(r: &Row, i: usize) -> Option<u64> {
+    match r.get(i)? {
+        V::Integer(n) => Some(*n as u64),
+        V::Float(f) => Some(*f as u64),
+        V::Boolean(b) => Some(u64::from(*b)),
+        _ => None,
+    }
+}
+
+/// Column `i` as text, or none.
+pub(super) fn os(r: &Row, i: usize) -> Option<String> {
+    match r.get(i)? {
+        V::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Column `i` as text (empty when null).
+pub(super) fn s(r: &Row, i: usize) -> String {
+    os(r, i).unwrap_or_default()
+}
+
 pub(super) fn fail(e: worker::Error) -> StoreError {
     let message = e.to_string();
     let full = message.contains("SQLITE_FULL") || message.contains("database or disk is full");
@@ -35,25 +64,35 @@ pub(super) fn fail(e: worker::Error) -> StoreError {
 }
 
 impl<'a> SqlStore<'a> {
-    /// The store over an object's SQL storage (the schema must exist: [`schema::open`]).
+    /// The store over an object's SQL storage (the schema must exist: `schema::open`).
     pub fn new(sql: &'a SqlStorage) -> Self {
         SqlStore { sql }
     }
 
-    pub(super) fn rows<T: DeserializeOwned>(&self, q: &str, b: Vec<V>) -> StoreResult<Vec<T>> {
-        self.sql.exec(q, b).and_then(|c| c.to_array()).map_err(fail)
+    /// Every row of a query.
+    pub(super) fn rows(&self, q: &str, b: Vec<V>) -> StoreResult<Vec<Row>> {
+        let c = self.sql.exec(q, b).map_err(fail)?;
+        c.raw().collect::<worker::Result<Vec<Row>>>().map_err(fail)
     }
 
-    /// The first row's `v` column as a whole number.
+    /// The first row of a query.
+    pub(super) fn row(&self, q: &str, b: Vec<V>) -> StoreResult<Option<Row>> {
+        Ok(self.rows(q, b)?.into_iter().next())
+    }
+
+    /// The first row's first column as a whole number.
     pub(super) fn number(&self, q: &str, b: Vec<V>) -> StoreResult<Option<u64>> {
-        let r: Vec<One<f64>> = self.rows(q, b)?;
-        Ok(r.into_iter().next().and_then(|o| o.v).map(|v| v as u64))
+        Ok(self.row(q, b)?.and_then(|r| ou(&r, 0)))
     }
 
-    /// Every row's `v` column as a whole number.
+    /// Every row's first column as a whole number.
     pub(super) fn numbers(&self, q: &str, b: Vec<V>) -> StoreResult<Vec<u64>> {
-        let r: Vec<One<f64>> = self.rows(q, b)?;
-        Ok(r.into_iter().filter_map(|o| o.v).map(|v| v as u64).collect())
+        Ok(self.rows(q, b)?.iter().filter_map(|r| ou(r, 0)).collect())
+    }
+
+    /// The first row's first column as text.
+    pub(super) fn text(&self, q: &str, b: Vec<V>) -> StoreResult<Option<String>> {
+        Ok(self.row(q, b)?.and_then(|r| os(&r, 0)))
     }
 
     pub(super) fn write(&self, q: &str, b: Vec<V>) -> StoreResult<()> {
@@ -63,74 +102,44 @@ impl<'a> SqlStore<'a> {
     }
 }
 
-#[derive(Deserialize)]
-pub(super) struct One<T> {
-    pub(super) v: Option<T>,
-}
-
-#[derive(Deserialize)]
-pub(super) struct HeadRow {
-    seq: f64,
-    ts: f64,
-    okey: Option<String>,
-    deliver_at: Option<f64>,
-    expires_at: Option<f64>,
-    reply: f64,
-}
-
-impl From<HeadRow> for EventHead {
-    fn from(r: HeadRow) -> Self {
-        EventHead {
-            seq: r.seq as u64,
-            ts: r.ts as u64,
-            key: r.okey,
-            deliver_at: r.deliver_at.map(|v| v as u64),
-            expires_at: r.expires_at.map(|v| v as u64),
-            reply: r.reply != 0.0,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-pub(super) struct MsgRow {
-    channel: f64,
-    seq: f64,
-    state: f64,
-    owner: f64,
-    due: f64,
-    attempt: f64,
-    failures: f64,
-    max_attempts: f64,
-    timeout: f64,
-    okey: Option<String>,
-    expires_at: Option<f64>,
-    has_cp: f64,
-}
-
-impl MsgRow {
-    pub(super) fn head(self) -> Option<MessageHead> {
-        Some(MessageHead {
-            channel: self.channel as u32,
-            seq: self.seq as u64,
-            state: state_of(self.state as i64)?,
-            owner: ConsumerId(self.owner as u64),
-            due: self.due as u64,
-            attempt: self.attempt as u32,
-            failures: self.failures as u32,
-            max_attempts: self.max_attempts as u32,
-            timeout_ms: self.timeout as u64,
-            key: self.okey,
-            expires_at: self.expires_at.map(|v| v as u64),
-            has_checkpoint: self.has_cp != 0.0,
-        })
-    }
-}
-
-pub(super) const MSG_COLS: &str =
-    "channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, expires_at, \
-                        has_cp";
+/// Event head columns, in [`head`]'s order.
 pub(super) const HEAD_COLS: &str = "seq, ts, okey, deliver_at, expires_at, reply";
 
-pub(super) fn heads(rows: Vec<MsgRow>) -> Vec<MessageHead> {
-    rows.into_iter().filter_map(MsgRow::head).collect()
+/// An event head from a row of [`HEAD_COLS`].
+pub(super) fn head(r: &Row) -> EventHead {
+    EventHead {
+        seq: u(r, 0),
+        ts: u(r, 1),
+        key: os(r, 2),
+        deliver_at: ou(r, 3),
+        expires_at: ou(r, 4),
+        reply: u(r, 5) != 0,
+    }
+}
+
+/// Message row columns, in [`message`]'s order.
+pub(super) const MSG_COLS: &str =
+    "channel, seq, state, owner, due, attempt, failures, max_attempts, timeout, okey, expires_at, has_cp";
+
+/// A message head from a row of [`MSG_COLS`].
+pub(super) fn message(r: &Row) -> Option<MessageHead> {
+    Some(MessageHead {
+        channel: u(r, 0) as u32,
+        seq: u(r, 1),
+        state: state_of(u(r, 2) as i64)?,
+        owner: ConsumerId(u(r, 3)),
+        due: u(r, 4),
+        attempt: u(r, 5) as u32,
+        failures: u(r, 6) as u32,
+        max_attempts: u(r, 7) as u32,
+        timeout_ms: u(r, 8),
+        key: os(r, 9),
+        expires_at: ou(r, 10),
+        has_checkpoint: u(r, 11) != 0,
+    })
+}
+
+/// Message heads from rows of [`MSG_COLS`].
+pub(super) fn messages(rows: Vec<Row>) -> Vec<MessageHead> {
+    rows.iter().filter_map(message).collect()
 }

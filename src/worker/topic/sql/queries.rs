@@ -1,7 +1,6 @@
 //! The SQL of each [`Store`] method.
 
-use super::rows::*;
-use super::{heads, int, opt, HeadRow, MsgRow, One, SqlStore, HEAD_COLS, MSG_COLS};
+use super::{head, int, message, messages, opt, os, s, u, SqlStore, HEAD_COLS, MSG_COLS};
 use crate::core::store::*;
 use crate::core::{ConsumerId, Millis, Seq};
 use crate::worker::topic::schema::{self, state_code, state_of};
@@ -9,8 +8,7 @@ use worker::SqlStorageValue as V;
 
 impl Store for SqlStore<'_> {
     fn meta(&self, key: &str) -> StoreResult<Option<String>> {
-        let r: Vec<One<String>> = self.rows("SELECT value AS v FROM meta WHERE key = ?", vec![key.into()])?;
-        Ok(r.into_iter().next().and_then(|o| o.v))
+        self.text("SELECT value FROM meta WHERE key = ?", vec![key.into()])
     }
 
     fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
@@ -42,52 +40,48 @@ impl Store for SqlStore<'_> {
     }
 
     fn event_body(&self, seq: Seq) -> StoreResult<Option<(String, bool)>> {
-        let r: Vec<BodyRow> = self.rows("SELECT body, reply FROM events WHERE seq = ?", vec![int(seq)])?;
-        Ok(r.into_iter().next().map(|b| (b.body, b.reply != 0.0)))
+        let r = self.row("SELECT body, reply FROM events WHERE seq = ?", vec![int(seq)])?;
+        Ok(r.map(|r| (s(&r, 0), u(&r, 1) != 0)))
     }
 
     fn event_heads(&self, from: Seq, limit: usize) -> StoreResult<Vec<EventHead>> {
         let q = format!("SELECT {HEAD_COLS} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?");
-        let r: Vec<HeadRow> = self.rows(&q, vec![int(from), int(limit as u64)])?;
-        Ok(r.into_iter().map(Into::into).collect())
+        Ok(self.rows(&q, vec![int(from), int(limit as u64)])?.iter().map(head).collect())
     }
 
     fn event_at_or_after(&self, from: Seq) -> StoreResult<Option<(Seq, Millis)>> {
-        let r: Vec<SeqTsRow> =
-            self.rows("SELECT seq, ts FROM events WHERE seq >= ? ORDER BY seq LIMIT 1", vec![int(from)])?;
-        Ok(r.into_iter().next().map(|r| (r.seq as u64, r.ts as u64)))
+        let r =
+            self.row("SELECT seq, ts FROM events WHERE seq >= ? ORDER BY seq LIMIT 1", vec![int(from)])?;
+        Ok(r.map(|r| (u(&r, 0), u(&r, 1))))
     }
 
     fn count_events_from(&self, from: Seq) -> StoreResult<u64> {
-        let r: Vec<One<f64>> =
-            self.rows("SELECT count(*) AS v FROM events WHERE seq >= ?", vec![int(from)])?;
-        Ok(r.into_iter().next().and_then(|o| o.v).unwrap_or(0.0) as u64)
+        Ok(self.number("SELECT count(*) FROM events WHERE seq >= ?", vec![int(from)])?.unwrap_or(0))
     }
 
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>> {
         // Acceptance times grow with seq: the newest events first, stopping at the window.
-        let r: Vec<PairRow> = self.rows(
+        let r = self.rows(
             "SELECT source, eid, seq, ts FROM events WHERE ts >= ? ORDER BY seq DESC LIMIT ?",
             vec![int(since), int(limit as u64)],
         )?;
-        Ok(r.into_iter().map(|r| (r.source, r.eid, r.seq as u64, r.ts as u64)).collect())
+        Ok(r.iter().map(|r| (s(r, 0), s(r, 1), u(r, 2), u(r, 3))).collect())
     }
 
     fn confirm_pair(&self, seq: Seq, source: &str, eid: &str, since: Millis) -> StoreResult<bool> {
-        let r: Vec<One<f64>> = self.rows(
-            "SELECT seq AS v FROM events WHERE seq = ? AND source = ? AND eid = ? AND ts >= ?",
+        let r = self.row(
+            "SELECT seq FROM events WHERE seq = ? AND source = ? AND eid = ? AND ts >= ?",
             vec![int(seq), source.into(), eid.into(), int(since)],
         )?;
-        Ok(!r.is_empty())
+        Ok(r.is_some())
     }
 
     fn prune_events(&mut self, below: Seq, cutoff: Millis, limit: usize) -> StoreResult<Vec<Seq>> {
-        let r: Vec<One<f64>> = self.rows(
-            "SELECT seq AS v FROM events e WHERE seq < ? AND ts <= ? \
+        let seqs = self.numbers(
+            "SELECT seq FROM events e WHERE seq < ? AND ts <= ? \
              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.seq = e.seq) ORDER BY seq LIMIT ?",
             vec![int(below), int(cutoff), int(limit as u64)],
         )?;
-        let seqs: Vec<Seq> = r.into_iter().filter_map(|o| o.v).map(|v| v as u64).collect();
         if let (Some(&first), Some(&last)) = (seqs.first(), seqs.last()) {
             self.write(
                 "DELETE FROM events WHERE seq >= ? AND seq <= ? AND ts <= ? \
@@ -120,15 +114,14 @@ impl Store for SqlStore<'_> {
 
     fn expire_spilled(&mut self, since: Millis) -> StoreResult<bool> {
         self.write("DELETE FROM dedup_spill WHERE ts < ?", vec![int(since)])?;
-        let r: Vec<One<f64>> = self.rows("SELECT 1 AS v FROM dedup_spill LIMIT 1", vec![])?;
-        Ok(!r.is_empty())
+        Ok(self.row("SELECT 1 FROM dedup_spill LIMIT 1", vec![])?.is_some())
     }
 
     fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
-        let r: Vec<ChannelData> = self.rows("SELECT data FROM channels ORDER BY id", vec![])?;
-        r.into_iter()
+        let r = self.rows("SELECT data FROM channels ORDER BY id", vec![])?;
+        r.iter()
             .map(|r| {
-                serde_json::from_str(&r.data).map_err(|e| StoreError::other(format!("channel row: {e}")))
+                serde_json::from_str(&s(r, 0)).map_err(|e| StoreError::other(format!("channel row: {e}")))
             })
             .collect()
     }
@@ -150,22 +143,21 @@ impl Store for SqlStore<'_> {
         let q = format!("SELECT {MSG_COLS} FROM messages WHERE channel = ? AND state = ? ORDER BY due, seq");
         let mut out = Vec::new();
         for c in self.channels()? {
-            let r: Vec<MsgRow> =
-                self.rows(&q, vec![int(u64::from(c.id)), V::Integer(state_code(RowState::InFlight))])?;
-            out.extend(heads(r));
+            let r = self.rows(&q, vec![int(u64::from(c.id)), V::Integer(state_code(RowState::InFlight))])?;
+            out.extend(messages(r));
         }
         Ok(out)
     }
 
     fn row_counts(&self, channel: u32) -> StoreResult<RowCounts> {
-        let r: Vec<CountRow> = self.rows(
-            "SELECT state, count(*) AS n, count(okey) AS keyed FROM messages WHERE channel = ? GROUP BY state",
+        let r = self.rows(
+            "SELECT state, count(*), count(okey) FROM messages WHERE channel = ? GROUP BY state",
             vec![int(u64::from(channel))],
         )?;
         let mut c = RowCounts::default();
         for row in r {
-            let n = row.n as u64;
-            match state_of(row.state as i64) {
+            let (state, n, keyed) = (state_of(u(&row, 0) as i64), u(&row, 1), u(&row, 2));
+            match state {
                 Some(RowState::InFlight) => c.in_flight += n,
                 Some(RowState::Ready) => c.ready += n,
                 Some(RowState::Deferred) => c.deferred += n,
@@ -173,11 +165,8 @@ impl Store for SqlStore<'_> {
                 Some(RowState::Parked) => c.parked += n,
                 None => {}
             }
-            if matches!(
-                state_of(row.state as i64),
-                Some(RowState::Ready | RowState::Deferred | RowState::Parked)
-            ) {
-                c.keyed_waiting += row.keyed as u64;
+            if matches!(state, Some(RowState::Ready | RowState::Deferred | RowState::Parked)) {
+                c.keyed_waiting += keyed;
             }
         }
         Ok(c)
@@ -188,16 +177,15 @@ impl Store for SqlStore<'_> {
             "SELECT {MSG_COLS}, (SELECT value FROM checkpoints c WHERE c.channel = m.channel AND c.seq = m.seq) AS checkpoint \
              FROM messages m WHERE channel = ? AND seq = ?"
         );
-        let r: Vec<MsgWithCheckpoint> = self.rows(&q, vec![int(u64::from(channel)), int(seq)])?;
-        Ok(r.into_iter().next().and_then(|r| Some((r.m.head()?, r.checkpoint))))
+        let r = self.row(&q, vec![int(u64::from(channel)), int(seq)])?;
+        Ok(r.and_then(|r| Some((message(&r)?, os(&r, 12)))))
     }
 
     fn checkpoint(&self, channel: u32, seq: Seq) -> StoreResult<Option<String>> {
-        let r: Vec<One<String>> = self.rows(
-            "SELECT value AS v FROM checkpoints WHERE channel = ? AND seq = ?",
+        self.text(
+            "SELECT value FROM checkpoints WHERE channel = ? AND seq = ?",
             vec![int(u64::from(channel)), int(seq)],
-        )?;
-        Ok(r.into_iter().next().and_then(|o| o.v))
+        )
     }
 
     fn put_message(&mut self, m: &MessageHead, checkpoint: &CheckpointWrite) -> StoreResult<()> {
@@ -265,7 +253,7 @@ impl Store for SqlStore<'_> {
             int(after),
             int(limit as u64),
         ];
-        Ok(heads(self.rows(&q, b)?))
+        Ok(messages(self.rows(&q, b)?))
     }
 
     fn next_due(&self, channel: u32) -> StoreResult<Option<Millis>> {
@@ -283,23 +271,18 @@ impl Store for SqlStore<'_> {
             int(until),
             int(limit as u64),
         ];
-        Ok(heads(self.rows(&q, b)?))
+        Ok(messages(self.rows(&q, b)?))
     }
 
     fn dead_rows(&self, channel: u32, after: Seq, limit: usize) -> StoreResult<Vec<DeadRow>> {
-        let r: Vec<DeadRowSql> = self.rows(
+        let r = self.rows(
             "SELECT m.seq AS seq, m.failures AS failures, c.value AS checkpoint, e.body AS body FROM messages m \
              LEFT JOIN events e ON e.seq = m.seq LEFT JOIN checkpoints c ON c.channel = m.channel AND c.seq = m.seq WHERE m.channel = ? AND m.state = ? AND m.due = 0 AND m.seq > ? \
              ORDER BY m.seq LIMIT ?",
             vec![int(u64::from(channel)), V::Integer(state_code(RowState::Dead)), int(after), int(limit as u64)],
         )?;
-        Ok(r.into_iter()
-            .map(|r| DeadRow {
-                seq: r.seq as u64,
-                failures: r.failures as u32,
-                checkpoint: r.checkpoint,
-                body: r.body,
-            })
+        Ok(r.iter()
+            .map(|r| DeadRow { seq: u(r, 0), failures: u(r, 1) as u32, checkpoint: os(r, 2), body: os(r, 3) })
             .collect())
     }
 
@@ -309,14 +292,14 @@ impl Store for SqlStore<'_> {
     }
 
     fn key_waiting_before(&self, channel: u32, key: &str, seq: Seq) -> StoreResult<bool> {
-        let r: Vec<One<f64>> = self.rows(
+        let r = self.row(
             &format!(
-                "SELECT 1 AS v FROM messages WHERE channel = ? AND okey = ? AND seq < ? AND state IN ({}) LIMIT 1",
+                "SELECT 1 FROM messages WHERE channel = ? AND okey = ? AND seq < ? AND state IN ({}) LIMIT 1",
                 schema::WAITING
             ),
             vec![int(u64::from(channel)), key.into(), int(seq)],
         )?;
-        Ok(!r.is_empty())
+        Ok(r.is_some())
     }
 
     fn next_of_key(&self, channel: u32, key: &str, after: Seq) -> StoreResult<Option<MessageHead>> {
@@ -324,7 +307,7 @@ impl Store for SqlStore<'_> {
             "SELECT {MSG_COLS} FROM messages WHERE channel = ? AND okey = ? AND seq > ? AND state IN ({}) ORDER BY seq LIMIT 1",
             schema::WAITING
         );
-        Ok(heads(self.rows(&q, vec![int(u64::from(channel)), key.into(), int(after)])?).into_iter().next())
+        Ok(self.row(&q, vec![int(u64::from(channel)), key.into(), int(after)])?.as_ref().and_then(message))
     }
 
     fn park_after(&mut self, channel: u32, key: &str, after: Seq) -> StoreResult<u64> {
@@ -336,11 +319,12 @@ impl Store for SqlStore<'_> {
                 V::Integer(state_code(RowState::Ready)),
             ]
         };
-        let n: Vec<One<f64>> = self.rows(
-            "SELECT count(*) AS v FROM messages WHERE channel = ? AND okey = ? AND seq > ? AND state = ?",
-            b(),
-        )?;
-        let n = n.into_iter().next().and_then(|o| o.v).unwrap_or(0.0) as u64;
+        let n = self
+            .number(
+                "SELECT count(*) FROM messages WHERE channel = ? AND okey = ? AND seq > ? AND state = ?",
+                b(),
+            )?
+            .unwrap_or(0);
         if n > 0 {
             let mut bindings = vec![V::Integer(state_code(RowState::Parked))];
             bindings.extend(b());
@@ -353,17 +337,17 @@ impl Store for SqlStore<'_> {
     }
 
     fn leases(&self) -> StoreResult<Vec<LeaseRow>> {
-        let r: Vec<LeaseSql> = self
+        let r = self
             .rows("SELECT channel, id, owner, deadline, max_attempts, timeout, seqs FROM leases", vec![])?;
-        Ok(r.into_iter()
+        Ok(r.iter()
             .map(|r| LeaseRow {
-                channel: r.channel as u32,
-                id: r.id as u64,
-                owner: ConsumerId(r.owner as u64),
-                deadline: r.deadline as u64,
-                max_attempts: r.max_attempts as u32,
-                timeout_ms: r.timeout as u64,
-                seqs: r.seqs.split(',').filter_map(|s| s.parse().ok()).collect(),
+                channel: u(r, 0) as u32,
+                id: u(r, 1),
+                owner: ConsumerId(u(r, 2)),
+                deadline: u(r, 3),
+                max_attempts: u(r, 4) as u32,
+                timeout_ms: u(r, 5),
+                seqs: s(r, 6).split(',').filter_map(|x| x.parse().ok()).collect(),
             })
             .collect())
     }
