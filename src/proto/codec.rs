@@ -147,17 +147,108 @@ fn non_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Json>, D::Error> {
     Ok((raw.get() != "null").then_some(raw))
 }
 
-/// Every field a server frame may carry.
+/// The fields of one delivery (a `msg` frame, or an element of `msgs`).
+#[derive(Debug, Default, Deserialize)]
+struct RawDelivery {
+    id: Option<String>,
+    seq: Option<u64>,
+    partition: Option<u32>,
+    attempt: Option<u32>,
+    failures: Option<u32>,
+    deadline: Option<u64>,
+    reply: Option<bool>,
+    #[serde(default, deserialize_with = "non_null")]
+    checkpoint: Option<Json>,
+    event: Option<Json>,
+}
+
+impl RawDelivery {
+    fn check(self, op: &str) -> Result<Delivered, String> {
+        let need = |what: &str| format!("{op} without \"{what}\"");
+        Ok(Delivered {
+            id: self.id.ok_or_else(|| need("id"))?,
+            seq: self.seq.ok_or_else(|| need("seq"))?,
+            partition: self.partition.unwrap_or(0),
+            attempt: self.attempt.unwrap_or(1),
+            failures: self.failures.unwrap_or(0),
+            deadline: self.deadline.ok_or_else(|| need("deadline"))?,
+            reply: self.reply.unwrap_or(false),
+            checkpoint: self.checkpoint,
+            event: self.event.ok_or_else(|| need("event"))?,
+        })
+    }
+}
+
+/// One entry of the answer to a `pub` with `events`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct PubResult {
+    /// Message id.
+    pub id: String,
+    /// Sequence number (per partition).
+    pub seq: u64,
+    /// Partition.
+    #[serde(default)]
+    pub partition: u32,
+    /// Whether the event had been accepted before.
+    #[serde(default)]
+    pub duplicate: bool,
+}
+
+/// A `ref` as the client sent it (a number); any other value reads as none, so a frame
+/// answering someone else's string ref still decodes (and without `serde_json::Value`,
+/// which would weigh on the client's wasm).
+fn our_ref<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a ref")
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Every field a server frame may carry (a delivery's fields are read separately: serde
+/// cannot flatten the raw `event`).
 #[derive(Debug, Default, Deserialize)]
 struct RawServerFrame {
     op: Option<String>,
-    #[serde(rename = "ref")]
-    reference: Option<Value>,
+    #[serde(rename = "ref", default, deserialize_with = "our_ref")]
+    reference: Option<u64>,
     topic: Option<String>,
     channel: Option<String>,
     session: Option<String>,
     max_in_flight: Option<u64>,
     heartbeat_ms: Option<u64>,
+    batch: Option<bool>,
+    partitions: Option<u32>,
+    partition: Option<u32>,
     id: Option<String>,
     seq: Option<u64>,
     attempt: Option<u32>,
@@ -168,6 +259,10 @@ struct RawServerFrame {
     checkpoint: Option<Json>,
     event: Option<Json>,
     duplicate: Option<bool>,
+    settled: Option<u64>,
+    missing: Option<Vec<String>>,
+    results: Option<Vec<PubResult>>,
+    messages: Option<Vec<RawDelivery>>,
     code: Option<String>,
     message: Option<String>,
 }
@@ -177,8 +272,10 @@ struct RawServerFrame {
 pub struct Delivered {
     /// Message id (what fin/touch/req/shelve/respond take).
     pub id: String,
-    /// Topic sequence number.
+    /// Sequence number (per partition).
     pub seq: u64,
+    /// Partition of the topic the message is in.
+    pub partition: u32,
     /// Deliveries so far, this one included.
     pub attempt: u32,
     /// Failed deliveries so far.
@@ -208,26 +305,23 @@ pub enum ServerMessage {
         max_in_flight: u64,
         /// Keep-alive interval in force.
         heartbeat_ms: u64,
+        /// The server takes settling frames with `ids` and may send `msgs` (v1.1).
+        batch: bool,
+        /// This socket's partition.
+        partition: u32,
+        /// The topic's number of partitions.
+        partitions: u32,
     },
     /// A delivery.
     Msg(Delivered),
+    /// Several deliveries in one frame.
+    Msgs(Vec<Delivered>),
     /// A frame took effect.
-    Ok {
-        /// The frame's `ref`.
-        reference: Option<Value>,
-        /// Message id (pub answers).
-        id: Option<String>,
-        /// Sequence number (pub answers).
-        seq: Option<u64>,
-        /// Duplicate flag (pub answers).
-        duplicate: Option<bool>,
-        /// New deadline (touch answers).
-        deadline: Option<u64>,
-    },
+    Ok(OkAnswer),
     /// A frame was refused.
     Error {
-        /// The frame's `ref`, if any.
-        reference: Option<Value>,
+        /// The frame's `ref`, if it is a number (the client's refs are).
+        reference: Option<u64>,
         /// Contract error code (kept as text: a newer server may send a newer code).
         code: String,
         /// Human text.
@@ -235,6 +329,29 @@ pub enum ServerMessage {
     },
     /// Answer to ping.
     Pong,
+}
+
+/// What an `ok` frame carries beyond its `ref`, depending on what it answers.
+#[derive(Debug, Default)]
+pub struct OkAnswer {
+    /// The frame's `ref`, if it is a number (the client's refs are).
+    pub reference: Option<u64>,
+    /// Message id (`pub` answers).
+    pub id: Option<String>,
+    /// Sequence number (`pub` answers).
+    pub seq: Option<u64>,
+    /// Partition (`pub` answers).
+    pub partition: Option<u32>,
+    /// Duplicate flag (`pub` answers).
+    pub duplicate: Option<bool>,
+    /// New deadline (touch answers).
+    pub deadline: Option<u64>,
+    /// How many took effect (frames with `ids`).
+    pub settled: Option<u64>,
+    /// Ids that were not in flight (frames with `ids`).
+    pub missing: Option<Vec<String>>,
+    /// One entry per event (a `pub` with `events`).
+    pub results: Option<Vec<PubResult>>,
 }
 
 impl ServerMessage {
@@ -250,31 +367,49 @@ impl ServerMessage {
                 session: f.session.ok_or_else(|| need("session"))?,
                 max_in_flight: f.max_in_flight.unwrap_or(0),
                 heartbeat_ms: f.heartbeat_ms.ok_or_else(|| need("heartbeat_ms"))?,
+                batch: f.batch.unwrap_or(false),
+                partition: f.partition.unwrap_or(0),
+                partitions: f.partitions.unwrap_or(1),
             },
-            "msg" => ServerMessage::Msg(Delivered {
-                id: f.id.ok_or_else(|| need("id"))?,
-                seq: f.seq.ok_or_else(|| need("seq"))?,
-                attempt: f.attempt.unwrap_or(1),
-                failures: f.failures.unwrap_or(0),
-                deadline: f.deadline.ok_or_else(|| need("deadline"))?,
-                reply: f.reply.unwrap_or(false),
-                checkpoint: f.checkpoint,
-                event: f.event.ok_or_else(|| need("event"))?,
-            }),
-            "ok" => ServerMessage::Ok {
+            "msg" => ServerMessage::Msg(
+                RawDelivery {
+                    id: f.id,
+                    seq: f.seq,
+                    partition: f.partition,
+                    attempt: f.attempt,
+                    failures: f.failures,
+                    deadline: f.deadline,
+                    reply: f.reply,
+                    checkpoint: f.checkpoint,
+                    event: f.event,
+                }
+                .check("msg frame")?,
+            ),
+            "msgs" => ServerMessage::Msgs(
+                f.messages
+                    .ok_or_else(|| need("messages"))?
+                    .into_iter()
+                    .map(|d| d.check("msgs element"))
+                    .collect::<Result<_, _>>()?,
+            ),
+            "ok" => ServerMessage::Ok(OkAnswer {
                 reference: f.reference,
                 id: f.id,
                 seq: f.seq,
+                partition: f.partition,
                 duplicate: f.duplicate,
                 deadline: f.deadline,
-            },
+                settled: f.settled,
+                missing: f.missing,
+                results: f.results,
+            }),
             "error" => ServerMessage::Error {
                 reference: f.reference,
                 code: f.code.ok_or_else(|| need("code"))?,
                 message: f.message.unwrap_or_default(),
             },
             "pong" => ServerMessage::Pong,
-            other => return Err(format!("unknown op {other:?}")),
+            other => return Err(format!("unknown op \"{other}\"")),
         })
     }
 
@@ -283,7 +418,8 @@ impl ServerMessage {
         match self {
             ServerMessage::Welcome { .. } => "welcome",
             ServerMessage::Msg(_) => "msg",
-            ServerMessage::Ok { .. } => "ok",
+            ServerMessage::Msgs(_) => "msgs",
+            ServerMessage::Ok(_) => "ok",
             ServerMessage::Error { .. } => "error",
             ServerMessage::Pong => "pong",
         }
@@ -293,7 +429,7 @@ impl ServerMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::frame::{msg_frame, Hello, MsgHeader, ServerFrame};
+    use crate::proto::frame::{msg_fields, msg_frame, Hello, MsgHeader, ServerFrame};
 
     fn raw(s: &str) -> Json {
         RawValue::from_string(s.to_owned()).unwrap()
@@ -356,13 +492,13 @@ mod tests {
             session: "1",
             max_in_flight: 2,
             heartbeat_ms: 30_000,
-            batch: None,
+            batch: Some(true),
             partition: 0,
             partitions: 1,
         };
         assert!(matches!(
             ServerMessage::decode(&welcome.encode()).unwrap(),
-            ServerMessage::Welcome { max_in_flight: 2, .. }
+            ServerMessage::Welcome { max_in_flight: 2, batch: true, .. }
         ));
         let h = MsgHeader {
             id: "x",
@@ -387,6 +523,26 @@ mod tests {
             ServerMessage::decode(&no_cp).unwrap(),
             ServerMessage::Msg(Delivered { checkpoint: None, .. })
         ));
+        let msgs = format!(
+            r#"{{"op":"msgs","messages":[{{{}}},{{{}}}]}}"#,
+            msg_fields(&h, "{}"),
+            msg_fields(&h, "[]")
+        );
+        match ServerMessage::decode(&msgs).unwrap() {
+            ServerMessage::Msgs(v) => {
+                assert_eq!(v.iter().map(|d| d.event.get()).collect::<Vec<_>>(), ["{}", "[]"])
+            }
+            other => panic!("{other:?}"),
+        }
+        let ok = r#"{"op":"ok","ref":3,"settled":1,"missing":["b"]}"#;
+        assert!(matches!(
+            ServerMessage::decode(ok).unwrap(),
+            ServerMessage::Ok(OkAnswer { settled: Some(1), .. })
+        ));
+        let ok = r#"{"op":"ok","ref":4,"results":[{"id":"a","seq":1,"partition":0,"duplicate":false}]}"#;
+        assert!(
+            matches!(ServerMessage::decode(ok).unwrap(), ServerMessage::Ok(OkAnswer { results: Some(r), .. }) if r[0].seq == 1)
+        );
         assert!(ServerMessage::decode(r#"{"op":"nope"}"#).is_err());
         assert!(ServerMessage::decode(r#"{"op":"msg"}"#).is_err());
     }
