@@ -5,7 +5,7 @@ import { Admin } from "./admin.js";
 import type { TopicStats } from "./admin-types.js";
 import { consume } from "./consume.js";
 import { CredentialSource } from "./credentials.js";
-import { DisconnectedError, fromWasm, IsmldError, InvalidRequestError } from "./errors.js";
+import { DisconnectedError, fromWasm, IsmldError, InvalidRequestError, TimeoutError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 import type { LinkContext } from "./link.js";
 import { type Logger, safe } from "./logger.js";
@@ -241,7 +241,7 @@ export class Connection {
     } catch (e) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (e instanceof IsmldError) throw e;
-      if (guard.aborted) throw new IsmldError("timeout", "no response in time");
+      if (guard.aborted) throw new TimeoutError("timeout", "no response in time");
       throw new DisconnectedError("disconnected", `request failed: ${String(e)}`);
     }
   }

@@ -97,7 +97,7 @@ export abstract class Link {
       (h) => this.dial(h["token"] as string | undefined),
       (e: unknown) => {
         // A provider that fails (its own server down?) is retried like a lost connection.
-        const error = e instanceof IsmldError ? e : new IsmldError("unauthorized", String(e));
+        const error = e instanceof IsmldError ? e : errorFor("unauthorized", String(e));
         this.ctx.logger.warn("ismld: the token provider failed", { subscription: this.fullChannelName, message: error.message });
         this.ctx.emit("error", { subscription: this.fullChannelName, error });
         if (this.linkState !== "stopped") this.lost(1006, error.message);

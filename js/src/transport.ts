@@ -52,7 +52,7 @@ export function transportFor(o: ConnectionOptions, credentials: CredentialSource
   const factory = factories.get(scheme);
   if (factory) return factory(o, credentials);
   if (scheme === "memory:") {
-    throw new IsmldError(
+    throw new InvalidRequestError(
       "invalid_request",
       'memory:// is in its own entry, so the main one carries no queue core: import { Connection } from "ismld/memory" (or import "ismld/memory" once, anywhere)',
     );
