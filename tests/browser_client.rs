@@ -121,7 +121,8 @@ async fn a_session_consumes_over_a_real_websocket_to_the_worker() {
                             let event: Value = serde_json::from_str(event.get()).expect("event");
                             assert_eq!(event["data"]["from"], "chromium");
                             assert_eq!(attempt, 1);
-                            let (r, acts) = session.settle(now(), Settle::Fin, &id, Some(r#"{"done":true}"#), None);
+                            let (r, acts) =
+                                session.settle(now(), Settle::Fin, &id, Some(r#"{"done":true}"#), None);
                             fin_ref = r;
                             sock.perform(&acts);
                             delivered = Some(id);
