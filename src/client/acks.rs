@@ -143,7 +143,7 @@ impl Acks {
                 if finishing && code != "not_found" {
                     back.push(id);
                 }
-                failed(r, code, message.to_owned())
+                Action::refused(r, code, message.to_owned())
             })
             .collect();
         Some((answers, back))
@@ -155,17 +155,13 @@ impl Acks {
         let sent = std::mem::take(&mut self.sent).into_values().flat_map(|s| s.items);
         waiting
             .chain(sent)
-            .map(|(_, r)| failed(r, "disconnected", "the connection closed before an answer".into()))
+            .map(|(_, r)| Action::refused(r, "disconnected", "the connection closed before an answer".into()))
             .collect()
     }
 }
 
-fn failed(reference: u64, code: &str, message: String) -> Action {
-    Action::Answer { reference, ok: false, code: Some(code.into()), message: Some(message), deadline: None }
-}
-
 fn not_found(reference: u64, id: &str) -> Action {
-    failed(
+    Action::refused(
         reference,
         "not_found",
         format!("message {id} is not in flight (already settled, or its deadline passed)"),

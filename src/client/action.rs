@@ -121,3 +121,16 @@ pub enum Action {
         message: String,
     },
 }
+
+impl Action {
+    /// The answer of a call that did not take effect.
+    pub fn refused(reference: u64, code: &str, message: String) -> Action {
+        Action::Answer {
+            reference,
+            ok: false,
+            code: Some(code.into()),
+            message: Some(message),
+            deadline: None,
+        }
+    }
+}

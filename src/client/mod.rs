@@ -14,6 +14,7 @@
 mod acks;
 mod action;
 pub mod backoff;
+mod config;
 pub mod link;
 pub mod memory;
 pub mod publisher;

@@ -9,67 +9,12 @@
 //! Must not touch: sockets, timers, the clock, randomness.
 
 use super::action::{Action, Phase};
+pub use super::config::PublisherConfig;
 use super::link::{Closed, Link};
 use crate::proto::codec::{OkAnswer, ServerMessage};
 use crate::proto::frame::{ClientFrame, Hello};
-use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, VecDeque};
-
-/// A publisher's settings (JSON, snake_case).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct PublisherConfig {
-    /// Client login (with `secret`).
-    pub login: Option<String>,
-    /// Client secret.
-    pub secret: Option<String>,
-    /// Bearer token (see [`Publisher::set_token`]).
-    pub token: Option<String>,
-    /// The token comes from a provider: a first 4001 is retried with a fresh one.
-    pub refresh: bool,
-    /// Free-form client id.
-    pub client_id: Option<String>,
-    /// Keep-alive interval.
-    pub heartbeat_ms: u64,
-    /// Reconnect backoff floor.
-    pub reconnect_min_ms: u64,
-    /// Reconnect backoff cap.
-    pub reconnect_max_ms: u64,
-    /// How long a publish waits for others to share its frame (0 = the next timer).
-    pub linger_ms: u64,
-    /// Most events in one frame (the server takes 1,000).
-    pub max_batch: usize,
-    /// Most bytes of events in one frame.
-    pub max_batch_bytes: usize,
-    /// Most publishes waiting for their answer; more are refused at once.
-    pub queue_cap: usize,
-    /// A publish not answered within this time fails with `timeout`.
-    pub timeout_ms: u64,
-    /// The socket closes after this long with nothing to answer (0 = never).
-    pub idle_ms: u64,
-}
-
-impl Default for PublisherConfig {
-    fn default() -> Self {
-        PublisherConfig {
-            login: None,
-            secret: None,
-            token: None,
-            refresh: false,
-            client_id: None,
-            heartbeat_ms: 30_000,
-            reconnect_min_ms: 500,
-            reconnect_max_ms: 30_000,
-            linger_ms: 5,
-            max_batch: 500,
-            max_batch_bytes: 1 << 20,
-            queue_cap: 10_000,
-            timeout_ms: 30_000,
-            idle_ms: 30_000,
-        }
-    }
-}
 
 /// One publish.
 #[derive(Debug)]
@@ -107,10 +52,6 @@ pub struct Publisher {
     linger_at: Option<u64>,
     idle_at: Option<u64>,
     refused: Option<String>,
-}
-
-fn answer_err(reference: u64, code: &str, message: String) -> Action {
-    Action::Answer { reference, ok: false, code: Some(code.into()), message: Some(message), deadline: None }
 }
 
 impl Publisher {
@@ -158,15 +99,21 @@ impl Publisher {
         let handle = self.next_handle;
         self.next_handle += 1;
         if self.link.phase == Phase::Stopped {
-            return (handle, vec![answer_err(handle, "disconnected", "the connection is closed".into())]);
+            return (
+                handle,
+                vec![Action::refused(handle, "disconnected", "the connection is closed".into())],
+            );
         }
         if let Err(e) = serde_json::from_str::<&RawValue>(event) {
-            return (handle, vec![answer_err(handle, "invalid_request", format!("event is not JSON: {e}"))]);
+            return (
+                handle,
+                vec![Action::refused(handle, "invalid_request", format!("event is not JSON: {e}"))],
+            );
         }
         if self.pending() >= self.cfg.queue_cap {
             let m =
                 format!("{} publishes are waiting for the bus (queue cap); try again later", self.pending());
-            return (handle, vec![answer_err(handle, "unavailable", m)]);
+            return (handle, vec![Action::refused(handle, "unavailable", m)]);
         }
         let expires = now + self.cfg.timeout_ms;
         let item =
@@ -298,7 +245,7 @@ impl Publisher {
                             items
                                 .into_iter()
                                 .filter(|it| !it.answered)
-                                .map(|it| answer_err(it.handle, &code, message.clone())),
+                                .map(|it| Action::refused(it.handle, &code, message.clone())),
                         );
                     }
                     self.touch_idle(now);
@@ -356,7 +303,7 @@ impl Publisher {
         let unsent = std::mem::take(&mut self.unsent);
         sent.chain(unsent)
             .filter(|it| !it.answered)
-            .map(|it| answer_err(it.handle, code, message.to_owned()))
+            .map(|it| Action::refused(it.handle, code, message.to_owned()))
             .collect()
     }
 
@@ -397,11 +344,11 @@ impl Publisher {
         );
         for it in self.sent.values_mut().flatten().filter(|it| !it.answered && it.expires <= now) {
             it.answered = true;
-            out.push(answer_err(it.handle, "timeout", message.clone()));
+            out.push(Action::refused(it.handle, "timeout", message.clone()));
         }
         while self.unsent.front().is_some_and(|it| it.expires <= now) {
             if let Some(it) = self.unsent.pop_front() {
-                out.push(answer_err(it.handle, "timeout", message.clone()));
+                out.push(Action::refused(it.handle, "timeout", message.clone()));
             }
         }
         if self.idle_at.is_some_and(|t| t <= now) && self.pending() == 0 && self.link.live() {

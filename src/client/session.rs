@@ -15,72 +15,16 @@
 use super::acks::Acks;
 pub use super::action::{Action, Phase};
 use super::backoff::handler_delay;
+pub use super::config::SessionConfig;
 use super::link::{Closed, Link};
 use crate::proto::codec::{Delivered, OkAnswer, ServerMessage};
 use crate::proto::frame::{ClientFrame, Hello, Settle, SettleIds};
-use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Close codes after which reconnecting cannot help (4001 once excepted, see `link.rs`).
 pub const FATAL_CLOSE_CODES: [u16; 3] = [4001, 4003, 4004];
-
-/// A subscriber's settings, as the driver passes them (JSON, snake_case).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct SessionConfig {
-    /// Client login (with `secret`).
-    pub login: Option<String>,
-    /// Client secret.
-    pub secret: Option<String>,
-    /// Bearer token instead of login and secret (see [`Session::set_token`]).
-    pub token: Option<String>,
-    /// The token comes from a provider: a first 4001 is retried with a fresh one.
-    pub refresh: bool,
-    /// Free-form client id, shown in server logs.
-    pub client_id: Option<String>,
-    /// Credit (`rdy`) while healthy.
-    pub max_in_flight: u32,
-    /// In-flight deadline of each delivery.
-    pub handler_timeout_ms: u64,
-    /// Failures after which the server dead-letters a message (0 = unlimited).
-    pub max_attempts: u32,
-    /// Keep-alive interval: a `ping` is sent this often.
-    pub heartbeat_ms: u64,
-    /// First handler backoff after a throw.
-    pub backoff_ms: u64,
-    /// Reconnect backoff floor.
-    pub reconnect_min_ms: u64,
-    /// Reconnect backoff cap.
-    pub reconnect_max_ms: u64,
-    /// Most frames kept while disconnected.
-    pub queue_cap: usize,
-    /// Ask for batched deliveries (`msgs`) and coalesce acknowledgements when the server
-    /// offers them. Default true; a v1 server ignores it.
-    pub batch: bool,
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        SessionConfig {
-            login: None,
-            secret: None,
-            token: None,
-            refresh: false,
-            client_id: None,
-            max_in_flight: 1,
-            handler_timeout_ms: 60_000,
-            max_attempts: 0,
-            heartbeat_ms: 30_000,
-            backoff_ms: 5_000,
-            reconnect_min_ms: 500,
-            reconnect_max_ms: 30_000,
-            queue_cap: 1_000,
-            batch: true,
-        }
-    }
-}
 
 /// What a pending `ref` was for.
 #[derive(Debug, Clone)]
@@ -235,7 +179,7 @@ impl Session {
                             self.in_flight.insert(id);
                         }
                     }
-                    out.push(Self::refuse(r, &code, message));
+                    out.push(Action::refused(r, &code, message));
                 } else if let Some((answers, back)) = r.and_then(|r| self.acks.refused(r, &code, &message)) {
                     self.in_flight.extend(back);
                     out.extend(answers);
@@ -270,16 +214,6 @@ impl Session {
         Action::Send { frame: frame.encode() }
     }
 
-    fn refuse(reference: u64, code: &str, message: String) -> Action {
-        Action::Answer {
-            reference,
-            ok: false,
-            code: Some(code.into()),
-            message: Some(message),
-            deadline: None,
-        }
-    }
-
     /// fin / touch / req / shelve of a message. Returns the `ref` whose [`Action::Answer`]
     /// settles the call, and what to do now. `state` is JSON text. Stateless fin, touch
     /// and req wait for the next flush ([`Session::next_timer`]) when the server takes
@@ -296,7 +230,7 @@ impl Session {
             Ok(s) => s,
             Err(e) => {
                 let r = self.take_ref();
-                return (r, vec![Self::refuse(r, "invalid_request", format!("state is not JSON: {e}"))]);
+                return (r, vec![Action::refused(r, "invalid_request", format!("state is not JSON: {e}"))]);
             }
         };
         let finishing = verb != Settle::Touch;
@@ -360,7 +294,7 @@ impl Session {
             Ok(d) => d,
             Err(e) => {
                 let r = self.take_ref();
-                return (r, vec![Self::refuse(r, "invalid_request", format!("data is not JSON: {e}"))]);
+                return (r, vec![Action::refused(r, "invalid_request", format!("data is not JSON: {e}"))]);
             }
         };
         let (r, check) = self.claim(id, true);
@@ -386,13 +320,13 @@ impl Session {
     fn claim(&mut self, id: &str, finishing: bool) -> (u64, Option<Action>) {
         let r = self.take_ref();
         let refused = if self.link.phase != Phase::Live {
-            Some(Self::refuse(
+            Some(Action::refused(
                 r,
                 "disconnected",
                 format!("message {id} was lost with the connection; it will be redelivered"),
             ))
         } else if !self.in_flight.contains(id) {
-            Some(Self::refuse(r, "not_found", format!("message {id} is not in flight (already settled?)")))
+            Some(Action::refused(r, "not_found", format!("message {id} is not in flight (already settled?)")))
         } else {
             None
         };
@@ -469,7 +403,7 @@ impl Session {
             out.push(Action::Abort { ids });
         }
         for r in std::mem::take(&mut self.pending).into_keys() {
-            out.push(Self::refuse(r, "disconnected", "the connection closed before an answer".into()));
+            out.push(Action::refused(r, "disconnected", "the connection closed before an answer".into()));
         }
         out.extend(self.acks.drop_all());
         let reason = match self.refused.take() {
