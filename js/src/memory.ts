@@ -31,7 +31,7 @@ class MemoryTransport implements Transport {
     if (c.path === "/v1/health") return { status: 200, text: '{"ok":true,"version":"memory"}' };
     if (c.path === "/v1/topics" && c.method === "GET") return { status: 200, text: JSON.stringify(memoryHub(this.url).topics()) };
     c.signal?.throwIfAborted();
-    const answer = memoryHub(this.url).http(c.method, c.path, c.query ?? {}, c.contentType, c.body ?? "");
+    const answer = memoryHub(this.url).call(c.method, c.path, c.query ?? {}, c.contentType, c.body ?? "");
     if (!c.signal) return answer;
     const signal = c.signal;
     return Promise.race([
@@ -86,7 +86,12 @@ export class MemoryHub {
    * An HTTP operation of the API on a topic (`path` as on a server, e.g.
    * `/v1/topics/t/events`): resolves the JSON body, rejects with the contract's error.
    */
-  async http(method: string, path: string, query: Record<string, string>, contentType: string | undefined, body: string | Uint8Array = ""): Promise<HttpAnswer> {
+  async http(method: string, path: string, query: Record<string, string>, contentType: string | undefined, body: string | Uint8Array = ""): Promise<string> {
+    return (await this.call(method, path, query, contentType, body)).text;
+  }
+
+  /** {@link MemoryHub.http} with the status. */
+  async call(method: string, path: string, query: Record<string, string>, contentType: string | undefined, body: string | Uint8Array = ""): Promise<HttpAnswer> {
     const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
     let answer: BusAnswer;
     try {
