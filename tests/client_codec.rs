@@ -121,3 +121,34 @@ fn decodes_what_the_server_encodes() {
     assert!(ServerMessage::decode(r#"{"op":"nope"}"#).is_err());
     assert!(ServerMessage::decode(r#"{"op":"msg"}"#).is_err());
 }
+
+#[test]
+fn decodes_leniently_where_the_client_can_and_names_what_is_wrong() {
+    // A ref that is not a number is not one of the client's.
+    let ok = ServerMessage::decode(r#"{"op":"ok","ref":"theirs"}"#).unwrap();
+    assert!(matches!(ok, ServerMessage::Ok(OkAnswer { reference: None, .. })));
+    for (bad, why) in [
+        ("[1]", "object"),
+        ("7", "object"),
+        (r#"{"op":"msgs","messages":{}}"#, "list"),
+        (r#"{"op":"msgs","messages":[1]}"#, "object"),
+        (r#"{"op":"msg","id":"a","seq":"1","deadline":1,"event":{}}"#, "seq"),
+    ] {
+        let e = ServerMessage::decode(bad).unwrap_err();
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn settings_keep_defaults_and_refuse_wrong_types() {
+    use ismld::client::publisher::PublisherConfig;
+    use ismld::client::session::SessionConfig;
+    let s = SessionConfig::from_json(r#"{"token":"t","max_in_flight":3,"client_id":null}"#).unwrap();
+    assert_eq!((s.token.as_deref(), s.max_in_flight, s.heartbeat_ms, s.batch), (Some("t"), 3, 30_000, true));
+    assert!(SessionConfig::from_json(r#"{"max_in_flight":"3"}"#).unwrap_err().contains("max_in_flight"));
+    assert!(SessionConfig::from_json(r#"{"max_in_flight":5000000000}"#).is_err(), "over u32");
+    assert!(SessionConfig::from_json("[]").is_err());
+    let p = PublisherConfig::from_json(r#"{"linger_ms":0,"refresh":true}"#).unwrap();
+    assert_eq!((p.linger_ms, p.refresh, p.max_batch), (0, true, 500));
+    assert!(PublisherConfig::from_json(r#"{"refresh":1}"#).is_err());
+}

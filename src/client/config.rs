@@ -1,11 +1,43 @@
 //! The settings of the client's sessions, as the TypeScript driver passes them (JSON,
-//! snake_case; every field has a default).
+//! snake_case; every field has a default). Read through `serde_json::Value`, not a serde
+//! derive: typed visitors would bring serde's type-error messages (and float formatting)
+//! into the client's wasm.
 
-use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Sets each listed field that the object has, checking its JSON type.
+macro_rules! read {
+    ($o:ident => $cfg:ident { $($field:ident: $kind:ident),* $(,)? }) => {
+        $(if let Some(v) = $o.get(stringify!($field)).filter(|v| !v.is_null()) {
+            $cfg.$field = $kind(v, stringify!($field))?;
+        })*
+    };
+}
+
+fn object(text: &str) -> Result<Map<String, Value>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(o)) => Ok(o),
+        Ok(_) => Err("settings are a JSON object".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn int<T: TryFrom<u64>>(v: &Value, key: &str) -> Result<T, String> {
+    v.as_u64()
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| format!("{key} must be a non-negative integer"))
+}
+
+fn flag(v: &Value, key: &str) -> Result<bool, String> {
+    v.as_bool().ok_or_else(|| format!("{key} must be true or false"))
+}
+
+fn text(v: &Value, key: &str) -> Result<Option<String>, String> {
+    v.as_str().map(|s| Some(s.to_owned())).ok_or_else(|| format!("{key} must be a string"))
+}
 
 /// A subscriber's settings, as the driver passes them (JSON, snake_case).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone)]
 pub struct SessionConfig {
     /// Client login (with `secret`).
     pub login: Option<String>,
@@ -60,8 +92,7 @@ impl Default for SessionConfig {
 }
 
 /// A publisher's settings (JSON, snake_case).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone)]
 pub struct PublisherConfig {
     /// Client login (with `secret`).
     pub login: Option<String>,
@@ -111,5 +142,33 @@ impl Default for PublisherConfig {
             timeout_ms: 30_000,
             idle_ms: 30_000,
         }
+    }
+}
+
+impl SessionConfig {
+    /// Reads settings (JSON text); absent fields keep their defaults.
+    pub fn from_json(json: &str) -> Result<Self, String> {
+        let o = object(json)?;
+        let mut c = SessionConfig::default();
+        read!(o => c {
+            login: text, secret: text, token: text, refresh: flag, client_id: text,
+            max_in_flight: int, handler_timeout_ms: int, max_attempts: int, heartbeat_ms: int,
+            backoff_ms: int, reconnect_min_ms: int, reconnect_max_ms: int, queue_cap: int, batch: flag,
+        });
+        Ok(c)
+    }
+}
+
+impl PublisherConfig {
+    /// Reads settings (JSON text); absent fields keep their defaults.
+    pub fn from_json(json: &str) -> Result<Self, String> {
+        let o = object(json)?;
+        let mut c = PublisherConfig::default();
+        read!(o => c {
+            login: text, secret: text, token: text, refresh: flag, client_id: text,
+            heartbeat_ms: int, reconnect_min_ms: int, reconnect_max_ms: int, linger_ms: int,
+            max_batch: int, max_batch_bytes: int, queue_cap: int, timeout_ms: int, idle_ms: int,
+        });
+        Ok(c)
     }
 }

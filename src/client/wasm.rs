@@ -47,7 +47,7 @@ impl WasmSession {
     /// A session for a subscriber with these settings (JSON, snake_case).
     #[wasm_bindgen(constructor)]
     pub fn new(config: &str) -> Result<WasmSession, JsValue> {
-        let cfg: SessionConfig = serde_json::from_str(config)
+        let cfg = SessionConfig::from_json(config)
             .map_err(|e| err(&ApiError::invalid(format!("bad subscriber settings: {e}"))))?;
         Ok(WasmSession { inner: Session::new(cfg) })
     }
@@ -140,7 +140,7 @@ impl WasmPublisher {
     /// A publisher with these settings (JSON, snake_case).
     #[wasm_bindgen(constructor)]
     pub fn new(config: &str) -> Result<WasmPublisher, JsValue> {
-        let cfg: PublisherConfig = serde_json::from_str(config)
+        let cfg = PublisherConfig::from_json(config)
             .map_err(|e| err(&ApiError::invalid(format!("bad publisher settings: {e}"))))?;
         Ok(WasmPublisher { inner: Publisher::new(cfg) })
     }

@@ -141,38 +141,128 @@ impl Settle {
     }
 }
 
-/// `Some(raw)` whenever the field is present and not `null`.
-fn non_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Json>, D::Error> {
-    let raw = Json::deserialize(d)?;
-    Ok((raw.get() != "null").then_some(raw))
-}
-
-/// The fields of one delivery (a `msg` frame, or an element of `msgs`).
-#[derive(Debug, Default, Deserialize)]
-struct RawDelivery {
-    id: Option<String>,
-    seq: Option<u64>,
-    partition: Option<u32>,
-    attempt: Option<u32>,
-    failures: Option<u32>,
-    deadline: Option<u64>,
-    reply: Option<bool>,
-    #[serde(default, deserialize_with = "non_null")]
-    checkpoint: Option<Json>,
+/// A server frame's fields, read without typed serde visitors: everything goes through
+/// `deserialize_any` (values as [`Value`], `event` and `checkpoint` as raw JSON, `messages`
+/// as a list of such objects). Typed visitors would bring serde's "invalid type" messages,
+/// and with them float formatting, into the client's wasm (about a tenth of it).
+#[derive(Debug, Default)]
+struct Fields {
+    values: Vec<(String, Value)>,
     event: Option<Json>,
+    checkpoint: Option<Json>,
+    messages: Option<Vec<Fields>>,
 }
 
-impl RawDelivery {
-    fn check(self, op: &str) -> Result<Delivered, String> {
+/// An error that names no value (see [`Fields`]).
+fn not<E: serde::de::Error>(what: &'static str) -> E {
+    E::custom(what)
+}
+
+macro_rules! only_maps_or_seqs {
+    ($what:literal) => {
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str($what)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+    };
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Fields;
+            only_maps_or_seqs!("a frame is a JSON object");
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Fields, A::Error> {
+                Err(not("a frame is a JSON object"))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Fields, A::Error> {
+                let mut f = Fields::default();
+                while let Some(key) = m.next_key::<String>()? {
+                    match key.as_str() {
+                        "event" => f.event = Some(m.next_value()?),
+                        "checkpoint" => {
+                            f.checkpoint = Some(m.next_value::<Json>()?).filter(|c| c.get() != "null")
+                        }
+                        "messages" => f.messages = Some(m.next_value::<List>()?.0),
+                        _ => f.values.push((key, m.next_value()?)),
+                    }
+                }
+                Ok(f)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `messages`: a list of delivery objects.
+struct List(Vec<Fields>);
+
+impl<'de> Deserialize<'de> for List {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = List;
+            only_maps_or_seqs!("messages is a list of objects");
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<List, A::Error> {
+                Err(not("messages is a list of objects"))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<List, A::Error> {
+                let mut all = Vec::new();
+                while let Some(f) = s.next_element::<Fields>()? {
+                    all.push(f);
+                }
+                Ok(List(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Fields {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    fn text(&self, key: &str) -> Option<String> {
+        self.get(key).and_then(Value::as_str).map(str::to_owned)
+    }
+    fn int(&self, key: &str) -> Option<u64> {
+        self.get(key).and_then(Value::as_u64)
+    }
+    fn small(&self, key: &str) -> Option<u32> {
+        self.int(key).and_then(|n| u32::try_from(n).ok())
+    }
+    fn flag(&self, key: &str) -> Option<bool> {
+        self.get(key).and_then(Value::as_bool)
+    }
+
+    fn delivery(self, op: &str) -> Result<Delivered, String> {
         let need = |what: &str| format!("{op} without \"{what}\"");
         Ok(Delivered {
-            id: self.id.ok_or_else(|| need("id"))?,
-            seq: self.seq.ok_or_else(|| need("seq"))?,
-            partition: self.partition.unwrap_or(0),
-            attempt: self.attempt.unwrap_or(1),
-            failures: self.failures.unwrap_or(0),
-            deadline: self.deadline.ok_or_else(|| need("deadline"))?,
-            reply: self.reply.unwrap_or(false),
+            id: self.text("id").ok_or_else(|| need("id"))?,
+            seq: self.int("seq").ok_or_else(|| need("seq"))?,
+            partition: self.small("partition").unwrap_or(0),
+            attempt: self.small("attempt").unwrap_or(1),
+            failures: self.small("failures").unwrap_or(0),
+            deadline: self.int("deadline").ok_or_else(|| need("deadline"))?,
+            reply: self.flag("reply").unwrap_or(false),
             checkpoint: self.checkpoint,
             event: self.event.ok_or_else(|| need("event"))?,
         })
@@ -180,91 +270,27 @@ impl RawDelivery {
 }
 
 /// One entry of the answer to a `pub` with `events`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PubResult {
     /// Message id.
     pub id: String,
     /// Sequence number (per partition).
     pub seq: u64,
     /// Partition.
-    #[serde(default)]
     pub partition: u32,
     /// Whether the event had been accepted before.
-    #[serde(default)]
     pub duplicate: bool,
 }
 
-/// A `ref` as the client sent it (a number); any other value reads as none, so a frame
-/// answering someone else's string ref still decodes (and without `serde_json::Value`,
-/// which would weigh on the client's wasm).
-fn our_ref<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    struct V;
-    impl<'de> serde::de::Visitor<'de> for V {
-        type Value = Option<u64>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a ref")
-        }
-        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-            while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-            while a.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
+impl PubResult {
+    fn read(v: &Value) -> Option<PubResult> {
+        Some(PubResult {
+            id: v.get("id")?.as_str()?.to_owned(),
+            seq: v.get("seq")?.as_u64()?,
+            partition: v.get("partition").and_then(Value::as_u64).unwrap_or(0) as u32,
+            duplicate: v.get("duplicate").and_then(Value::as_bool).unwrap_or(false),
+        })
     }
-    d.deserialize_any(V)
-}
-
-/// Every field a server frame may carry (a delivery's fields are read separately: serde
-/// cannot flatten the raw `event`).
-#[derive(Debug, Default, Deserialize)]
-struct RawServerFrame {
-    op: Option<String>,
-    #[serde(rename = "ref", default, deserialize_with = "our_ref")]
-    reference: Option<u64>,
-    topic: Option<String>,
-    channel: Option<String>,
-    session: Option<String>,
-    max_in_flight: Option<u64>,
-    heartbeat_ms: Option<u64>,
-    batch: Option<bool>,
-    partitions: Option<u32>,
-    partition: Option<u32>,
-    id: Option<String>,
-    seq: Option<u64>,
-    attempt: Option<u32>,
-    failures: Option<u32>,
-    deadline: Option<u64>,
-    reply: Option<bool>,
-    #[serde(default, deserialize_with = "non_null")]
-    checkpoint: Option<Json>,
-    event: Option<Json>,
-    duplicate: Option<bool>,
-    settled: Option<u64>,
-    missing: Option<Vec<String>>,
-    results: Option<Vec<PubResult>>,
-    messages: Option<Vec<RawDelivery>>,
-    code: Option<String>,
-    message: Option<String>,
 }
 
 /// A delivery as the client sees it.
@@ -357,56 +383,50 @@ pub struct OkAnswer {
 impl ServerMessage {
     /// Decodes one server frame; `Err` names what is wrong with it.
     pub fn decode(text: &str) -> Result<ServerMessage, String> {
-        let f: RawServerFrame = serde_json::from_str(text).map_err(|e| format!("malformed frame: {e}"))?;
-        let op = f.op.ok_or("frame has no \"op\"")?;
+        let f: Fields = serde_json::from_str(text).map_err(|e| format!("malformed frame: {e}"))?;
+        let op = f.text("op").ok_or("frame has no \"op\"")?;
         let need = |what: &str| format!("{op} frame without \"{what}\"");
         Ok(match op.as_str() {
             "welcome" => ServerMessage::Welcome {
-                topic: f.topic.ok_or_else(|| need("topic"))?,
-                channel: f.channel,
-                session: f.session.ok_or_else(|| need("session"))?,
-                max_in_flight: f.max_in_flight.unwrap_or(0),
-                heartbeat_ms: f.heartbeat_ms.ok_or_else(|| need("heartbeat_ms"))?,
-                batch: f.batch.unwrap_or(false),
-                partition: f.partition.unwrap_or(0),
-                partitions: f.partitions.unwrap_or(1),
+                topic: f.text("topic").ok_or_else(|| need("topic"))?,
+                channel: f.text("channel"),
+                session: f.text("session").ok_or_else(|| need("session"))?,
+                max_in_flight: f.int("max_in_flight").unwrap_or(0),
+                heartbeat_ms: f.int("heartbeat_ms").ok_or_else(|| need("heartbeat_ms"))?,
+                batch: f.flag("batch").unwrap_or(false),
+                partition: f.small("partition").unwrap_or(0),
+                partitions: f.small("partitions").unwrap_or(1),
             },
-            "msg" => ServerMessage::Msg(
-                RawDelivery {
-                    id: f.id,
-                    seq: f.seq,
-                    partition: f.partition,
-                    attempt: f.attempt,
-                    failures: f.failures,
-                    deadline: f.deadline,
-                    reply: f.reply,
-                    checkpoint: f.checkpoint,
-                    event: f.event,
-                }
-                .check("msg frame")?,
-            ),
+            "msg" => ServerMessage::Msg(f.delivery("msg frame")?),
             "msgs" => ServerMessage::Msgs(
                 f.messages
                     .ok_or_else(|| need("messages"))?
                     .into_iter()
-                    .map(|d| d.check("msgs element"))
+                    .map(|d| d.delivery("msgs element"))
                     .collect::<Result<_, _>>()?,
             ),
             "ok" => ServerMessage::Ok(OkAnswer {
-                reference: f.reference,
-                id: f.id,
-                seq: f.seq,
-                partition: f.partition,
-                duplicate: f.duplicate,
-                deadline: f.deadline,
-                settled: f.settled,
-                missing: f.missing,
-                results: f.results,
+                // A ref that is not a number is not one of the client's.
+                reference: f.int("ref"),
+                id: f.text("id"),
+                seq: f.int("seq"),
+                partition: f.small("partition"),
+                duplicate: f.flag("duplicate"),
+                deadline: f.int("deadline"),
+                settled: f.int("settled"),
+                missing: f
+                    .get("missing")
+                    .and_then(Value::as_array)
+                    .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect()),
+                results: f
+                    .get("results")
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().filter_map(PubResult::read).collect()),
             }),
             "error" => ServerMessage::Error {
-                reference: f.reference,
-                code: f.code.ok_or_else(|| need("code"))?,
-                message: f.message.unwrap_or_default(),
+                reference: f.int("ref"),
+                code: f.text("code").ok_or_else(|| need("code"))?,
+                message: f.text("message").unwrap_or_default(),
             },
             "pong" => ServerMessage::Pong,
             other => return Err(format!("unknown op \"{other}\"")),
