@@ -63,7 +63,7 @@ test("a token provider keeps a subscriber alive past its token's expiry and a ru
     calls += 1;
     return refused ? (await mint(w1.url, creds, 600)).token : first.token;
   };
-  const bus = new Connection({ url: w1.url, credentials: { token: provider }, reconnect: { min: 50, max: 300 } });
+  const bus = new Connection({ url: w1.url, credentials: { token: provider }, reconnect: { min: 50, max: 300 }, connectTimeout: 2_000 });
   const codes = [];
   bus.on("disconnected", (e) => {
     codes.push(e.code);
@@ -223,7 +223,7 @@ test("publishes made while the runtime is down wait and are sent on reconnect, o
   const dir = tempDir();
   let w1 = await startWorker({ persist: dir });
   const port = Number(new URL(w1.url).port);
-  const bus = new Connection({ url: w1.url, credentials: admin, publishing: { via: "socket" }, reconnect: { min: 50, max: 300 } });
+  const bus = new Connection({ url: w1.url, credentials: admin, publishing: { via: "socket" }, reconnect: { min: 50, max: 300 }, connectTimeout: 2_000 });
   const topic = uniqueName("queued");
   await bus.publish(topic, { n: 0 });
   await w1.stop();
@@ -243,7 +243,7 @@ test("publishes made while the runtime is down wait and are sent on reconnect, o
 test("msg.signal.reason says why: disconnected, closed", async () => {
   const dir = tempDir();
   const w1 = await startWorker({ persist: dir });
-  const bus = new Connection({ url: w1.url, credentials: admin, reconnect: { min: 50, max: 300 } });
+  const bus = new Connection({ url: w1.url, credentials: admin, reconnect: { min: 50, max: 300 }, connectTimeout: 2_000 });
   const topic = uniqueName("why");
   const reasons = [];
   let deliveries = 0;
