@@ -3,7 +3,7 @@ import { Connection } from "ismld";
 // Node: ISMLD_URL and ISMLD_TOKEN from the environment; a page: ?ISMLD_URL=...&ISMLD_TOKEN=...
 const env = globalThis.process?.env ?? Object.fromEntries(new URLSearchParams(globalThis.location?.search));
 const bus = new Connection({
-  url: env.ISMLD_URL ?? "http://127.0.0.1:8787", // or "memory://" for the in-process bus
+  url: env.ISMLD_URL ?? "http://127.0.0.1:8787", // or "memory://" (import from "ismld/memory")
   credentials: { token: env.ISMLD_TOKEN }, // or { login, secret, clientId } of a client
   namePrefix: "[DEV]",
 });

@@ -12,6 +12,7 @@ log "cargo clippy (native, and the Worker for wasm32)"
 cargo clippy --all-targets -q -- -D warnings
 cargo clippy --features worker --target wasm32-unknown-unknown -q -- -D warnings
 cargo clippy --features client --target wasm32-unknown-unknown -q -- -D warnings
+cargo clippy --features memory --target wasm32-unknown-unknown -q -- -D warnings
 
 log "native tests of the core and the wire (cargo test)"
 cargo test -q

@@ -9,7 +9,7 @@ use futures::channel::mpsc;
 use futures::StreamExt;
 use ismld::client::backoff::handler_delay;
 use ismld::client::session::{Action, Phase, Session, SessionConfig};
-use ismld::proto::frame::{ClientFrame, Settle};
+use ismld::proto::frame::{ClientFrame, PubFrame, Settle};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -73,7 +73,7 @@ fn backoff_arithmetic_is_the_same_in_wasm() {
     assert_eq!(handler_delay(5_000, 3), 20_000);
     let mut s = Session::new(SessionConfig::default());
     assert_eq!(s.phase(), Phase::Disconnected);
-    assert!(s.stop().is_empty());
+    assert!(s.stop(0).is_empty());
 }
 
 #[wasm_bindgen_test]
@@ -106,20 +106,23 @@ async fn a_session_consumes_over_a_real_websocket_to_the_worker() {
                         Action::Welcome { .. } if !published => {
                             published = true;
                             let data = RawValue::from_string(r#"{"from":"chromium"}"#.into()).ok();
-                            let frame = ClientFrame::Pub {
+                            let frame = ClientFrame::Pub(PubFrame {
                                 event: None,
                                 data,
+                                events: None,
                                 ordering_key: None,
                                 delay_ms: None,
+                                ttl_ms: None,
                                 reference: Some(Value::from("p1")),
-                            };
+                            });
                             sock.ws.send_with_str(&frame.encode()).expect("send pub");
                         }
                         Action::Deliver { id, attempt, event, .. } => {
                             let event: Value = serde_json::from_str(event.get()).expect("event");
                             assert_eq!(event["data"]["from"], "chromium");
                             assert_eq!(attempt, 1);
-                            let (r, acts) = session.settle(Settle::Fin, &id, Some(r#"{"done":true}"#), None);
+                            let (r, acts) =
+                                session.settle(now(), Settle::Fin, &id, Some(r#"{"done":true}"#), None);
                             fin_ref = r;
                             sock.perform(&acts);
                             delivered = Some(id);

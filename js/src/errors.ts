@@ -4,7 +4,7 @@
  * lost their connection before an answer.
  */
 
-/** The contract's error codes, plus the client's own `disconnected`. */
+/** The contract's error codes (as the bus sends them), plus the client's own `disconnected` and `closed`. */
 export type ErrorCode =
   | "invalid_request"
   | "invalid_name"
@@ -18,7 +18,8 @@ export type ErrorCode =
   | "timeout"
   | "internal"
   | "unavailable"
-  | "disconnected";
+  | "disconnected"
+  | "closed";
 
 /** HTTP status of each contract code (0 for the client's own). */
 export const STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -35,7 +36,29 @@ export const STATUS: Readonly<Record<ErrorCode, number>> = {
   internal: 500,
   unavailable: 503,
   disconnected: 0,
+  closed: 0,
 };
+
+/** The codes only the client makes: `disconnected` (a call lost its connection), `closed` (the connection or subscriber was closed). */
+export const CLIENT_CODES: ReadonlyArray<ErrorCode> = ["disconnected", "closed"];
+
+/** WebSocket close codes of the contract, by name (the same table as the Rust `proto::close::ALL`). */
+export const CloseCode = {
+  /** Invalid frame sequence (e.g. a second `hello`). */
+  sequence: 4000,
+  /** Missing or wrong credentials (or no `hello` within 10 s, or credentials revoked or expired). */
+  unauthorized: 4001,
+  /** No permission for this topic. */
+  forbidden: 4003,
+  /** The channel or topic was deleted. */
+  deleted: 4004,
+  /** The consumer was silent for twice its heartbeat interval. */
+  heartbeat: 4008,
+  /** A frame over the size limit. */
+  too_large: 4013,
+} as const;
+/** A contract close code. */
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 /** Base class of every error the client throws. */
 export class IsmldError extends Error {
@@ -76,10 +99,13 @@ export class LimitError extends IsmldError {
 export class TimeoutError extends IsmldError {
   override name = "TimeoutError";
 }
-/** The connection was lost before an answer (`disconnected`); the server redelivers. */
+/** The connection was lost before an answer (`disconnected`), or closed (`closed`); the server redelivers. */
 export class DisconnectedError extends IsmldError {
   override name = "DisconnectedError";
 }
+
+/** Why a message's `signal` aborted: its deadline passed, its connection was lost, or its subscriber or connection was closed. */
+export type AbortReason = "timeout" | "disconnected" | "closed";
 
 const CODES = new Set<string>(Object.keys(STATUS));
 
@@ -104,6 +130,7 @@ export function errorFor(code: string, message: string, status?: number): IsmldE
     case "timeout":
       return new TimeoutError(c, message, status);
     case "disconnected":
+    case "closed":
       return new DisconnectedError(c, message, status);
     default:
       return new IsmldError(c, message, status);

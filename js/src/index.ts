@@ -1,14 +1,18 @@
 /**
  * ismld: the JS/TypeScript client of the ismld event bus. The protocol logic (sessions,
- * frames, credit, backoff, and the in-process `memory://` bus) is the Rust crate compiled
- * to wasm; this package adds the sockets, timers and promises.
+ * frames, credit, backoff, publisher batching) is the Rust crate compiled to wasm; this
+ * package adds the sockets, timers and promises. `memory://` (the bus in-process) is the
+ * `ismld/memory` entry.
  *
  * @packageDocumentation
  */
 
 export { Connection } from "./connection.js";
 export { Subscriber, type Handler, type SubscriberState } from "./subscriber.js";
-export { Message } from "./message.js";
+export { Message, type Delivery } from "./message.js";
+export { Admin } from "./admin.js";
+export type * from "./admin-types.js";
+export type { Logger } from "./logger.js";
 export {
   IsmldError,
   InvalidRequestError,
@@ -18,7 +22,30 @@ export {
   LimitError,
   TimeoutError,
   DisconnectedError,
+  CloseCode,
+  CLIENT_CODES,
+  STATUS,
+  type AbortReason,
   type ErrorCode,
 } from "./errors.js";
-export type * from "./types.js";
+export { State } from "./types.js";
+export type {
+  BatchItem,
+  CloudEvent,
+  CloudEventLike,
+  ConnectionEvents,
+  ConnectionOptions,
+  ConsumeOptions,
+  Credentials,
+  PublishingOptions,
+  PublishOptions,
+  PublishResult,
+  Reply,
+  RequestOptions,
+  SubscribeOptions,
+  TokenSource,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./types.js";
 export { ready } from "./wasm.js";
+export { uuid } from "./uuid.js";

@@ -6,10 +6,44 @@
  * page or process.
  */
 
-import { WasmMemoryBus } from "../wasm/ismld.js";
-import { errorFor, fromWasm, TimeoutError } from "./errors.js";
-import type { Body } from "./transport.js";
-import type { CloudEvent, WebSocketLike } from "./types.js";
+import { WasmMemoryBus } from "../wasm/ismld_memory.js";
+import { fromWasm, IsmldError, TimeoutError, InvalidRequestError } from "./errors.js";
+import { type HttpAnswer, type HttpCall, httpError, registerTransport, seg, type Transport } from "./transport.js";
+import type { WebSocketLike } from "./types.js";
+
+/** Called by the `ismld/memory` entries once the memory wasm is loaded: `memory://` URLs work from then on. */
+export function installMemory(): void {
+  registerTransport("memory:", (o) => new MemoryTransport(o.url));
+}
+
+/** The client calls of the admin API that a memory bus has no notion of (it has no credentials). */
+const SERVER_ONLY = /^\/v1\/(clients|tokens)(\/|$)|^\/metrics$/;
+
+class MemoryTransport implements Transport {
+  readonly sockets = true;
+  readonly memory = true;
+  constructor(private readonly url: string) {}
+
+  async http(c: HttpCall): Promise<HttpAnswer> {
+    if (SERVER_ONLY.test(c.path)) {
+      throw new InvalidRequestError("invalid_request", `${c.method} ${c.path} needs a server: memory:// has no clients, tokens or metrics (only the topic operations)`);
+    }
+    if (c.path === "/v1/health") return { status: 200, text: '{"ok":true,"version":"memory"}' };
+    if (c.path === "/v1/topics" && c.method === "GET") return { status: 200, text: JSON.stringify(memoryHub(this.url).topics()) };
+    c.signal?.throwIfAborted();
+    const answer = memoryHub(this.url).call(c.method, c.path, c.query ?? {}, c.contentType, c.body ?? "");
+    if (!c.signal) return answer;
+    const signal = c.signal;
+    return Promise.race([
+      answer,
+      new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true })),
+    ]);
+  }
+
+  socket(topic: string, channel?: string): WebSocketLike {
+    return memoryHub(this.url).socket(topic, channel);
+  }
+}
 
 const hubs = new Map<string, MemoryHub>();
 
@@ -30,7 +64,7 @@ type Output =
   | { to: "pull"; waiter: number; body: string };
 
 /** What the wasm bus answers an HTTP operation. */
-type HttpAnswer =
+type BusAnswer =
   | { status: number; body: string }
   | { await: "response"; topic: string; seq: number; id: string; timeout_ms: number }
   | { await: "pull"; topic: string; waiter: number; wait_ms: number };
@@ -41,6 +75,8 @@ export class MemoryHub {
   private readonly sockets = new Map<number, MemorySocket>();
   private readonly waiting = new Map<string, Array<(event: string) => void>>();
   private readonly pulls = new Map<number, (body: string) => void>();
+  /** Topics used so far (for the topic list). */
+  private readonly known = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timerAt: number | undefined;
   /** The HTTP status of the last answer of {@link MemoryHub.http} (tests). */
@@ -51,39 +87,45 @@ export class MemoryHub {
    * `/v1/topics/t/events`): resolves the JSON body, rejects with the contract's error.
    */
   async http(method: string, path: string, query: Record<string, string>, contentType: string | undefined, body: string | Uint8Array = ""): Promise<string> {
+    return (await this.call(method, path, query, contentType, body)).text;
+  }
+
+  /** {@link MemoryHub.http} with the status. */
+  async call(method: string, path: string, query: Record<string, string>, contentType: string | undefined, body: string | Uint8Array = ""): Promise<HttpAnswer> {
     const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
-    let answer: HttpAnswer;
+    let answer: BusAnswer;
     try {
-      answer = JSON.parse(this.bus.http(Date.now(), method, path, JSON.stringify(Object.entries(query)), contentType, bytes)) as HttpAnswer;
+      answer = JSON.parse(this.bus.http(Date.now(), method, path, JSON.stringify(Object.entries(query)), contentType, bytes)) as BusAnswer;
     } finally {
       this.flush();
     }
     if ("status" in answer) {
       this.lastStatus = answer.status;
       if (answer.status >= 400) throw httpError(answer.status, answer.body);
-      return answer.body;
+      if (answer.status === 201 && /^\/v1\/topics\/[^/]+\/(events|channels\/)/.test(path)) this.known.add(decodeURIComponent(path.split("/")[3] ?? ""));
+      return { status: answer.status, text: answer.body };
     }
     this.lastStatus = 200;
     if (answer.await === "pull") {
       const { topic, waiter, wait_ms } = answer;
-      return new Promise((resolve) => {
+      return new Promise<HttpAnswer>((resolve) => {
         const timer = setTimeout(() => {
           this.pulls.delete(waiter);
-          resolve(this.bus.pullExpired(topic, waiter) ?? '{"messages":[]}');
+          resolve({ status: 200, text: this.bus.pullExpired(topic, waiter) ?? '{"messages":[]}' });
           this.flush();
         }, wait_ms);
         this.pulls.set(waiter, (b) => {
           clearTimeout(timer);
-          resolve(b);
+          resolve({ status: 200, text: b });
         });
       });
     }
     const { topic, seq, id, timeout_ms } = answer;
     const key = `${topic}\u0000${seq}`;
-    return new Promise((resolve, reject) => {
+    return new Promise<HttpAnswer>((resolve, reject) => {
       const done = (event: string) => {
         clearTimeout(timer);
-        resolve(event);
+        resolve({ status: 200, text: event });
       };
       const timer = setTimeout(() => {
         const list = (this.waiting.get(key) ?? []).filter((w) => w !== done);
@@ -95,24 +137,27 @@ export class MemoryHub {
     });
   }
 
-  async publish(topic: string, body: Body, reply: boolean): Promise<string> {
-    const path = `/v1/topics/${encodeURIComponent(topic)}/${reply ? "requests" : "events"}`;
-    return this.http("POST", path, body.query, body.contentType, body.bytes);
+  /** `GET /v1/topics`: the topics this bus has seen (published to or with a channel). */
+  topics(): { topics: Array<{ topic: string; seq: number; channels: string[] }> } {
+    const topics = [];
+    for (const t of [...this.known].sort()) {
+      try {
+        const answer = JSON.parse(this.bus.http(Date.now(), "GET", `/v1/topics/${seg(t)}`, "[]", undefined, new Uint8Array())) as { status: number; body: string };
+        if (answer.status !== 200) continue;
+        const stats = JSON.parse(answer.body) as { seq: number; channels: Array<{ channel: string }> };
+        topics.push({ topic: t, seq: stats.seq, channels: stats.channels.map((c) => c.channel) });
+      } finally {
+        this.flush();
+      }
+    }
+    return { topics };
   }
 
-  async request(topic: string, body: Body, timeoutMs: number): Promise<CloudEvent> {
-    const event = await this.publish(topic, { ...body, query: { ...body.query, timeout_ms: String(timeoutMs) } }, true);
-    return JSON.parse(event) as CloudEvent;
-  }
-
-  async stats(topic: string): Promise<unknown> {
-    return JSON.parse(await this.http("GET", `/v1/topics/${encodeURIComponent(topic)}`, {}, undefined));
-  }
-
-  socket(topic: string, channel: string): WebSocketLike {
+  socket(topic: string, channel?: string): WebSocketLike {
     let conn: number;
     try {
       conn = this.bus.open(Date.now(), topic, channel);
+      this.known.add(topic);
     } catch (e) {
       throw fromWasm(e);
     } finally {
@@ -216,12 +261,3 @@ class MemorySocket implements WebSocketLike {
   }
 }
 
-/** The contract's error of an HTTP answer body. */
-function httpError(status: number, body: string) {
-  try {
-    const { error } = JSON.parse(body) as { error: { code: string; message: string } };
-    return errorFor(error.code, error.message, status);
-  } catch {
-    return errorFor("internal", body, status);
-  }
-}

@@ -1,6 +1,6 @@
 /** A delivered message and the verbs that settle it. */
 
-import { IsmldError } from "./errors.js";
+import { type AbortReason, errorFor, IsmldError, InvalidRequestError } from "./errors.js";
 import type { CloudEvent } from "./types.js";
 
 /** What a message needs from its subscriber. */
@@ -9,16 +9,17 @@ export interface MessageOwner {
   respond(id: string, data: unknown, contentType?: string): Promise<void>;
 }
 
-/** A delivery as the wire carries it. */
+/** A delivery as the wire carries it (also what `admin.pull` answers). */
 export interface Delivery {
   id: string;
   seq: number;
+  partition: number;
   attempt: number;
   failures: number;
   deadline: number;
   reply: boolean;
   checkpoint: unknown;
-  event: CloudEvent;
+  event: Record<string, unknown>;
 }
 
 function decodeData(event: CloudEvent): unknown {
@@ -32,6 +33,12 @@ function decodeData(event: CloudEvent): unknown {
   return undefined;
 }
 
+const WHY: Record<AbortReason, string> = {
+  timeout: "handler timeout: the in-flight deadline passed; the message will be redelivered",
+  disconnected: "connection lost; the message will be redelivered",
+  closed: "the subscriber or connection was closed; the message will be redelivered",
+};
+
 /**
  * A message delivered to a handler. Settle it at most once with {@link finish},
  * {@link shelve}, {@link requeue} or {@link respond}; {@link acknowledge} and
@@ -41,8 +48,10 @@ function decodeData(event: CloudEvent): unknown {
 export class Message<T = unknown, S = unknown> {
   /** Message id (unique within the topic). */
   readonly id: string;
-  /** Per-topic sequence number. */
+  /** Sequence number (per partition). */
   readonly seq: number;
+  /** Partition of the topic (0 on a topic with one). */
+  readonly partition: number;
   /** Deliveries so far, this one included. */
   readonly attempt: number;
   /** Failed deliveries so far. */
@@ -53,7 +62,11 @@ export class Message<T = unknown, S = unknown> {
   readonly event: CloudEvent<T>;
   /** The event's data: parsed JSON, text, or bytes (`data_base64`). */
   readonly data: T;
-  /** Aborted when the in-flight deadline passes or the connection is lost: stop, and shelve if you can. */
+  /**
+   * Aborted when the in-flight deadline passes, the connection is lost, or the subscriber
+   * is stopped: stop, and shelve if you can. `signal.reason` is an `IsmldError` whose
+   * `code` says why: `timeout`, `disconnected` or `closed`.
+   */
   readonly signal: AbortSignal;
   private readonly abortController = new AbortController();
   private checkpointValue: S | null;
@@ -68,11 +81,12 @@ export class Message<T = unknown, S = unknown> {
   ) {
     this.id = d.id;
     this.seq = d.seq;
+    this.partition = d.partition ?? 0;
     this.attempt = d.attempt;
     this.failures = d.failures;
     this.reply = d.reply;
     this.event = d.event as CloudEvent<T>;
-    this.data = decodeData(d.event) as T;
+    this.data = decodeData(this.event) as T;
     this.checkpointValue = (d.checkpoint ?? null) as S | null;
     this.deadlineValue = d.deadline;
     this.signal = this.abortController.signal;
@@ -94,27 +108,53 @@ export class Message<T = unknown, S = unknown> {
     return this.settledValue;
   }
 
+  /**
+   * The event as a CloudEvent: a plain structured-mode object, or, given the `cloudevents`
+   * SDK's class (`msg.toCloudEvent(CloudEvent)`), an object of it.
+   */
+  toCloudEvent(): CloudEvent<T>;
+  toCloudEvent<E>(sdk: new (event: CloudEvent<T>) => E): E;
+  toCloudEvent<E>(sdk?: new (event: CloudEvent<T>) => E): CloudEvent<T> | E {
+    const copy = { ...this.event };
+    return sdk ? new sdk(copy) : copy;
+  }
+
   private arm(): void {
     if (this.timer) clearTimeout(this.timer);
     const ms = this.deadlineValue - Date.now();
-    this.timer = setTimeout(() => this.abort("handler timeout: the in-flight deadline passed"), Math.max(0, ms));
+    this.timer = setTimeout(() => this.abort("timeout"), Math.max(0, ms));
   }
 
-  /** @internal Aborts the signal (deadline passed, or connection lost). */
-  abort(reason: string): void {
+  /** @internal Aborts the signal, saying why. */
+  abort(why: AbortReason): void {
+    this.release();
+    if (!this.signal.aborted) this.abortController.abort(errorFor(why, WHY[why]));
+  }
+
+  /** @internal The handler is done with it: no more deadline timer. */
+  release(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.signal.aborted) this.abortController.abort(new IsmldError("timeout", reason));
+  }
+
+  /** @internal Given back without a frame: the socket's close returns it to the bus. */
+  abandon(): void {
+    this.done();
   }
 
   private claim(verb: string): void {
-    if (this.settledValue) throw new IsmldError("invalid_request", `message ${this.id} is already settled; cannot ${verb}`);
+    if (this.settledValue) throw new InvalidRequestError("invalid_request", `message ${this.id} is already settled; cannot ${verb}`);
   }
 
   private done(): void {
     this.settledValue = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.release();
+  }
+
+  private moved(deadline: number | undefined): void {
+    if (deadline === undefined) return;
+    this.deadlineValue = deadline;
+    if (!this.settledValue) this.arm();
   }
 
   /** Still working: moves the deadline and saves `state` as the checkpoint (touch + state). */
@@ -122,20 +162,13 @@ export class Message<T = unknown, S = unknown> {
     this.claim("acknowledge");
     const deadline = await this.owner.settle("touch", this.id, state === undefined ? null : state);
     this.checkpointValue = state;
-    if (deadline !== undefined) {
-      this.deadlineValue = deadline;
-      this.arm();
-    }
+    this.moved(deadline);
   }
 
   /** Still working: moves the deadline, keeps the checkpoint. */
   async touch(): Promise<void> {
     this.claim("touch");
-    const deadline = await this.owner.settle("touch", this.id, undefined);
-    if (deadline !== undefined) {
-      this.deadlineValue = deadline;
-      this.arm();
-    }
+    this.moved(await this.owner.settle("touch", this.id, undefined));
   }
 
   /** Done. `state`, if given, is saved as the final checkpoint. */

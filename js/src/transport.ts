@@ -1,161 +1,133 @@
 /**
  * How a connection reaches the bus: HTTP + WebSocket to a server, or the in-process
- * `memory://` bus. The rest of the client is the same for both.
+ * `memory://` bus (registered by the `ismld/memory` entry). The rest of the client, the
+ * admin API included, is the same for both: everything goes through {@link Transport.http}.
  */
 
-import { errorFor, IsmldError, TimeoutError } from "./errors.js";
-import { memoryHub, MemoryHub } from "./memory.js";
-import type { CloudEvent, ConnectionOptions, WebSocketConstructor, WebSocketLike } from "./types.js";
+import type { CredentialSource } from "./credentials.js";
+import { errorFor, IsmldError, InvalidRequestError } from "./errors.js";
+import type { ConnectionOptions, WebSocketConstructor, WebSocketLike } from "./types.js";
 
-/** A publish or request body, ready for the wire. */
-export interface Body {
-  contentType: string;
-  bytes: string | Uint8Array;
-  /** `ordering_key`, `delay_ms`, `timeout_ms` query parameters. */
-  query: Record<string, string>;
+/** An HTTP call of the API. */
+export interface HttpCall {
+  method: string;
+  /** Path as on a server, e.g. `/v1/topics/t/events` (segments already encoded). */
+  path: string;
+  query?: Record<string, string>;
+  contentType?: string;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+}
+
+/** An answer: status and body text. Errors (4xx/5xx) are thrown as `IsmldError`s. */
+export interface HttpAnswer {
+  status: number;
+  text: string;
 }
 
 /** What the client needs from a bus. */
 export interface Transport {
-  /** POST /v1/topics/{topic}/events: answers the JSON. */
-  publish(topic: string, body: Body, retry: boolean): Promise<unknown>;
-  /** POST /v1/topics/{topic}/requests: answers the response event. */
-  request(topic: string, body: Body, timeoutMs: number): Promise<CloudEvent>;
-  /** GET /v1/topics/{topic}. */
-  stats(topic: string): Promise<unknown>;
-  /** A consumer socket of a channel. */
-  socket(topic: string, channel: string): WebSocketLike;
+  /** Whether sockets are available (a WebSocket constructor, or the memory bus). */
+  readonly sockets: boolean;
+  /** Whether this is the in-process bus. */
+  readonly memory: boolean;
+  /** One HTTP call; rejects with the contract's error for a 4xx/5xx. */
+  http(call: HttpCall): Promise<HttpAnswer>;
+  /** A consumer socket of a channel, or the topic's publisher socket (no channel). */
+  socket(topic: string, channel?: string): WebSocketLike;
 }
 
-/** Makes the transport for a connection's options. */
-export function transportFor(o: ConnectionOptions): Transport {
-  if (o.url.startsWith("memory:")) return new MemoryTransport(o.url);
-  return new HttpTransport(o);
+/** Makes a transport for options (the `ismld/memory` entry registers `memory:`). */
+export type TransportFactory = (o: ConnectionOptions, credentials: CredentialSource) => Transport;
+const factories = new Map<string, TransportFactory>();
+
+/** @internal Registers the transport of a URL scheme (e.g. `memory:`). */
+export function registerTransport(scheme: string, factory: TransportFactory): void {
+  factories.set(scheme, factory);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The transport for a connection's options. */
+export function transportFor(o: ConnectionOptions, credentials: CredentialSource): Transport {
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(o.url)?.[0]?.toLowerCase() ?? "";
+  const factory = factories.get(scheme);
+  if (factory) return factory(o, credentials);
+  if (scheme === "memory:") {
+    throw new InvalidRequestError(
+      "invalid_request",
+      'memory:// is in its own entry, so the main one carries no queue core: import { Connection } from "ismld/memory" (or import "ismld/memory" once, anywhere)',
+    );
+  }
+  if (scheme !== "http:" && scheme !== "https:") throw new InvalidRequestError("invalid_request", `url must be http(s):// or memory://, got ${o.url}`);
+  return new HttpTransport(o, credentials);
+}
 
-function toBase64(s: string): string {
-  const bytes = new TextEncoder().encode(s);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
+/** The contract's error of an answer body. */
+export function httpError(status: number, text: string): IsmldError {
+  try {
+    const { error } = JSON.parse(text) as { error: { code: string; message: string } };
+    return errorFor(error.code, error.message, status);
+  } catch {
+    return errorFor(status === 404 ? "not_found" : "internal", text || `HTTP ${status}`, status);
+  }
+}
+
+/** Encodes a path segment (a name). */
+export const seg = encodeURIComponent;
+
+/** The default WebSocket of the runtime: the platform's, or one the entry found (`ws` on Node 20). */
+let fallbackWebSocket: WebSocketConstructor | undefined;
+/** @internal Set by the Node entry when the runtime has no WebSocket of its own. */
+export function setFallbackWebSocket(ws: WebSocketConstructor | undefined): void {
+  fallbackWebSocket = ws;
 }
 
 class HttpTransport implements Transport {
+  readonly memory = false;
   private readonly base: string;
-  private readonly auth: string | undefined;
   private readonly fetch: typeof globalThis.fetch;
   private readonly WebSocket: WebSocketConstructor | undefined;
 
-  constructor(o: ConnectionOptions) {
+  constructor(
+    o: ConnectionOptions,
+    private readonly credentials: CredentialSource,
+  ) {
     this.base = o.url.replace(/\/+$/, "");
-    const c = o.credentials;
-    this.auth = !c ? undefined : "token" in c ? `Bearer ${c.token}` : `Basic ${toBase64(`${c.login}:${c.secret}`)}`;
     const f = o.fetch ?? globalThis.fetch;
-    if (!f) throw new IsmldError("invalid_request", "no fetch available: pass `fetch` in the options");
+    if (!f) throw new InvalidRequestError("invalid_request", "no fetch available: pass `fetch` in the options");
     this.fetch = f.bind(globalThis);
-    this.WebSocket = o.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketConstructor | undefined);
+    this.WebSocket = o.WebSocket ?? (globalThis.WebSocket as unknown as WebSocketConstructor | undefined) ?? fallbackWebSocket;
   }
 
-  private url(path: string, query: Record<string, string> = {}): string {
-    const q = new URLSearchParams(query).toString();
-    return `${this.base}${path}${q ? `?${q}` : ""}`;
+  get sockets(): boolean {
+    return !!this.WebSocket;
   }
 
-  private async call(method: string, url: string, body?: Body, signal?: AbortSignal): Promise<Response> {
-    const headers: Record<string, string> = {};
-    if (this.auth) headers["authorization"] = this.auth;
-    if (body) headers["content-type"] = body.contentType;
-    const init: RequestInit = { method, headers };
-    if (body) init.body = body.bytes as BodyInit;
-    if (signal) init.signal = signal;
-    return this.fetch(url, init);
-  }
-
-  private static async fail(res: Response): Promise<never> {
-    let code = "internal";
-    let message = `HTTP ${res.status}`;
-    try {
-      const j = (await res.json()) as { error?: { code?: string; message?: string } };
-      code = j.error?.code ?? code;
-      message = j.error?.message ?? message;
-    } catch {
-      /* not a contract error body */
-    }
-    throw errorFor(code, message, res.status);
-  }
-
-  async publish(topic: string, body: Body, retry: boolean): Promise<unknown> {
-    const url = this.url(`/v1/topics/${encodeURIComponent(topic)}/events`, body.query);
-    // Only a publish with an id is safe to repeat (the bus deduplicates it).
+  async http(c: HttpCall): Promise<HttpAnswer> {
+    const q = new URLSearchParams(c.query ?? {}).toString();
+    const url = `${this.base}${c.path}${q ? `?${q}` : ""}`;
+    // A 401 changed nothing: with a token provider, ask for a fresh token and try once more.
     for (let attempt = 0; ; attempt++) {
-      let res: Response;
-      try {
-        res = await this.call("POST", url, body);
-      } catch (e) {
-        if (!retry || attempt >= 4) throw new IsmldError("disconnected", `publish failed: ${String(e)}`);
-        await sleep(Math.random() * 250 * 2 ** attempt);
-        continue;
-      }
-      if (res.status === 201) return res.json();
-      if (retry && res.status >= 500 && res.status !== 507 && attempt < 4) {
-        await sleep(Math.random() * 250 * 2 ** attempt);
-        continue;
-      }
-      return HttpTransport.fail(res);
+      const headers: Record<string, string> = {};
+      const auth = await this.credentials.header(attempt > 0);
+      if (auth) headers["authorization"] = auth;
+      if (c.contentType) headers["content-type"] = c.contentType;
+      const init: RequestInit = { method: c.method, headers };
+      if (c.body !== undefined) init.body = c.body as BodyInit;
+      if (c.signal) init.signal = c.signal;
+      const res = await this.fetch(url, init);
+      const text = await res.text();
+      if (res.status === 401 && attempt === 0 && this.credentials.refreshable) continue;
+      if (res.status >= 400) throw httpError(res.status, text);
+      return { status: res.status, text };
     }
   }
 
-  async request(topic: string, body: Body, timeoutMs: number): Promise<CloudEvent> {
-    const url = this.url(`/v1/topics/${encodeURIComponent(topic)}/requests`, body.query);
-    let res: Response;
-    try {
-      res = await this.call("POST", url, body, AbortSignal.timeout(timeoutMs + 10_000));
-    } catch (e) {
-      if (e instanceof Error && e.name === "TimeoutError") throw new TimeoutError("timeout", "no response in time");
-      throw new IsmldError("disconnected", `request failed: ${String(e)}`);
-    }
-    if (res.status === 200) return (await res.json()) as CloudEvent;
-    return HttpTransport.fail(res);
-  }
-
-  async stats(topic: string): Promise<unknown> {
-    const res = await this.call("GET", this.url(`/v1/topics/${encodeURIComponent(topic)}`));
-    if (res.status === 200) return res.json();
-    return HttpTransport.fail(res);
-  }
-
-  socket(topic: string, channel: string): WebSocketLike {
+  socket(topic: string, channel?: string): WebSocketLike {
     if (!this.WebSocket) {
-      throw new IsmldError("invalid_request", "no WebSocket available: pass `WebSocket` (e.g. from the `ws` package) in the options");
+      throw new InvalidRequestError("invalid_request", "no WebSocket available: install the `ws` package (Node 20) or pass `WebSocket` in the options");
     }
     const ws = this.base.replace(/^http/, "ws");
-    return new this.WebSocket(`${ws}/v1/topics/${encodeURIComponent(topic)}/channels/${encodeURIComponent(channel)}/ws`);
-  }
-}
-
-class MemoryTransport implements Transport {
-  constructor(private readonly url: string) {}
-
-  /** Made on first use: the wasm core may still be loading when the connection is made. */
-  private get hub(): MemoryHub {
-    return memoryHub(this.url);
-  }
-
-  async publish(topic: string, body: Body): Promise<unknown> {
-    return JSON.parse(await this.hub.publish(topic, body, false));
-  }
-
-  async request(topic: string, body: Body, timeoutMs: number): Promise<CloudEvent> {
-    return this.hub.request(topic, body, timeoutMs);
-  }
-
-  async stats(topic: string): Promise<unknown> {
-    return this.hub.stats(topic);
-  }
-
-  socket(topic: string, channel: string): WebSocketLike {
-    return this.hub.socket(topic, channel);
+    const path = channel === undefined ? `/v1/topics/${seg(topic)}/ws` : `/v1/topics/${seg(topic)}/channels/${seg(channel)}/ws`;
+    return new this.WebSocket(`${ws}${path}`);
   }
 }

@@ -1,5 +1,7 @@
 /** Public types of the ismld client. */
 
+import type { Logger } from "./logger.js";
+
 /** A CloudEvents 1.0 event in the JSON format. */
 export interface CloudEvent<T = unknown> {
   specversion: "1.0";
@@ -12,14 +14,30 @@ export interface CloudEvent<T = unknown> {
   dataschema?: string;
   data?: T;
   data_base64?: string;
-  /** Extensions: `orderingkey`, `deliverafter`, and any other. */
+  /** Extensions: `orderingkey`, `deliverafter`, `expirytime`, and any other. */
   [extension: string]: unknown;
 }
 
-/** Credentials: a client's login and secret, or a token from `POST /v1/tokens`. */
+/**
+ * What {@link Connection.publishEvent} takes: a CloudEvent as plain JSON, or an object of
+ * the `cloudevents` SDK (its `specversion` is typed `string`; anything with a `toJSON`
+ * is serialized through it).
+ */
+export interface CloudEventLike {
+  specversion: string;
+  id: string;
+  source: string;
+  type: string;
+  [attribute: string]: unknown;
+}
+
+/** A token, or a function that returns one (called at every connect, and after a 401 or a 4001). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+/** Credentials: a client's login and secret, or a token from `POST /v1/tokens` (or a provider of tokens). */
 export type Credentials =
   | { login: string; secret: string; clientId?: string }
-  | { token: string; clientId?: string };
+  | { token: TokenSource; clientId?: string };
 
 /** A WebSocket constructor (the platform's, or `ws` in Node 20). */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
@@ -35,15 +53,35 @@ export interface WebSocketLike {
   onerror: ((ev: unknown) => void) | null;
 }
 
+/** How publishes travel (see {@link ConnectionOptions.publishing}). */
+export interface PublishingOptions {
+  /**
+   * `"auto"` (default): over the topic's publisher socket when the runtime has a WebSocket
+   * and a publish starts while another is still waiting for its answer (bursts, concurrent
+   * publishers), else HTTP. `"socket"`: always the socket. `"http"`: always HTTP.
+   */
+  via?: "auto" | "socket" | "http";
+  /** How long a socket publish waits for others to share its frame, in ms. Default 5. */
+  lingerMs?: number;
+  /** Most events in one `pub` frame. Default 500 (the bus takes 1,000). */
+  maxBatch?: number;
+  /** Most publishes waiting for an answer per topic (sent or queued while disconnected); more are refused with `unavailable`. Default 10,000. */
+  queueCap?: number;
+  /** A socket publish not acknowledged in this time rejects with `TimeoutError`. Default 30,000. */
+  timeoutMs?: number;
+  /** An idle publisher socket closes after this long, in ms (0 = never). Default 30,000. */
+  idleMs?: number;
+}
+
 /** Options of a {@link Connection}. */
 export interface ConnectionOptions {
-  /** Base URL of the bus (`http://127.0.0.1:8787`), or `memory://` (optionally `memory://name`) for the in-process bus. */
+  /** Base URL of the bus (`http://127.0.0.1:8787`), or `memory://` / `memory://name` (import `ismld/memory`). */
   url: string;
   /** Who the client is. Optional for `memory://` and for a bus that allows anonymous access. */
   credentials?: Credentials;
   /** Prepended to every topic and channel name before it reaches the wire. Default `""`. */
   namePrefix?: string;
-  /** How often subscribers send `ping`, in ms (the server allows 5,000..120,000). Default 30,000. */
+  /** How often sockets send `ping`, in ms (the server allows 5,000..120,000). Default 30,000. */
   heartbeatInterval?: number;
   /** First handler backoff after a handler throws, in ms; doubles up to 60 s, reset on success. Default 5,000. */
   backoff?: number;
@@ -51,11 +89,19 @@ export interface ConnectionOptions {
   maxAttempts?: number;
   /** Reconnect backoff (full jitter): floor and cap in ms. Default `{ min: 500, max: 30_000 }`. */
   reconnect?: { min?: number; max?: number };
-  /** Longest wait for a subscriber's socket to open and be welcomed before retrying, in ms. Default 10,000. */
+  /** Longest wait for a socket to open and be welcomed before retrying, in ms. Default 10,000. */
   connectTimeout?: number;
-  /** `source` of events the client builds (publish with `id`, batches). Default `/clients/{login}`, or `/ismld-js` with a token. */
+  /** `source` of events the client builds. Default `/clients/{login}`, or `/ismld-js` with a token. */
   source?: string;
-  /** WebSocket constructor. Default `globalThis.WebSocket` (browsers, Node >= 22). */
+  /** How publishes travel: HTTP or the topic's publisher socket. */
+  publishing?: PublishingOptions;
+  /** Ask for batched deliveries and coalesce acknowledgements when the bus offers them. Default true. */
+  batch?: boolean;
+  /** Aborting closes the connection (like {@link Connection.close}). */
+  signal?: AbortSignal;
+  /** Where the client says what it does. Silent by default. */
+  logger?: Logger;
+  /** WebSocket constructor. Default `globalThis.WebSocket`, or the `ws` package on Node 20. */
   WebSocket?: WebSocketConstructor;
   /** fetch implementation. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
@@ -67,18 +113,22 @@ export interface PublishOptions {
   orderingKey?: string;
   /** Deliver no earlier than this many ms from now (at most 7 days). */
   delayMs?: number;
+  /** Not delivered (again) after this many ms from now. */
+  ttlMs?: number;
   /**
-   * CloudEvent `id`. With an id the client sends a structured CloudEvent, the publish is
-   * idempotent (the bus deduplicates by source and id for 10 minutes) and it is retried
-   * on network errors. Without one the bus makes the event.
+   * CloudEvent `id`. With an id the publish is idempotent (the bus deduplicates by source
+   * and id for 10 minutes) and it is retried on network errors. Without one the bus (HTTP)
+   * or the client (socket) makes one.
    */
   id?: string;
-  /** CloudEvent `type` (with `id`). Default: the topic's wire name. */
+  /** CloudEvent `type`. Default: the topic's wire name. */
   type?: string;
-  /** CloudEvent `subject` (with `id`). */
+  /** CloudEvent `subject`. */
   subject?: string;
   /** Content type of `data` when it is a string or bytes. Default `application/json` for values, `text/plain` for strings, `application/octet-stream` for bytes. */
   contentType?: string;
+  /** Aborting rejects the publish (an event already sent may still be published). */
+  signal?: AbortSignal;
 }
 
 /** One item of {@link Connection.publishBatch}. */
@@ -97,8 +147,10 @@ export interface PublishResult {
   topic: string;
   /** Message id (what fin and redrive take). */
   id: string;
-  /** Per-topic sequence number. */
+  /** Sequence number (per partition). */
   seq: number;
+  /** Partition the event went to (0 on a topic with one). */
+  partition: number;
   /** Whether the (source, id) pair had been accepted before. */
   duplicate: boolean;
 }
@@ -109,6 +161,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Ordering key of the request event. */
   orderingKey?: string;
+  /** Aborting rejects the request (the request event stays published). */
+  signal?: AbortSignal;
 }
 
 /** The answer to a request. */
@@ -133,17 +187,31 @@ export interface SubscribeOptions {
   maxAttempts?: number;
 }
 
+/** Options of {@link Connection.consume}: a subscription, and a signal that ends the loop. */
+export interface ConsumeOptions extends SubscribeOptions {
+  /** Aborting ends the loop (like `break`). */
+  signal?: AbortSignal;
+}
+
 /** Connection state events and what they carry. */
 export interface ConnectionEvents {
-  /** A subscriber is opening its socket. */
+  /** A socket is opening (`subscription` is `{channel}@{topic}`, or `@{topic}` for a publisher socket). */
   connecting: { subscription: string; attempt: number };
-  /** A subscriber's `hello` was accepted. */
+  /** A socket's `hello` was accepted. */
   connected: { subscription: string; session: string };
-  /** A subscriber's socket closed; it reconnects after `reconnectInMs` unless that is undefined. */
+  /** A socket closed; it reconnects after `reconnectInMs` unless that is undefined. */
   disconnected: { subscription: string; code: number; reason: string; reconnectInMs?: number };
   /** Something failed: a fatal close, a handler error, a refused frame. */
   error: { subscription?: string; error: Error };
 }
 
 /** The connection's overall state. */
-export type State = "idle" | "connecting" | "connected" | "disconnected" | "closed";
+export const State = {
+  Idle: "idle",
+  Connecting: "connecting",
+  Connected: "connected",
+  Disconnected: "disconnected",
+  Closed: "closed",
+} as const;
+/** The connection's overall state. */
+export type State = (typeof State)[keyof typeof State];

@@ -38,8 +38,10 @@ pub enum Action {
     Deliver {
         /// Message id.
         id: String,
-        /// Topic sequence number.
+        /// Sequence number (per partition).
         seq: u64,
+        /// Partition of the topic.
+        partition: u32,
         /// Deliveries so far, this one included.
         attempt: u32,
         /// Failed deliveries so far.
@@ -70,6 +72,22 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         deadline: Option<u64>,
     },
+    /// A publish is durable (publisher sessions).
+    Published {
+        /// The handle `publish` returned.
+        #[serde(rename = "ref")]
+        reference: u64,
+        /// Message id.
+        id: String,
+        /// Sequence number (per partition).
+        seq: u64,
+        /// Partition.
+        partition: u32,
+        /// Whether the (source, id) pair had been accepted before.
+        duplicate: bool,
+    },
+    /// Open a socket now (a publisher that had closed its idle socket).
+    Connect,
     /// These messages were lost with the socket: abort their handlers' signals. The server
     /// redelivers them.
     Abort {
@@ -102,4 +120,17 @@ pub enum Action {
         /// Human text.
         message: String,
     },
+}
+
+impl Action {
+    /// The answer of a call that did not take effect.
+    pub fn refused(reference: u64, code: &str, message: String) -> Action {
+        Action::Answer {
+            reference,
+            ok: false,
+            code: Some(code.into()),
+            message: Some(message),
+            deadline: None,
+        }
+    }
 }

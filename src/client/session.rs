@@ -6,70 +6,25 @@
 //! returns (send a frame, run the handler, answer a promise, reconnect after a delay).
 //!
 //! Owns: the handshake, credit (`rdy`), the set of messages in flight on the current
-//! socket, `ref` bookkeeping of settle frames, keep-alive pings, handler backoff,
-//! reconnect backoff, and the capped queue of frames made while disconnected.
+//! socket, `ref` bookkeeping of settle frames, coalescing of acknowledgements into
+//! frames with `ids` (`acks.rs`, when the server's `welcome` says `"batch": true`),
+//! keep-alive pings and reconnects (`link.rs`), handler backoff, and the capped queue of
+//! frames made while disconnected.
 //! Must not touch: sockets, timers, the clock, randomness (all come in as arguments).
 
+use super::acks::Acks;
 pub use super::action::{Action, Phase};
-use super::backoff::{handler_delay, reconnect_delay};
-use crate::proto::codec::ServerMessage;
-use crate::proto::frame::{ClientFrame, Hello, Settle};
-use serde::Deserialize;
+use super::backoff::handler_delay;
+pub use super::config::SessionConfig;
+use super::link::{Closed, Link};
+use crate::proto::codec::{Delivered, OkAnswer, ServerMessage};
+use crate::proto::frame::{ClientFrame, Hello, Settle, SettleIds};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-/// Close codes after which reconnecting cannot help.
+/// Close codes after which reconnecting cannot help (4001 once excepted, see `link.rs`).
 pub const FATAL_CLOSE_CODES: [u16; 3] = [4001, 4003, 4004];
-
-/// A subscriber's settings, as the driver passes them (JSON, snake_case).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct SessionConfig {
-    /// Client login (with `secret`).
-    pub login: Option<String>,
-    /// Client secret.
-    pub secret: Option<String>,
-    /// Bearer token instead of login and secret.
-    pub token: Option<String>,
-    /// Free-form client id, shown in server logs.
-    pub client_id: Option<String>,
-    /// Credit (`rdy`) while healthy.
-    pub max_in_flight: u32,
-    /// In-flight deadline of each delivery.
-    pub handler_timeout_ms: u64,
-    /// Failures after which the server dead-letters a message (0 = unlimited).
-    pub max_attempts: u32,
-    /// Keep-alive interval: a `ping` is sent this often.
-    pub heartbeat_ms: u64,
-    /// First handler backoff after a throw.
-    pub backoff_ms: u64,
-    /// Reconnect backoff floor.
-    pub reconnect_min_ms: u64,
-    /// Reconnect backoff cap.
-    pub reconnect_max_ms: u64,
-    /// Most frames kept while disconnected.
-    pub queue_cap: usize,
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        SessionConfig {
-            login: None,
-            secret: None,
-            token: None,
-            client_id: None,
-            max_in_flight: 1,
-            handler_timeout_ms: 60_000,
-            max_attempts: 0,
-            heartbeat_ms: 30_000,
-            backoff_ms: 5_000,
-            reconnect_min_ms: 500,
-            reconnect_max_ms: 30_000,
-            queue_cap: 1_000,
-        }
-    }
-}
 
 /// What a pending `ref` was for.
 #[derive(Debug, Clone)]
@@ -83,53 +38,58 @@ struct Pending {
 #[derive(Debug)]
 pub struct Session {
     cfg: SessionConfig,
-    phase: Phase,
+    link: Link,
     /// Messages delivered on the current socket and not yet settled.
     in_flight: BTreeSet<String>,
-    /// Frames sent and not answered yet, by ref.
+    /// Single-id frames sent and not answered yet, by ref.
     pending: BTreeMap<u64, Pending>,
+    /// Settles waiting to be coalesced, and coalesced frames not answered yet.
+    acks: Acks,
+    /// The server's welcome offered batched frames.
+    server_batch: bool,
     next_ref: u64,
     /// Frames made while disconnected, sent after the next `welcome`.
     queue: VecDeque<String>,
-    /// Consecutive reconnect attempts since the last `welcome`.
-    attempt: u32,
     /// Consecutive handler failures since the last success.
     failures: u32,
     /// No deliveries wanted before this time (handler backoff).
     backoff_until: Option<u64>,
-    /// When the next keep-alive `ping` is due.
-    ping_at: Option<u64>,
-    /// Keep-alive interval in force (the server's answer wins).
-    heartbeat_ms: u64,
+    /// The error of a refused `hello` (the close that follows says the rest).
+    refused: Option<(String, String)>,
 }
 
 impl Session {
     /// A session that has not connected yet.
     pub fn new(cfg: SessionConfig) -> Self {
-        let heartbeat_ms = cfg.heartbeat_ms;
+        let link = Link::new(cfg.heartbeat_ms, cfg.reconnect_min_ms, cfg.reconnect_max_ms, cfg.refresh);
         Session {
             cfg,
-            phase: Phase::Disconnected,
+            link,
             in_flight: BTreeSet::new(),
             pending: BTreeMap::new(),
+            acks: Acks::default(),
+            server_batch: false,
             next_ref: 1,
             queue: VecDeque::new(),
-            attempt: 0,
             failures: 0,
             backoff_until: None,
-            ping_at: None,
-            heartbeat_ms,
+            refused: None,
         }
     }
 
     /// Where the session stands.
     pub fn phase(&self) -> Phase {
-        self.phase
+        self.link.phase
     }
 
     /// Messages in flight on the current socket.
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
+    }
+
+    /// The token for the next `hello` (a provider's fresh one).
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.cfg.token = token;
     }
 
     /// The credit wanted now: none while backing off.
@@ -143,10 +103,12 @@ impl Session {
 
     /// The socket opened: say `hello`.
     pub fn opened(&mut self, now: u64) -> Vec<Action> {
-        if self.phase == Phase::Stopped {
+        if self.link.phase == Phase::Stopped {
             return vec![Action::Close { code: 1000, reason: "stopped".into() }];
         }
-        self.phase = Phase::Handshake;
+        self.link.opened(now);
+        self.server_batch = false;
+        self.refused = None;
         let c = &self.cfg;
         let hello = ClientFrame::Hello(Hello {
             login: c.login.clone(),
@@ -158,10 +120,24 @@ impl Session {
             handler_timeout_ms: Some(c.handler_timeout_ms),
             max_attempts: Some(u64::from(c.max_attempts)),
             heartbeat_ms: Some(c.heartbeat_ms),
-            batch: false,
+            batch: c.batch,
         });
-        self.ping_at = Some(now + self.heartbeat_ms);
         vec![Action::Send { frame: hello.encode() }]
+    }
+
+    fn deliver(&mut self, d: Delivered) -> Action {
+        self.in_flight.insert(d.id.clone());
+        Action::Deliver {
+            id: d.id,
+            seq: d.seq,
+            partition: d.partition,
+            attempt: d.attempt,
+            failures: d.failures,
+            deadline: d.deadline,
+            reply: d.reply,
+            checkpoint: d.checkpoint,
+            event: d.event,
+        }
     }
 
     /// A text frame arrived.
@@ -172,11 +148,9 @@ impl Session {
         };
         let mut out = Vec::new();
         match frame {
-            ServerMessage::Welcome { session, heartbeat_ms, .. } => {
-                self.phase = Phase::Live;
-                self.attempt = 0;
-                self.heartbeat_ms = heartbeat_ms.max(1_000);
-                self.ping_at = Some(now + self.heartbeat_ms);
+            ServerMessage::Welcome { session, heartbeat_ms, batch, .. } => {
+                self.link.welcomed(now, heartbeat_ms);
+                self.server_batch = batch && self.cfg.batch;
                 out.push(Action::Welcome { session, heartbeat_ms });
                 if self.credit() == 0 {
                     out.push(self.send(ClientFrame::Rdy { count: 0, reference: None }));
@@ -185,69 +159,54 @@ impl Session {
                     out.push(Action::Send { frame });
                 }
             }
-            ServerMessage::Msg(d) => {
-                self.in_flight.insert(d.id.clone());
-                out.push(Action::Deliver {
-                    id: d.id,
-                    seq: d.seq,
-                    attempt: d.attempt,
-                    failures: d.failures,
-                    deadline: d.deadline,
-                    reply: d.reply,
-                    checkpoint: d.checkpoint,
-                    event: d.event,
-                });
-            }
-            ServerMessage::Ok { reference, deadline, .. } => {
-                if let Some(r) = Self::our_ref(reference.as_ref()) {
-                    if self.pending.remove(&r).is_some() {
-                        out.push(Action::Answer {
-                            reference: r,
-                            ok: true,
-                            code: None,
-                            message: None,
-                            deadline,
-                        });
-                    }
+            ServerMessage::Msg(d) => out.push(self.deliver(d)),
+            ServerMessage::Msgs(ds) => out.extend(ds.into_iter().map(|d| self.deliver(d))),
+            ServerMessage::Ok(OkAnswer { reference, deadline, missing, .. }) => {
+                let Some(r) = reference else { return out };
+                if self.pending.remove(&r).is_some() {
+                    out.push(Action::Answer { reference: r, ok: true, code: None, message: None, deadline });
+                } else if let Some(answers) =
+                    self.acks.answered(r, missing.as_deref().unwrap_or_default(), self.cfg.handler_timeout_ms)
+                {
+                    out.extend(answers);
                 }
             }
-            ServerMessage::Error { reference, code, message } => match Self::our_ref(reference.as_ref()) {
-                Some(r) if self.pending.contains_key(&r) => {
+            ServerMessage::Error { reference, code, message } => {
+                let r = reference;
+                if let Some(r) = r.filter(|r| self.pending.contains_key(r)) {
                     if let Some(Pending { returns: Some(id) }) = self.pending.remove(&r) {
                         if code != "not_found" {
                             self.in_flight.insert(id);
                         }
                     }
-                    out.push(Action::Answer {
-                        reference: r,
-                        ok: false,
-                        code: Some(code),
-                        message: Some(message),
-                        deadline: None,
-                    });
-                }
-                _ if self.phase == Phase::Handshake => {
+                    out.push(Action::refused(r, &code, message));
+                } else if let Some((answers, back)) = r.and_then(|r| self.acks.refused(r, &code, &message)) {
+                    self.in_flight.extend(back);
+                    out.extend(answers);
+                } else if self.link.phase == Phase::Handshake
+                    && (code == "unauthorized" || code == "forbidden")
+                {
+                    // The server closes with 4001 / 4003 next; the close decides (a token
+                    // provider gets one retry).
+                    self.refused = Some((code, message));
+                } else if self.link.phase == Phase::Handshake {
                     // A refused hello (bad settings): the server keeps the socket but will
                     // never welcome it. Retrying the same settings cannot help.
-                    self.phase = Phase::Stopped;
+                    self.link.phase = Phase::Stopped;
                     out.push(Action::Fatal { code, message: message.clone() });
                     out.push(Action::Close { code: 1000, reason: message });
+                } else {
+                    out.push(Action::Error { code, message });
                 }
-                _ => out.push(Action::Error { code, message }),
-            },
+            }
             ServerMessage::Pong => {}
         }
         out
     }
 
-    fn our_ref(reference: Option<&Value>) -> Option<u64> {
-        reference.and_then(Value::as_u64)
-    }
-
-    fn take_ref(&mut self, returns: Option<String>) -> u64 {
+    fn take_ref(&mut self) -> u64 {
         let r = self.next_ref;
         self.next_ref += 1;
-        self.pending.insert(r, Pending { returns });
         r
     }
 
@@ -255,20 +214,13 @@ impl Session {
         Action::Send { frame: frame.encode() }
     }
 
-    fn refuse(reference: u64, code: &str, message: String) -> Action {
-        Action::Answer {
-            reference,
-            ok: false,
-            code: Some(code.into()),
-            message: Some(message),
-            deadline: None,
-        }
-    }
-
     /// fin / touch / req / shelve of a message. Returns the `ref` whose [`Action::Answer`]
-    /// settles the call, and what to do now. `state` and `data` are JSON text.
+    /// settles the call, and what to do now. `state` is JSON text. Stateless fin, touch
+    /// and req wait for the next flush ([`Session::next_timer`]) when the server takes
+    /// frames with `ids`.
     pub fn settle(
         &mut self,
+        now: u64,
         verb: Settle,
         id: &str,
         state: Option<&str>,
@@ -277,9 +229,8 @@ impl Session {
         let state = match state.map(|s| RawValue::from_string(s.to_owned())).transpose() {
             Ok(s) => s,
             Err(e) => {
-                let r = self.take_ref(None);
-                self.pending.remove(&r);
-                return (r, vec![Self::refuse(r, "invalid_request", format!("state is not JSON: {e}"))]);
+                let r = self.take_ref();
+                return (r, vec![Action::refused(r, "invalid_request", format!("state is not JSON: {e}"))]);
             }
         };
         let finishing = verb != Settle::Touch;
@@ -287,37 +238,79 @@ impl Session {
         if let Some(refused) = check {
             return (r, vec![refused]);
         }
+        if self.server_batch && Acks::batchable(verb, state.is_some()) {
+            if self.acks.add(verb, delay_ms, id, r) {
+                return (r, self.flush(now));
+            }
+            return (r, Vec::new());
+        }
+        self.pending.insert(r, Pending { returns: finishing.then(|| id.to_owned()) });
         let frame = ClientFrame::Settle {
             verb,
-            ids: crate::proto::frame::SettleIds::One(id.to_owned()),
+            ids: SettleIds::One(id.to_owned()),
             state,
             delay_ms,
             reference: Some(Value::from(r)),
         };
-        (r, vec![self.send(frame)])
+        // Settles still waiting go first: frames keep the order of the calls.
+        let mut out = self.flush(now);
+        out.push(self.send(frame));
+        (r, out)
+    }
+
+    /// Sends the coalesced settles now.
+    pub fn flush(&mut self, now: u64) -> Vec<Action> {
+        if self.acks.idle() {
+            return Vec::new();
+        }
+        let mut next = self.next_ref;
+        let frames = self.acks.flush(now, || {
+            let r = next;
+            next += 1;
+            r
+        });
+        self.next_ref = next;
+        frames
+            .into_iter()
+            .map(|o| {
+                if let ClientFrame::Settle { ids: SettleIds::One(id), verb, .. } = &o.frame {
+                    let returns = (*verb != Settle::Touch).then(|| id.clone());
+                    self.pending.insert(o.reference, Pending { returns });
+                }
+                Action::Send { frame: o.frame.encode() }
+            })
+            .collect()
     }
 
     /// `respond` to a message delivered with `reply: true` (also finishes it).
-    pub fn respond(&mut self, id: &str, data: &str, datacontenttype: Option<&str>) -> (u64, Vec<Action>) {
+    pub fn respond(
+        &mut self,
+        now: u64,
+        id: &str,
+        data: &str,
+        datacontenttype: Option<&str>,
+    ) -> (u64, Vec<Action>) {
         let data = match RawValue::from_string(data.to_owned()) {
             Ok(d) => d,
             Err(e) => {
-                let r = self.take_ref(None);
-                self.pending.remove(&r);
-                return (r, vec![Self::refuse(r, "invalid_request", format!("data is not JSON: {e}"))]);
+                let r = self.take_ref();
+                return (r, vec![Action::refused(r, "invalid_request", format!("data is not JSON: {e}"))]);
             }
         };
         let (r, check) = self.claim(id, true);
         if let Some(refused) = check {
             return (r, vec![refused]);
         }
+        self.pending.insert(r, Pending { returns: Some(id.to_owned()) });
         let frame = ClientFrame::Respond {
             id: id.to_owned(),
             data,
             datacontenttype: datacontenttype.map(str::to_owned),
             reference: Some(Value::from(r)),
         };
-        (r, vec![self.send(frame)])
+        let mut out = self.flush(now);
+        out.push(self.send(frame));
+        (r, out)
     }
 
     /// Takes a ref for a frame about message `id`, checking that the message is in flight
@@ -325,21 +318,19 @@ impl Session {
     /// it now could only be refused). `finishing` takes it out of flight at once, so a
     /// second settle is refused here and credit is counted right.
     fn claim(&mut self, id: &str, finishing: bool) -> (u64, Option<Action>) {
-        let r = self.take_ref(finishing.then(|| id.to_owned()));
-        let refused = if self.phase != Phase::Live {
-            Some(Self::refuse(
+        let r = self.take_ref();
+        let refused = if self.link.phase != Phase::Live {
+            Some(Action::refused(
                 r,
                 "disconnected",
                 format!("message {id} was lost with the connection; it will be redelivered"),
             ))
         } else if !self.in_flight.contains(id) {
-            Some(Self::refuse(r, "not_found", format!("message {id} is not in flight (already settled?)")))
+            Some(Action::refused(r, "not_found", format!("message {id} is not in flight (already settled?)")))
         } else {
             None
         };
-        if refused.is_some() {
-            self.pending.remove(&r);
-        } else if finishing {
+        if refused.is_none() && finishing {
             self.in_flight.remove(id);
         }
         (r, refused)
@@ -357,7 +348,7 @@ impl Session {
         self.failures = self.failures.saturating_add(1);
         let was_open = self.backoff_until.is_none();
         self.backoff_until = Some(now + handler_delay(self.cfg.backoff_ms, self.failures));
-        if was_open && self.phase == Phase::Live {
+        if was_open && self.link.live() {
             vec![self.send(ClientFrame::Rdy { count: 0, reference: None })]
         } else {
             Vec::new()
@@ -372,7 +363,7 @@ impl Session {
     }
 
     fn send_or_queue(&mut self, frame: String) -> Vec<Action> {
-        if self.phase == Phase::Live {
+        if self.link.live() {
             return vec![Action::Send { frame }];
         }
         if self.queue.len() >= self.cfg.queue_cap {
@@ -382,26 +373,23 @@ impl Session {
         Vec::new()
     }
 
-    /// When [`Session::timer`] must be called next.
-    pub fn next_timer(&self) -> Option<u64> {
-        let ping = if self.phase == Phase::Live { self.ping_at } else { None };
-        match (ping, self.backoff_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+    /// When [`Session::timer`] must be called next: a keep-alive, the end of a backoff,
+    /// or at once when settles wait to be coalesced (`now` is returned for those).
+    pub fn next_timer(&self, now: u64) -> Option<u64> {
+        let flush = (!self.acks.idle()).then_some(now);
+        [self.link.ping_due(), self.backoff_until, flush].into_iter().flatten().min()
     }
 
-    /// Time passed: end a backoff, send a keep-alive.
+    /// Time passed: flush coalesced settles, end a backoff, send a keep-alive.
     pub fn timer(&mut self, now: u64) -> Vec<Action> {
-        let mut out = Vec::new();
+        let mut out = self.flush(now);
         if self.backoff_until.is_some_and(|t| t <= now) {
             self.backoff_until = None;
-            if self.phase == Phase::Live {
+            if self.link.live() {
                 out.push(self.send(ClientFrame::Rdy { count: u64::from(self.credit()), reference: None }));
             }
         }
-        if self.phase == Phase::Live && self.ping_at.is_some_and(|t| t <= now) {
-            self.ping_at = Some(now + self.heartbeat_ms);
+        if self.link.ping(now) {
             out.push(self.send(ClientFrame::Ping));
         }
         out
@@ -415,39 +403,31 @@ impl Session {
             out.push(Action::Abort { ids });
         }
         for r in std::mem::take(&mut self.pending).into_keys() {
-            out.push(Self::refuse(r, "disconnected", "the connection closed before an answer".into()));
+            out.push(Action::refused(r, "disconnected", "the connection closed before an answer".into()));
         }
-        self.ping_at = None;
-        if self.phase == Phase::Stopped {
-            return out;
+        out.extend(self.acks.drop_all());
+        let reason = match self.refused.take() {
+            Some((_, message)) if reason.is_empty() => message,
+            _ => reason.to_owned(),
+        };
+        match self.link.closed(code, &reason, random) {
+            Closed::Stopped => {}
+            Closed::Fatal(code, message) => out.push(Action::Fatal { code: code.into(), message }),
+            Closed::Reconnect(after_ms) => out.push(Action::Reconnect { after_ms }),
         }
-        if FATAL_CLOSE_CODES.contains(&code) {
-            self.phase = Phase::Stopped;
-            let code = match code {
-                4001 => "unauthorized",
-                4003 => "forbidden",
-                _ => "not_found",
-            };
-            out.push(Action::Fatal { code: code.into(), message: reason.to_owned() });
-            return out;
-        }
-        self.phase = Phase::Disconnected;
-        let after_ms =
-            reconnect_delay(self.cfg.reconnect_min_ms, self.cfg.reconnect_max_ms, self.attempt, random);
-        self.attempt = self.attempt.saturating_add(1);
-        out.push(Action::Reconnect { after_ms });
         out
     }
 
     /// The application stops the subscriber: no reconnect; messages in flight go back to
     /// the server when the socket closes.
-    pub fn stop(&mut self) -> Vec<Action> {
-        let was = self.phase;
-        self.phase = Phase::Stopped;
-        if was == Phase::Disconnected {
-            Vec::new()
-        } else {
-            vec![Action::Close { code: 1000, reason: "subscriber stopped".into() }]
+    /// Coalesced settles still waiting go out first.
+    pub fn stop(&mut self, now: u64) -> Vec<Action> {
+        let was = self.link.phase;
+        let mut out = if was == Phase::Live { self.flush(now) } else { Vec::new() };
+        self.link.phase = Phase::Stopped;
+        if was != Phase::Disconnected {
+            out.push(Action::Close { code: 1000, reason: "subscriber stopped".into() });
         }
+        out
     }
 }

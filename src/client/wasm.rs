@@ -3,16 +3,21 @@
 //! the JS side per call) and errors as `{"code", "message"}` JSON text, so the boundary
 //! stays small and the event JSON is never rebuilt on its way through.
 
+#[cfg(feature = "memory")]
 use super::memory::MemoryBus;
+use super::publisher::{Publisher, PublisherConfig};
 use super::session::{Action, Session, SessionConfig};
+#[cfg(feature = "memory")]
 use crate::proto::codec::ServerMessage;
-use crate::proto::frame::{ClientFrame, Settle};
+#[cfg(feature = "memory")]
+use crate::proto::frame::ClientFrame;
+use crate::proto::frame::Settle;
 use crate::proto::{ApiError, ChannelName, ErrorCode, TopicName};
 use wasm_bindgen::prelude::*;
 
 fn err(e: &ApiError) -> JsValue {
-    let body = serde_json::json!({ "code": e.code.as_str(), "message": e.message });
-    JsValue::from_str(&body.to_string())
+    let message = serde_json::to_string(&e.message).unwrap_or_default();
+    JsValue::from_str(&format!(r#"{{"code":"{}","message":{message}}}"#, e.code.as_str()))
 }
 
 fn actions(a: &[Action]) -> String {
@@ -42,9 +47,15 @@ impl WasmSession {
     /// A session for a subscriber with these settings (JSON, snake_case).
     #[wasm_bindgen(constructor)]
     pub fn new(config: &str) -> Result<WasmSession, JsValue> {
-        let cfg: SessionConfig = serde_json::from_str(config)
+        let cfg = SessionConfig::from_json(config)
             .map_err(|e| err(&ApiError::invalid(format!("bad subscriber settings: {e}"))))?;
         Ok(WasmSession { inner: Session::new(cfg) })
+    }
+
+    /// The token for the next `hello` (from a token provider).
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.inner.set_token(token)
     }
 
     /// The socket opened.
@@ -58,17 +69,24 @@ impl WasmSession {
     }
 
     /// fin / touch / req / shelve: `{"ref", "actions"}`.
-    pub fn settle(&mut self, verb: &str, id: &str, state: Option<String>, delay_ms: Option<f64>) -> String {
+    pub fn settle(
+        &mut self,
+        now: f64,
+        verb: &str,
+        id: &str,
+        state: Option<String>,
+        delay_ms: Option<f64>,
+    ) -> String {
         let Some(verb) = Settle::from_op(verb) else {
             return with_ref(0, &[]);
         };
-        let (r, a) = self.inner.settle(verb, id, state.as_deref(), delay_ms.map(ms));
+        let (r, a) = self.inner.settle(ms(now), verb, id, state.as_deref(), delay_ms.map(ms));
         with_ref(r, &a)
     }
 
     /// respond: `{"ref", "actions"}`.
-    pub fn respond(&mut self, id: &str, data: &str, content_type: Option<String>) -> String {
-        let (r, a) = self.inner.respond(id, data, content_type.as_deref());
+    pub fn respond(&mut self, now: f64, id: &str, data: &str, content_type: Option<String>) -> String {
+        let (r, a) = self.inner.respond(ms(now), id, data, content_type.as_deref());
         with_ref(r, &a)
     }
 
@@ -86,8 +104,8 @@ impl WasmSession {
 
     /// When `timer` must run next, if ever.
     #[wasm_bindgen(js_name = nextTimer)]
-    pub fn next_timer(&self) -> Option<f64> {
-        self.inner.next_timer().map(|t| t as f64)
+    pub fn next_timer(&self, now: f64) -> Option<f64> {
+        self.inner.next_timer(ms(now)).map(|t| t as f64)
     }
 
     /// Time passed.
@@ -101,8 +119,8 @@ impl WasmSession {
     }
 
     /// The application stops the subscriber.
-    pub fn stop(&mut self) -> String {
-        actions(&self.inner.stop())
+    pub fn stop(&mut self, now: f64) -> String {
+        actions(&self.inner.stop(ms(now)))
     }
 
     /// `disconnected`, `handshake`, `live` or `stopped`.
@@ -111,12 +129,84 @@ impl WasmSession {
     }
 }
 
+/// A publisher socket's protocol state (see `publisher.rs`).
+#[wasm_bindgen]
+pub struct WasmPublisher {
+    inner: Publisher,
+}
+
+#[wasm_bindgen]
+impl WasmPublisher {
+    /// A publisher with these settings (JSON, snake_case).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &str) -> Result<WasmPublisher, JsValue> {
+        let cfg = PublisherConfig::from_json(config)
+            .map_err(|e| err(&ApiError::invalid(format!("bad publisher settings: {e}"))))?;
+        Ok(WasmPublisher { inner: Publisher::new(cfg) })
+    }
+
+    /// The token for the next `hello`.
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.inner.set_token(token)
+    }
+
+    /// Queues a publish of a CloudEvent (JSON text): `{"ref", "actions"}`.
+    pub fn publish(&mut self, now: f64, event: &str, delay_ms: Option<f64>, ttl_ms: Option<f64>) -> String {
+        let (r, a) = self.inner.publish(ms(now), event, delay_ms.map(ms), ttl_ms.map(ms));
+        with_ref(r, &a)
+    }
+
+    /// Gives up on a publish; true if it had not been sent.
+    pub fn cancel(&mut self, handle: f64) -> bool {
+        self.inner.cancel(handle as u64)
+    }
+
+    /// Publishes waiting for an answer.
+    pub fn pending(&self) -> usize {
+        self.inner.pending()
+    }
+
+    /// The socket opened.
+    pub fn opened(&mut self, now: f64) -> String {
+        actions(&self.inner.opened(ms(now)))
+    }
+
+    /// A text frame arrived.
+    pub fn received(&mut self, now: f64, text: &str) -> String {
+        actions(&self.inner.received(ms(now), text))
+    }
+
+    /// When `timer` must run next, if ever.
+    #[wasm_bindgen(js_name = nextTimer)]
+    pub fn next_timer(&self) -> Option<f64> {
+        self.inner.next_timer().map(|t| t as f64)
+    }
+
+    /// Time passed.
+    pub fn timer(&mut self, now: f64) -> String {
+        actions(&self.inner.timer(ms(now)))
+    }
+
+    /// The socket closed.
+    pub fn closed(&mut self, code: u16, reason: &str, random: f64) -> String {
+        actions(&self.inner.closed(code, reason, random))
+    }
+
+    /// The connection closes.
+    pub fn stop(&mut self) -> String {
+        actions(&self.inner.stop())
+    }
+}
+
 /// The in-process `memory://` bus (see `memory.rs`).
+#[cfg(feature = "memory")]
 #[wasm_bindgen]
 pub struct WasmMemoryBus {
     inner: MemoryBus,
 }
 
+#[cfg(feature = "memory")]
 #[wasm_bindgen]
 impl WasmMemoryBus {
     /// An empty bus; `seed` varies the ids of the events it makes.
@@ -191,12 +281,15 @@ pub fn wire_name(prefix: &str, name: &str, channel: bool) -> Result<String, JsVa
 }
 
 /// The op of a server frame, or an error (for the golden-fixture tests).
+#[cfg(feature = "memory")]
 #[wasm_bindgen(js_name = decodeServerFrame)]
 pub fn decode_server_frame(text: &str) -> Result<String, JsValue> {
     ServerMessage::decode(text).map(|m| m.op().to_owned()).map_err(|m| err(&ApiError::invalid(m)))
 }
 
-/// The op of a client frame, or an error (for the golden-fixture tests).
+/// The op of a client frame, or an error (for the golden-fixture tests; in the memory
+/// wasm only, which has the server's decoder anyway).
+#[cfg(feature = "memory")]
 #[wasm_bindgen(js_name = decodeClientFrame)]
 pub fn decode_client_frame(text: &str) -> Result<String, JsValue> {
     ClientFrame::decode(text).map(|f| f.op().to_owned()).map_err(|fe| err(&fe.error))

@@ -13,7 +13,9 @@ import {
   TimeoutError,
   UnauthorizedError,
 } from "../../js/dist/node.js";
-import { decodeClientFrame, decodeServerFrame } from "../../js/wasm/ismld.js";
+// The golden-fixture decoders are in the memory entry's wasm (the main one has no server decoder).
+import "../../js/dist/memory-node.js";
+import { decodeClientFrame, decodeServerFrame } from "../../js/wasm/ismld_memory.js";
 import { ADMIN_TOKEN, call, startWorker, tempDir, uniqueName } from "./harness.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

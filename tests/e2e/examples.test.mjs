@@ -63,14 +63,31 @@ test("the packed package runs the quickstart unchanged in Node", async () => {
   assert.match(out, /1 \+ 2 = 3/);
 });
 
-test("the packed package loads in the system Node (20) and runs memory://", async (t) => {
+/** The system Node (20 here), or none. */
+function systemNode() {
+  try {
+    return { path: "/usr/bin/node", version: execFileSync("/usr/bin/node", ["--version"]).toString().trim() };
+  } catch {
+    return undefined;
+  }
+}
+
+test("the packed package runs the quickstart unchanged in the system Node (20: ws, its optional dependency)", async (t) => {
+  const node = systemNode();
+  if (!node) return t.skip("no system node");
+  const out = await run(node.path, ["quickstart.mjs"], { cwd: scratch });
+  assert.match(out, /handled \{"message":"Hello World"\}/);
+  assert.match(out, /1 \+ 2 = 3/);
+});
+
+test("the packed package loads in the system Node (20) and runs memory:// (ismld/memory)", async (t) => {
   let version = "";
   try {
     version = execFileSync("/usr/bin/node", ["--version"]).toString().trim();
   } catch {
     return t.skip("no system node");
   }
-  const program = `import { Connection } from "ismld";
+  const program = `import { Connection } from "ismld/memory";
 const bus = new Connection({ url: "memory://" });
 let got; const one = new Promise((r) => (got = r));
 await bus.subscribe({ topic: "t", channel: "c" }, (m) => got(m.data)).start();
@@ -114,19 +131,20 @@ test("the packed package runs the quickstart unchanged in a browser page", async
   }
 });
 
-test("the Node examples run: publisher, subscriber with checkpoints, request-response", async () => {
+test("the Node examples run as written on the system Node 20: publisher, subscriber with checkpoints, request-response", async () => {
+  const node = systemNode()?.path ?? process.execPath;
   let subscribed;
   const ready = new Promise((r) => (subscribed = r));
-  const sub = run(process.execPath, ["examples/node/subscriber.mjs"], {
+  const sub = run(node, ["examples/node/subscriber.mjs"], {
     env: { ISMLD_EXIT_AFTER: "2" },
     onOutput: (out) => out.includes("subscribed as") && subscribed(),
   });
   await Promise.race([ready, sub]);
-  const pub = await run(process.execPath, ["examples/node/publisher.mjs"]);
+  const pub = await run(node, ["examples/node/publisher.mjs"]);
   assert.match(pub, /published 0000000000000\w+ seq \d+/);
   assert.match(pub, /idempotent (\d+) \1 duplicate: true/);
   const out = await sub;
   assert.match(out, /handled seq \d+ \(attempt 1\)/);
-  const rr = await run(process.execPath, ["examples/node/request-response.mjs"]);
+  const rr = await run(node, ["examples/node/request-response.mjs"]);
   assert.match(rr, /1 \+ 2 = 3 \(rpc\.add\.response from \/admin\)/);
 });

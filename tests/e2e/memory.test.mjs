@@ -2,7 +2,7 @@
 // in-process (no Worker, no network).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Connection, InvalidRequestError, TimeoutError } from "../../js/dist/node.js";
+import { Connection, InvalidRequestError, TimeoutError } from "../../js/dist/memory-node.js";
 
 let n = 0;
 const url = () => `memory://test-${process.pid}-${++n}`;

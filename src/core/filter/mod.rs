@@ -21,7 +21,8 @@ pub mod cesql;
 
 mod attributes;
 
-#[cfg(test)]
+// proptest is a native dev-dependency: wasm-pack builds the lib tests for wasm32 too.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 use std::fmt;

@@ -29,7 +29,8 @@ mod pattern;
 mod token;
 mod value;
 
-#[cfg(test)]
+// proptest is a native dev-dependency: wasm-pack builds the lib tests for wasm32 too.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 pub use value::{Type, Value};

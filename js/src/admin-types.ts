@@ -1,0 +1,177 @@
+/**
+ * Types of the management API (`bus.admin`): answers keep the wire's field names
+ * (snake_case, as the HTTP API documents them); options are camelCase like the rest of
+ * the client.
+ */
+
+import type { Delivery } from "./message.js";
+
+/** Counters and gauges of one channel (`GET /v1/topics/{topic}`). */
+export interface ChannelStats {
+  /** Channel (wire name). */
+  channel: string;
+  /** Messages neither finished nor dead. */
+  depth: number;
+  ready: number;
+  in_flight: number;
+  deferred: number;
+  dead: number;
+  consumers: number;
+  paused: boolean;
+  published_total: number;
+  delivered_total: number;
+  finished_total: number;
+  requeued_total: number;
+  timed_out_total: number;
+  dropped_total: number;
+  /** Events the channel's filter did not match. */
+  filtered_total?: number;
+  /** Messages not delivered (again) because they expired. */
+  expired_total?: number;
+  /** Push channels: deliveries answered 2xx, and failed ones. */
+  push_ok_total?: number;
+  push_failed_total?: number;
+  /** Push channels: the settings (never the secret) and the last error (a 410 pauses the channel). */
+  push?: PushSettings;
+  push_error?: string;
+  /** Partitioned topics: which partition these stats are of ... */
+  partition?: number;
+  /** ... and, on the sum over partitions, each partition's own. */
+  partitions?: ChannelStats[];
+}
+
+/** `GET /v1/topics/{topic}`. */
+export interface TopicStats {
+  topic: string;
+  /** Highest sequence number so far (per partition; the sum's is the highest). */
+  seq: number;
+  /** Events kept in storage. */
+  retained: number;
+  /** Number of partitions (1 for a topic made implicitly). */
+  partitions?: number;
+  channels: ChannelStats[];
+}
+
+/** One entry of `GET /v1/topics`. */
+export interface TopicSummary {
+  topic: string;
+  seq: number;
+  /** Channel names. */
+  channels: string[];
+  /** With `{ stats: true }`. */
+  retained?: number;
+  channel_stats?: ChannelStats[];
+}
+
+/** A CloudEvents Subscriptions API filter (context attributes and extensions, not `data`). */
+export type Filter =
+  | { exact: Record<string, string> }
+  | { prefix: Record<string, string> }
+  | { suffix: Record<string, string> }
+  | { all: Filter[] }
+  | { any: Filter[] }
+  | { not: Filter }
+  | { sql: string };
+
+/** A push channel's settings, as the bus shows them. */
+export interface PushSettings {
+  url: string;
+  headers?: Record<string, string>;
+  max_in_flight?: number;
+  timeout_ms?: number;
+  max_attempts?: number;
+  retry_ms?: number;
+  /** Only in the answer that made the channel (`whsec_...`): keep it, it is not shown again. */
+  secret?: string;
+}
+
+/** Options of `admin.createChannel`. */
+export interface ChannelOptions {
+  /** First sequence number the channel delivers (default: the topic's next). */
+  fromSeq?: number;
+  /** Fixed when the channel is made (another filter later is `409 conflict`). */
+  filter?: Filter | Filter[];
+  /** Makes a push channel: the bus POSTs each message to `url` (CloudEvents binary mode, Standard Webhooks signature). */
+  push?: {
+    url: string;
+    headers?: Record<string, string>;
+    maxInFlight?: number;
+    timeoutMs?: number;
+    maxAttempts?: number;
+    retryMs?: number;
+  };
+}
+
+/** One dead letter (`GET .../dead`). */
+export interface DeadLetter {
+  id: string;
+  seq: number;
+  partition?: number;
+  failures: number;
+  event: Record<string, unknown>;
+  checkpoint: unknown;
+}
+
+/** A page of dead letters; pass `cursor` to get the next. */
+export interface DeadLetterPage {
+  messages: DeadLetter[];
+  /** More follow. */
+  cursor?: string;
+}
+
+/** Options of `admin.pull`. */
+export interface PullOptions {
+  /** 1..1,000, default 10. */
+  max?: number;
+  /** The messages' deadline (handler timeout), default 60,000. */
+  visibilityMs?: number;
+  /** Long-poll up to this long for a message (0..30,000), default 0. */
+  waitMs?: number;
+  /** Failures after which a message is dead (0 = never). */
+  maxAttempts?: number;
+  /** Partitioned topics. */
+  partition?: number;
+  signal?: AbortSignal;
+}
+
+/** A pulled message (in flight until its `deadline`; settle it with `admin.settle`). */
+export type PulledMessage = Delivery;
+
+/** One item of `admin.settle`. */
+export interface SettleItem {
+  op: "fin" | "touch" | "req" | "shelve";
+  id: string;
+  /** New checkpoint (`null` clears it). */
+  state?: unknown;
+  /** Delay (req, shelve). */
+  delayMs?: number;
+}
+
+/** What `admin.settle` answers for each item, in order. */
+export type SettleResult = { id: string; ok: true; deadline?: number } | { id: string; error: { code: string; message: string } };
+
+/** A client (`GET /v1/clients`; never its secret). */
+export interface ClientInfo {
+  login: string;
+  publish: string[];
+  subscribe: string[];
+  created: number | string;
+}
+
+/** A login and its secret (shown once). */
+export interface ClientSecret {
+  login: string;
+  secret: string;
+}
+
+/** A bearer token for browsers; `expires_at` in ms since the epoch. */
+export interface Token {
+  token: string;
+  expires_at: number;
+}
+
+/** `GET /v1/health`. */
+export interface Health {
+  ok: boolean;
+  version: string;
+}

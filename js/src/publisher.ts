@@ -1,0 +1,96 @@
+/**
+ * Publishing over a topic's publisher socket (`GET /v1/topics/{topic}/ws`): the wasm
+ * publisher (src/client/publisher.rs) batches pipelined `pub` frames after a short linger
+ * and answers each publish once the bus made it durable; publishes made while the socket
+ * is down wait (bounded) and go out after the next `welcome`. This file owns the socket
+ * (through `link.ts`) and the promises.
+ */
+
+import { WasmPublisher } from "../wasm/ismld.js";
+import { DisconnectedError, errorFor, fromWasm, type IsmldError } from "./errors.js";
+import { type Action, Link, type LinkContext } from "./link.js";
+import type { PublishResult } from "./types.js";
+
+type Pending = { resolve: (r: PublishResult) => void; reject: (e: Error) => void };
+
+/** @internal One topic's publisher socket. */
+export class PublisherLink extends Link {
+  private readonly publisher: WasmPublisher;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(
+    ctx: LinkContext,
+    private readonly topic: string,
+  ) {
+    super(ctx, `@${topic}`);
+    try {
+      this.publisher = new WasmPublisher(JSON.stringify(ctx.settings));
+    } catch (e) {
+      throw fromWasm(e);
+    }
+    this.core = this.publisher;
+  }
+
+  /** Publishes waiting for their answer. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  /** Whether the socket is up. */
+  get live(): boolean {
+    return this.linkState === "connected";
+  }
+
+  /** Publishes a CloudEvent (JSON text, with an id); resolves once durable. */
+  publish(event: string, delayMs: number | undefined, ttlMs: number | undefined, signal?: AbortSignal): Promise<PublishResult> {
+    signal?.throwIfAborted();
+    const r = JSON.parse(this.publisher.publish(Date.now(), event, delayMs, ttlMs)) as { ref: number; actions: Action[] };
+    const p = new Promise<PublishResult>((resolve, reject) => this.pending.set(r.ref, { resolve, reject }));
+    if (signal) {
+      const abort = () => {
+        const waiting = this.pending.get(r.ref);
+        if (!waiting) return;
+        this.pending.delete(r.ref);
+        this.publisher.cancel(r.ref);
+        waiting.reject(signal.reason instanceof Error ? signal.reason : new DisconnectedError("closed", "publish aborted"));
+      };
+      signal.addEventListener("abort", abort, { once: true });
+      void p.then(
+        () => signal.removeEventListener("abort", abort),
+        () => signal.removeEventListener("abort", abort),
+      );
+    }
+    this.perform(r.actions);
+    return p;
+  }
+
+  /** Fails what waits and closes the socket. */
+  stop(): void {
+    this.perform(this.publisher.stop());
+    this.halt();
+    for (const p of this.pending.values()) p.reject(new DisconnectedError("closed", "the connection is closed"));
+    this.pending.clear();
+  }
+
+  protected open() {
+    return this.ctx.transport.socket(this.topic);
+  }
+
+  protected failed(error: IsmldError): void {
+    // The wasm answered every publish already and starts over with the next one.
+    this.linkState = "idle";
+    this.ctx.emit("error", { subscription: this.fullChannelName, error });
+  }
+
+  protected handle(a: Action): void {
+    if (a.do === "published") {
+      const p = this.pending.get(a.ref);
+      this.pending.delete(a.ref);
+      p?.resolve({ topic: this.topic, id: a.id, seq: a.seq, partition: a.partition, duplicate: a.duplicate });
+    } else if (a.do === "answer") {
+      const p = this.pending.get(a.ref);
+      this.pending.delete(a.ref);
+      p?.reject(errorFor(a.code ?? "internal", a.message ?? "refused"));
+    }
+  }
+}

@@ -1,0 +1,154 @@
+//! The client's frame codec (src/proto/codec.rs): what it encodes the server's decoder
+//! reads back unchanged, and it decodes what the server encodes (msg, msgs, batched oks).
+#![cfg(not(target_arch = "wasm32"))] // native: wasm-pack builds every test target
+
+use ismld::proto::codec::{Delivered, OkAnswer, ServerMessage};
+use ismld::proto::frame::{
+    msg_fields, msg_frame, ClientFrame, Hello, Json, MsgHeader, PubFrame, ServerFrame, Settle, SettleIds,
+};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+fn raw(s: &str) -> Json {
+    RawValue::from_string(s.to_owned()).unwrap()
+}
+
+#[test]
+fn client_frames_round_trip() {
+    let frames = vec![
+        ClientFrame::Hello(Hello {
+            token: Some("t".into()),
+            max_in_flight: Some(3),
+            heartbeat_ms: Some(5_000),
+            ..Default::default()
+        }),
+        ClientFrame::Rdy { count: 0, reference: Some(Value::from(1)) },
+        ClientFrame::Settle {
+            verb: Settle::Shelve,
+            ids: SettleIds::One("a".into()),
+            state: Some(raw(r#"{"n":1}"#)),
+            delay_ms: Some(10),
+            reference: Some(Value::from(2)),
+        },
+        ClientFrame::Respond {
+            id: "b".into(),
+            data: raw("[1]"),
+            datacontenttype: Some("application/json".into()),
+            reference: None,
+        },
+        ClientFrame::Pub(PubFrame {
+            event: None,
+            data: Some(raw("{}")),
+            events: None,
+            ordering_key: Some("k".into()),
+            delay_ms: None,
+            ttl_ms: None,
+            reference: Some(Value::from("r")),
+        }),
+        ClientFrame::Settle {
+            verb: Settle::Fin,
+            ids: SettleIds::Many(vec!["a".into(), "b".into()]),
+            state: None,
+            delay_ms: None,
+            reference: Some(Value::from(3)),
+        },
+        ClientFrame::Ping,
+    ];
+    for f in frames {
+        let text = f.encode();
+        let back = ClientFrame::decode(&text).unwrap_or_else(|e| panic!("{text}: {:?}", e.error));
+        assert_eq!(back.encode(), text);
+        assert_eq!(back.op(), f.op());
+    }
+}
+
+#[test]
+fn decodes_what_the_server_encodes() {
+    let welcome = ServerFrame::Welcome {
+        topic: "t",
+        channel: Some("c"),
+        session: "1",
+        max_in_flight: 2,
+        heartbeat_ms: 30_000,
+        batch: Some(true),
+        partition: 0,
+        partitions: 1,
+    };
+    assert!(matches!(
+        ServerMessage::decode(&welcome.encode()).unwrap(),
+        ServerMessage::Welcome { max_in_flight: 2, batch: true, .. }
+    ));
+    let h = MsgHeader {
+        id: "x",
+        seq: 7,
+        partition: 0,
+        attempt: 2,
+        failures: 1,
+        deadline: 9,
+        reply: true,
+        checkpoint: Some(r#"{"n":1}"#),
+    };
+    match ServerMessage::decode(&msg_frame(&h, r#"{"id":"e"}"#)).unwrap() {
+        ServerMessage::Msg(d) => {
+            assert_eq!((d.seq, d.attempt, d.failures, d.reply), (7, 2, 1, true));
+            assert_eq!(d.checkpoint.unwrap().get(), r#"{"n":1}"#);
+            assert_eq!(d.event.get(), r#"{"id":"e"}"#);
+        }
+        other => panic!("{other:?}"),
+    }
+    let no_cp = msg_frame(&MsgHeader { checkpoint: None, ..h }, "{}");
+    assert!(matches!(
+        ServerMessage::decode(&no_cp).unwrap(),
+        ServerMessage::Msg(Delivered { checkpoint: None, .. })
+    ));
+    let msgs =
+        format!(r#"{{"op":"msgs","messages":[{{{}}},{{{}}}]}}"#, msg_fields(&h, "{}"), msg_fields(&h, "[]"));
+    match ServerMessage::decode(&msgs).unwrap() {
+        ServerMessage::Msgs(v) => {
+            assert_eq!(v.iter().map(|d| d.event.get()).collect::<Vec<_>>(), ["{}", "[]"])
+        }
+        other => panic!("{other:?}"),
+    }
+    let ok = r#"{"op":"ok","ref":3,"settled":1,"missing":["b"]}"#;
+    assert!(matches!(
+        ServerMessage::decode(ok).unwrap(),
+        ServerMessage::Ok(OkAnswer { settled: Some(1), .. })
+    ));
+    let ok = r#"{"op":"ok","ref":4,"results":[{"id":"a","seq":1,"partition":0,"duplicate":false}]}"#;
+    assert!(
+        matches!(ServerMessage::decode(ok).unwrap(), ServerMessage::Ok(OkAnswer { results: Some(r), .. }) if r[0].seq == 1)
+    );
+    assert!(ServerMessage::decode(r#"{"op":"nope"}"#).is_err());
+    assert!(ServerMessage::decode(r#"{"op":"msg"}"#).is_err());
+}
+
+#[test]
+fn decodes_leniently_where_the_client_can_and_names_what_is_wrong() {
+    // A ref that is not a number is not one of the client's.
+    let ok = ServerMessage::decode(r#"{"op":"ok","ref":"theirs"}"#).unwrap();
+    assert!(matches!(ok, ServerMessage::Ok(OkAnswer { reference: None, .. })));
+    for (bad, why) in [
+        ("[1]", "object"),
+        ("7", "object"),
+        (r#"{"op":"msgs","messages":{}}"#, "list"),
+        (r#"{"op":"msgs","messages":[1]}"#, "object"),
+        (r#"{"op":"msg","id":"a","seq":"1","deadline":1,"event":{}}"#, "seq"),
+    ] {
+        let e = ServerMessage::decode(bad).unwrap_err();
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn settings_keep_defaults_and_refuse_wrong_types() {
+    use ismld::client::publisher::PublisherConfig;
+    use ismld::client::session::SessionConfig;
+    let s = SessionConfig::from_json(r#"{"token":"t","max_in_flight":3,"client_id":null}"#).unwrap();
+    assert_eq!((s.token.as_deref(), s.max_in_flight, s.heartbeat_ms, s.batch), (Some("t"), 3, 30_000, true));
+    assert!(SessionConfig::from_json(r#"{"max_in_flight":"3"}"#).unwrap_err().contains("max_in_flight"));
+    assert!(SessionConfig::from_json(r#"{"max_in_flight":5000000000}"#).is_err(), "over u32");
+    assert!(SessionConfig::from_json("[]").is_err());
+    let p = PublisherConfig::from_json(r#"{"linger_ms":0,"refresh":true}"#).unwrap();
+    assert_eq!((p.linger_ms, p.refresh, p.max_batch), (0, true, 500));
+    assert!(PublisherConfig::from_json(r#"{"refresh":1}"#).is_err());
+}

@@ -1,0 +1,52 @@
+// The package without a bus: its error and close code tables agree with the Rust ones
+// (exported by the wasm), memory:// needs its own entry, ids without randomUUID, and the
+// packed files (source maps ship with their sources).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CLIENT_CODES, CloseCode, Connection, InvalidRequestError, STATUS, uuid } from "../../js/dist/node.js";
+import { closeCodes, errorCodes } from "../../js/wasm/ismld.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+test("the TypeScript error codes and close codes are the Rust ones", () => {
+  const wire = Object.keys(STATUS).filter((c) => !CLIENT_CODES.includes(c));
+  assert.deepEqual(wire.sort(), JSON.parse(errorCodes()).sort(), "ErrorCode::ALL");
+  assert.deepEqual(
+    Object.entries(CloseCode).map(([name, code]) => [code, name]),
+    JSON.parse(closeCodes()),
+    "proto::close::ALL",
+  );
+});
+
+test("memory:// from the main entry says to import ismld/memory", () => {
+  assert.throws(
+    () => new Connection({ url: "memory://" }),
+    (e) => e instanceof InvalidRequestError && /import \{ Connection \} from "ismld\/memory"/.test(e.message),
+  );
+});
+
+test("uuid() uses getRandomValues when randomUUID is missing (pages on plain http)", () => {
+  const real = globalThis.crypto.randomUUID;
+  try {
+    Object.defineProperty(globalThis.crypto, "randomUUID", { value: undefined, configurable: true });
+    const ids = new Set(Array.from({ length: 100 }, () => uuid()));
+    assert.equal(ids.size, 100);
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  } finally {
+    Object.defineProperty(globalThis.crypto, "randomUUID", { value: real, configurable: true });
+  }
+});
+
+test("the package ships each source map with the source it points at", () => {
+  const files = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", join(ROOT, "js")], { cwd: ROOT }).toString())[0].files.map((f) => f.path);
+  const maps = files.filter((f) => f.endsWith(".js.map"));
+  assert.ok(maps.length >= 10);
+  for (const m of maps) {
+    const src = m.replace(/^dist\//, "src/").replace(/\.js\.map$/, ".ts");
+    assert.ok(files.includes(src) || src.endsWith(".d.ts"), `${m} -> ${src}`);
+  }
+  for (const f of ["wasm/ismld_bg.wasm", "wasm/ismld_memory_bg.wasm", "dist/workerd.js", "dist/memory-node.js"]) assert.ok(files.includes(f), f);
+});
