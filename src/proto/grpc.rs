@@ -196,7 +196,8 @@ impl From<ApiError> for RpcError {
     }
 }
 
-fn invalid(message: impl Into<String>) -> RpcError {
+/// An `invalid_argument` error (the contract's `invalid_request`).
+pub fn invalid(message: impl Into<String>) -> RpcError {
     ApiError::invalid(message).into()
 }
 
@@ -271,20 +272,23 @@ pub fn peek_topic(protocol: Protocol, body: &[u8]) -> Result<String, RpcError> {
             .map(|t| t.topic)
             .map_err(|e| invalid(format!("bad JSON message: {e}")));
     }
+    // The whole message is scanned: a field given twice takes its last value, as the
+    // decoder does (found by the connect_body fuzz target).
     let mut buf = payload;
+    let mut topic = String::new();
     while !buf.is_empty() {
         let (tag, wire) = prost::encoding::decode_key(&mut buf)
             .map_err(|e| invalid(format!("bad protobuf message: {e}")))?;
         if tag == 1 && wire == prost::encoding::WireType::LengthDelimited {
-            let mut topic = String::new();
+            topic.clear();
             prost::encoding::string::merge(wire, &mut topic, &mut buf, Default::default())
                 .map_err(|e| invalid(format!("bad protobuf message: {e}")))?;
-            return Ok(topic);
+            continue;
         }
         prost::encoding::skip_field(wire, tag, &mut buf, Default::default())
             .map_err(|e| invalid(format!("bad protobuf message: {e}")))?;
     }
-    Ok(String::new())
+    Ok(topic)
 }
 
 /// Reads a call's request message.

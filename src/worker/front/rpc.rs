@@ -65,7 +65,8 @@ pub async fn serve(mut req: Request, env: &Env, access: &Access, method: Method)
         return error(protocol, forbidden("publish to", topic.as_str()).into());
     }
     let call = match grpc::decode(method, protocol, &bytes) {
-        Ok(c) => c,
+        Ok(c) if c.topic == topic.as_str() => c,
+        Ok(_) => return error(protocol, grpc::invalid("the message names its topic twice")),
         Err(e) => return error(protocol, e),
     };
     let relayed = Relayed {
