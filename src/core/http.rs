@@ -97,9 +97,6 @@ impl Broker {
         }
         let body: Create = tri!(json_body(body));
         let n = tri!(crate::proto::partition::check_count(body.partitions.unwrap_or(1)));
-        if routed.index >= n {
-            return Ok(Answer::error(&ApiError::invalid("partition out of range")));
-        }
         if self.exists() {
             let have = self.partition.count;
             if have == n && self.partition.index == routed.index {
@@ -108,6 +105,16 @@ impl Broker {
             let e =
                 ApiError::new(ErrorCode::Conflict, format!("topic {topic} exists with {have} partition(s)"));
             return Ok(Answer::json(409, &serde_json::json!({ "error": e, "partitions": have })));
+        }
+        if n > 1 && routed.count != n {
+            // Only a driver that routes (the Worker's front) makes partitions.
+            let e = ApiError::invalid(
+                "this bus has topics of one partition only (memory://); partitions need the Worker",
+            );
+            return Ok(Answer::error(&e));
+        }
+        if routed.index >= n {
+            return Ok(Answer::error(&ApiError::invalid("partition out of range")));
         }
         self.partition = super::Partition { index: routed.index, count: n };
         self.remember_topic(store, topic)?;

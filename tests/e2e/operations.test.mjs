@@ -38,8 +38,8 @@ test("GET /v1/topics lists every topic with its seq and channels, for the admin 
   const r = await call(w.url, "GET", "/v1/topics", { headers: ADMIN });
   assert.equal(r.status, 200);
   const byName = Object.fromEntries(r.body.topics.map((t) => [t.topic, t]));
-  assert.deepEqual(byName[a], { topic: a, seq: 3, channels: [] });
-  assert.deepEqual(byName[b], { topic: b, seq: 0, channels: ["audit", "billing"] });
+  assert.deepEqual(byName[a], { topic: a, seq: 3, partitions: 1, channels: [] });
+  assert.deepEqual(byName[b], { topic: b, seq: 0, partitions: 1, channels: ["audit", "billing"] });
   // Anonymous access covers topics, not the admin list.
   assert.equal((await call(w.url, "GET", "/v1/topics")).status, 401);
   // A deleted topic leaves the list.

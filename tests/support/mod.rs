@@ -32,6 +32,8 @@ pub struct Harness {
     pub logs: Vec<String>,
     /// Answers to waiting pulls, by waiter.
     pub pulls: Vec<(u64, String)>,
+    /// The partition HTTP operations say they were routed to (as the front Worker does).
+    pub routed: Partition,
     next_socket: u64,
     next_ref: u64,
 }
@@ -59,6 +61,7 @@ impl Harness {
             responses: Vec::new(),
             logs: Vec::new(),
             pulls: Vec::new(),
+            routed: Partition::default(),
             next_socket: 1 << 32,
             next_ref: 1,
         }
@@ -263,7 +266,7 @@ impl Harness {
             source: "/anonymous",
             nsq: None,
             entropy,
-            routed: Default::default(),
+            routed: self.routed,
         };
         match self.call(|b, s, now| b.http(now, s, &req)) {
             Ok(Answer::Done { status, body }) => (status, serde_json::from_str(&body).unwrap_or(Value::Null)),
