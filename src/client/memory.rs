@@ -256,7 +256,8 @@ impl MemoryBus {
                     self.out.push(Event::Response { topic: topic.to_owned(), seq, event })
                 }
                 Output::PullReady { waiter, body } => self.out.push(Event::Pull { waiter, body }),
-                Output::Log { .. } | Output::Recheck { .. } => {}
+                // memory:// makes no push channels (the broker refuses them without allow_push).
+                Output::Log { .. } | Output::Recheck { .. } | Output::Push { .. } => {}
             }
         }
     }

@@ -20,6 +20,19 @@ pub struct NewChannel {
     pub from_seq: Option<Seq>,
     /// Its filter (JSON text) and the parsed form.
     pub filter: Option<(String, Filter)>,
+    /// Its push endpoint (checked, with its secret): a push channel.
+    pub push: Option<crate::proto::push::PushConfig>,
+    /// Whether the caller gave the secret (else the bus made one, which an existing
+    /// channel's is not compared with).
+    pub secret_given: bool,
+}
+
+/// The refusal of a socket or a pull on a push channel.
+pub(super) fn push_only(name: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        format!("channel {name} is a push channel: its endpoint is its consumer"),
+    )
 }
 
 impl Broker {
@@ -42,15 +55,25 @@ impl Broker {
         new: NewChannel,
     ) -> StoreResult<Result<bool, ApiError>> {
         if let Some(&id) = self.by_name.get(name.as_str()) {
-            let same = self
-                .channels
-                .get(&id)
-                .is_some_and(|c| c.filter.as_ref() == new.filter.as_ref().map(|f| &f.1));
+            let Some(c) = self.channels.get(&id) else { return Ok(Ok(false)) };
+            let same = c.filter.as_ref() == new.filter.as_ref().map(|f| &f.1);
             if new.filter.is_some() && !same {
                 return Ok(Err(ApiError::new(
                     ErrorCode::Conflict,
                     format!("channel {name} exists with another filter; a filter is fixed when the channel is made"),
                 )));
+            }
+            if let Some(p) = &new.push {
+                let want = crate::proto::push::PushConfig {
+                    secret: if new.secret_given { p.secret.clone() } else { None },
+                    ..p.clone()
+                };
+                if !c.push.as_ref().is_some_and(|have| have.same_as(&want)) {
+                    return Ok(Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        format!("channel {name} exists with other push settings (or none); delete it and make it again"),
+                    )));
+                }
             }
             return Ok(Ok(false));
         }
@@ -77,6 +100,7 @@ impl Broker {
             base_seq: self.head,
             cursor,
             filter: filter_text,
+            push: new.push.as_ref().and_then(|p| serde_json::to_string(p).ok()),
             ..Default::default()
         };
         store.put_channel(&row)?;
@@ -99,6 +123,9 @@ impl Broker {
         name: &ChannelName,
     ) -> StoreResult<Result<u32, ApiError>> {
         if let Some(&id) = self.by_name.get(name.as_str()) {
+            if self.channels.get(&id).is_some_and(|c| c.push.is_some()) {
+                return Ok(Err(push_only(name.as_str())));
+            }
             return Ok(Ok(id));
         }
         let topic = self.topic.clone().unwrap_or_default();
@@ -362,8 +389,11 @@ impl Broker {
         }
         store.wipe()?;
         let out = std::mem::take(&mut self.out);
+        let (recheck_ms, pushes) = (self.recheck_ms, self.pushes);
         *self = Broker::new(self.limits.clone(), super::Partition::default());
         self.out = out;
+        self.recheck_ms = recheck_ms;
+        self.pushes = pushes;
         self.log(LogLevel::Info, "topic.deleted", serde_json::json!({ "topic": name }));
         Ok(())
     }

@@ -112,12 +112,20 @@ pub struct Broker {
     pub(super) prune_at: Option<Millis>,
     /// How often client sockets receiving deliveries are checked again (`None`: never).
     pub(super) recheck_ms: Option<Millis>,
+    /// Whether the driver sends push deliveries.
+    pub(super) pushes: bool,
     /// Heads of the most recent events, ascending, contiguous up to `head`.
     pub(super) recent: VecDeque<EventHead>,
     pub(super) out: Vec<Output>,
 }
 
 impl Broker {
+    /// Lets the driver's push deliveries happen: it sends [`Output::Push`] requests. Without
+    /// it (`memory://`), making a push channel is refused.
+    pub fn allow_push(&mut self) {
+        self.pushes = true;
+    }
+
     /// An empty broker (a topic that has stored nothing).
     pub fn new(limits: Limits, partition: Partition) -> Self {
         Broker {
@@ -144,6 +152,7 @@ impl Broker {
             dedup: None,
             prune_at: None,
             recheck_ms: None,
+            pushes: false,
             recent: VecDeque::new(),
             out: Vec::new(),
         }

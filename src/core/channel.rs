@@ -88,6 +88,8 @@ pub struct Channel {
     pub ephemeral: bool,
     /// Its filter, parsed.
     pub filter: Option<Filter>,
+    /// Its push endpoint (a push channel), parsed from the row.
+    pub push: Option<crate::proto::push::PushConfig>,
     /// Messages in flight, by seq.
     pub in_flight: BTreeMap<Seq, InFlight>,
     /// Ordering keys of in-flight messages, with how many carry each.
@@ -114,10 +116,12 @@ impl Channel {
         let ephemeral = row.name.ends_with("#ephemeral");
         let stored_cursor = row.cursor;
         let complete_through = if counts.ready == 0 { Seq::MAX } else { 0 };
+        let push = row.push.as_deref().and_then(|p| serde_json::from_str(p).ok());
         Channel {
             row,
             ephemeral,
             filter,
+            push,
             in_flight: BTreeMap::new(),
             keys_in_flight: HashMap::new(),
             ready: ReadyPage { rows: BTreeMap::new(), complete_through },
@@ -225,6 +229,10 @@ impl Channel {
             dropped_total: c.dropped,
             filtered_total: c.filtered,
             expired_total: c.expired,
+            push: self.push.as_ref().map(crate::proto::push::PushConfig::view),
+            push_ok_total: c.push_ok,
+            push_failed_total: c.push_failed,
+            push_error: self.row.push_error.clone(),
             partition: None,
             partitions: None,
         }

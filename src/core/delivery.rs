@@ -32,6 +32,7 @@ enum Next {
 enum Target {
     Socket(SocketId),
     Waiter(u64),
+    Push,
 }
 
 impl Broker {
@@ -80,6 +81,9 @@ impl Broker {
         if self.waiters.values().any(|w| w.channel == ch && (w.max == 0 || w.taken.len() < w.max)) {
             return true;
         }
+        if self.push_credit(ch) {
+            return true;
+        }
         self.channels.get(&ch).is_some_and(|c| {
             c.consumers.iter().any(|id| self.sockets.get(&id.0).is_some_and(|s| s.has_credit()))
         })
@@ -92,6 +96,9 @@ impl Broker {
     fn target(&mut self, ch: u32) -> Option<Target> {
         if let Some((&w, _)) = self.waiters.iter().find(|(_, w)| w.channel == ch && w.taken.len() < w.max) {
             return Some(Target::Waiter(w));
+        }
+        if self.push_credit(ch) {
+            return Some(Target::Push);
         }
         let sockets = &self.sockets;
         let c = self.channels.get_mut(&ch)?;
@@ -284,6 +291,10 @@ impl Broker {
                 Some(w2) => (ConsumerId::PULL, w2.visibility_ms, w2.max_attempts, Some(w)),
                 None => return Ok(()),
             },
+            Target::Push => {
+                let (timeout, max_attempts) = self.push_settings(ch);
+                (ConsumerId::PUSH, timeout, max_attempts, None)
+            }
         };
         let deadline = now.saturating_add(timeout_ms);
         let (seq, attempt, failures, key, expires_at, has_checkpoint, fresh) = match next {
@@ -335,6 +346,7 @@ impl Broker {
                     w.taken.push(seq);
                 }
             }
+            Target::Push => {}
         }
         self.delivered.push(Delivered { channel: ch, owner, seq, fresh, waiter });
         Ok(())

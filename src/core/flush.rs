@@ -80,7 +80,8 @@ impl Broker {
     }
 
     /// Turns deliveries into frames and pull answers.
-    fn frames(&mut self, _now: Millis, store: &mut dyn Store, delivered: &[Delivered]) -> StoreResult<()> {
+    fn frames(&mut self, now: Millis, store: &mut dyn Store, delivered: &[Delivered]) -> StoreResult<()> {
+        let mut pushes: Vec<(u32, Seq, u32, Rc<str>)> = Vec::new();
         let mut bodies: HashMap<Seq, Option<(Rc<str>, bool)>> = HashMap::new();
         let mut per_socket: BTreeMap<SocketId, Vec<String>> = BTreeMap::new();
         let mut order: Vec<SocketId> = Vec::new();
@@ -97,6 +98,10 @@ impl Broker {
                 }
             };
             let Some((event, reply)) = body else { continue };
+            if d.owner == ConsumerId::PUSH {
+                pushes.push((d.channel, d.seq, f.attempt, event));
+                continue;
+            }
             let checkpoint = if d.fresh { None } else { store.checkpoint(d.channel, d.seq)? };
             let id = message_id(self.partition.index, d.seq);
             let header = MsgHeader {
@@ -134,6 +139,9 @@ impl Broker {
                     self.send(s, format!("{{\"op\":\"msg\",{fields}}}"), false);
                 }
             }
+        }
+        for (ch, seq, attempt, event) in pushes {
+            self.push_request(now, ch, seq, attempt, &event);
         }
         for (w, list) in per_waiter {
             self.waiters.remove(&w);

@@ -197,9 +197,26 @@ impl Broker {
                 }
                 None => None,
             };
-            let new = NewChannel { from_seq: body.from_seq, filter };
+            let secret_given = body.push.as_ref().is_some_and(|p| p.secret.is_some());
+            let push = match body.push {
+                Some(_) if !self.pushes => tri!(Err(ApiError::invalid(
+                    "push channels need the Worker: this bus sends no HTTP requests (memory://)"
+                ))),
+                Some(p) => Some(tri!(p.checked(&req.entropy))),
+                None => None,
+            };
+            let secret = push.as_ref().and_then(|p| p.secret.clone());
+            let new = NewChannel { from_seq: body.from_seq, filter, push, secret_given };
             let created = tri!(self.create_channel(now, store, topic, name, new)?);
-            return self.channel_answer(store, if created { 201 } else { 200 }, name);
+            let Some(mut stats) = self.channel_stats(store)?.into_iter().find(|s| s.channel == name.as_str())
+            else {
+                return Ok(Answer::error(&ApiError::new(ErrorCode::NotFound, format!("no channel {name}"))));
+            };
+            // The secret is shown once: in the answer that made the channel.
+            if let (true, Some(p)) = (created, stats.push.as_mut()) {
+                p.secret = secret;
+            }
+            return Ok(Answer::json(if created { 201 } else { 200 }, &stats));
         }
         // Bad input is refused before the channel is looked up: a 400 says what is wrong.
         let input = tri!(channel_input(op, req, &self.limits, self.partition.index));
@@ -230,6 +247,9 @@ impl Broker {
             (ChannelOp::Redrive, Input::Redrive(body)) => {
                 let n = self.redrive(now, store, id, body.ids.as_deref())?;
                 Ok(Answer::json(200, &serde_json::json!({ "redriven": n })))
+            }
+            (ChannelOp::Pull, Input::Pull(_)) if self.channels.get(&id).is_some_and(|c| c.push.is_some()) => {
+                Ok(Answer::error(&super::admin::push_only(name.as_str())))
             }
             (ChannelOp::Pull, Input::Pull(pull)) => {
                 let waiter = self.next_waiter;

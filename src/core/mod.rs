@@ -50,6 +50,7 @@ mod ordering;
 mod output;
 mod publish;
 mod pull;
+mod push;
 mod request;
 mod retention;
 mod settle;

@@ -48,6 +48,24 @@ pub enum Output {
         /// The `200` body.
         body: String,
     },
+    /// A push delivery: POST `body` with `headers` to `url`, within `timeout_ms`, then
+    /// report the answer with [`super::Broker::pushed`] (`channel`, `seq`, `attempt`).
+    Push {
+        /// Channel storage id.
+        channel: u32,
+        /// The message.
+        seq: Seq,
+        /// Its attempt (the report names it: a stale report is ignored).
+        attempt: u32,
+        /// Where.
+        url: String,
+        /// Request headers.
+        headers: Vec<(String, String)>,
+        /// Request body.
+        body: Vec<u8>,
+        /// How long the request may take.
+        timeout_ms: Millis,
+    },
     /// A client socket that received deliveries was last checked a while ago: the driver
     /// checks its credentials again and calls [`super::Broker::revoke`] if they were
     /// revoked (so revocation reaches sockets that never send a frame).

@@ -76,10 +76,19 @@ impl Broker {
                         .and_then(|c| c.in_flight.get(&seq))
                         .is_some_and(|f| f.deadline == when);
                     if expired {
+                        let push = self
+                            .channels
+                            .get(&ch)
+                            .and_then(|c| c.in_flight.get(&seq))
+                            .is_some_and(|f| f.owner == super::ConsumerId::PUSH);
                         if let Some(c) = self.channels.get_mut(&ch) {
                             c.row.counters.timed_out += 1;
                         }
-                        self.give_back(now, store, ch, seq, true, 0, &CheckpointWrite::Keep)?;
+                        if push {
+                            self.push_failed(now, store, ch, seq, "no answer in time")?;
+                        } else {
+                            self.give_back(now, store, ch, seq, true, 0, &CheckpointWrite::Keep)?;
+                        }
                         touched.insert(ch);
                     }
                 }

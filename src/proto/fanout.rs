@@ -124,8 +124,19 @@ pub fn merge_channel(name: &str, each: Vec<(u32, ChannelStats)>) -> ChannelStats
         sum.dropped_total += c.dropped_total;
         sum.filtered_total += c.filtered_total;
         sum.expired_total += c.expired_total;
+        sum.push_ok_total += c.push_ok_total;
+        sum.push_failed_total += c.push_failed_total;
+        if sum.push.is_none() {
+            sum.push = c.push.clone();
+        }
+        if sum.push_error.is_none() {
+            sum.push_error = c.push_error.clone();
+        }
         c.partition = Some(p);
         c.partitions = None;
+        if let Some(push) = c.push.as_mut() {
+            push.secret = None; // shown once, at the top
+        }
         list.push(c);
     }
     sum.partitions = Some(list);

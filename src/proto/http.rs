@@ -78,6 +78,18 @@ pub struct ChannelStats {
     /// Messages not delivered (again) because they expired.
     #[serde(default)]
     pub expired_total: u64,
+    /// A push channel's settings (no secret; header values hidden).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<super::push::PushConfig>,
+    /// Push deliveries answered 2xx.
+    #[serde(default)]
+    pub push_ok_total: u64,
+    /// Push deliveries that failed (an error status, a timeout, a network error).
+    #[serde(default)]
+    pub push_failed_total: u64,
+    /// The last push failure, until a delivery succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_error: Option<String>,
     /// The partition (in the `partitions` list of a partitioned topic's channel).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<u32>,
@@ -117,6 +129,8 @@ pub struct CreateChannel {
     pub from_seq: Option<u64>,
     /// A CloudEvents Subscriptions API filter (or an array of them), fixed at creation.
     pub filter: Option<serde_json::Value>,
+    /// Makes a push channel.
+    pub push: Option<super::push::PushConfig>,
 }
 
 /// Body of `POST .../seek`: one of `seq` or `time`.

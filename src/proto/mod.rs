@@ -19,6 +19,7 @@ pub mod names;
 pub mod nsq;
 pub mod partition;
 pub mod publish;
+pub mod push;
 pub mod response;
 pub mod route;
 pub mod server_frame;

@@ -32,11 +32,16 @@ pub struct Harness {
     pub logs: Vec<String>,
     /// Answers to waiting pulls, by waiter.
     pub pulls: Vec<(u64, String)>,
+    /// Push requests the broker asked for.
+    pub pushes: Vec<PushSent>,
     /// The partition HTTP operations say they were routed to (as the front Worker does).
     pub routed: Partition,
     next_socket: u64,
     next_ref: u64,
 }
+
+/// A push request: (channel, seq, attempt, headers, body).
+pub type PushSent = (u32, u64, u32, Vec<(String, String)>, Vec<u8>);
 
 impl Default for Harness {
     fn default() -> Self {
@@ -50,8 +55,10 @@ impl Harness {
     }
 
     pub fn with_limits(limits: Limits) -> Self {
+        let mut broker = Broker::new(limits.clone(), Partition::default());
+        broker.allow_push();
         Harness {
-            broker: Broker::new(limits.clone(), Partition::default()),
+            broker,
             store: MemStore::new(),
             now: 1_000_000,
             limits,
@@ -62,6 +69,7 @@ impl Harness {
             logs: Vec::new(),
             pulls: Vec::new(),
             routed: Partition::default(),
+            pushes: Vec::new(),
             next_socket: 1 << 32,
             next_ref: 1,
         }
@@ -109,6 +117,9 @@ impl Harness {
                 }
                 Output::Response { seq, event } => self.responses.push((seq, event)),
                 Output::PullReady { waiter, body } => self.pulls.push((waiter, body)),
+                Output::Push { channel, seq, attempt, headers, body, .. } => {
+                    self.pushes.push((channel, seq, attempt, headers, body))
+                }
                 Output::Recheck { .. } => {}
                 Output::Log { event, .. } => self.logs.push(event.to_owned()),
             }
@@ -130,6 +141,7 @@ impl Harness {
             .expect("load");
         self.store.commit();
         self.broker = b;
+        self.broker.allow_push();
         let out = self.broker.drain();
         self.take(out);
     }
@@ -144,7 +156,7 @@ impl Harness {
         self.rebuild(false);
     }
 
-    fn open(&mut self, channel: Option<&str>) -> u64 {
+    pub fn open(&mut self, channel: Option<&str>) -> u64 {
         self.next_socket += 1;
         let id = self.next_socket;
         let channel = channel.map(|c| ismld::proto::ChannelName::parse(c).expect("channel name"));

@@ -87,6 +87,32 @@ pub async fn channel(
         },
         ChannelOp::Settle => settle(env, topic, n, out, body).await,
         ChannelOp::Dead => dead(env, topic, n, out).await,
+        ChannelOp::Create => {
+            // Partition 0 first: a push channel's secret, made there, is given to the others.
+            let first = ask(env, topic, 0, out.to(0, n, Some(body), &[])?).await?;
+            if first.status >= 300 {
+                return Ok(first);
+            }
+            #[derive(Deserialize)]
+            struct Made {
+                push: Option<crate::proto::push::PushConfig>,
+            }
+            let secret = serde_json::from_str::<Made>(&first.body).ok().and_then(|m| m.push?.secret);
+            let rest = match &secret {
+                Some(s) => crate::proto::push::with_secret(body, s),
+                None => body.to_vec(),
+            };
+            let mut calls = Vec::with_capacity(n as usize);
+            for p in 1..n {
+                let req = out.to(p, n, Some(&rest), &[])?;
+                calls.push(async move { ask(env, topic, p, req).await.map(|a| (p, a)) });
+            }
+            let mut answers = vec![(0, first)];
+            for a in join_all(calls).await {
+                answers.push(a?);
+            }
+            Ok(fanout::merge_channel_op(name, answers))
+        }
         _ => {
             let body = (!body.is_empty()).then_some(body);
             Ok(fanout::merge_channel_op(name, ask_all(env, topic, n, out, body).await?))

@@ -63,6 +63,10 @@ pub struct Topic {
     pulls: RefCell<HashMap<u64, oneshot::Sender<String>>>,
     alarm_at: Cell<Option<u64>>,
     registered: RefCell<Option<Option<String>>>,
+    /// Push requests waiting for the alarm to send them.
+    push_queue: RefCell<std::collections::VecDeque<push::PushJob>>,
+    /// Whether an invocation is sending pushes.
+    pushing: Cell<bool>,
 }
 
 /// What lives in memory while the object runs.
@@ -91,6 +95,8 @@ impl DurableObject for Topic {
             pulls: RefCell::default(),
             alarm_at: Cell::new(None),
             registered: RefCell::new(None),
+            push_queue: RefCell::default(),
+            pushing: Cell::new(false),
         }
     }
 
@@ -135,6 +141,7 @@ impl DurableObject for Topic {
                 self.set_alarm(now + 1_000).await;
             }
         }
+        self.send_pushes().await;
         self.sync_alarm().await;
         Response::ok("")
     }
@@ -184,6 +191,8 @@ impl Topic {
         let mut slot = self.loaded.try_borrow_mut().map_err(|_| Failed("state busy".into(), false))?;
         let sql = self.state.storage().sql();
         if slot.is_none() {
+            // What was queued belongs to the broker that is gone: the new one asks again.
+            self.push_queue.borrow_mut().clear();
             *slot = Some(self.load(rt, &sql, now)?);
         }
         let Some(loaded) = slot.as_mut() else { return Err(Failed("not loaded".into(), false)) };
@@ -225,6 +234,7 @@ impl Topic {
                 let mut store = SqlStore::new(sql);
                 let mut b = Broker::load(limits, Partition::default(), &mut store, records, now)?;
                 b.recheck_every(recheck_ms);
+                b.allow_push();
                 if self.registered.borrow().is_none() {
                     *self.registered.borrow_mut() = Some(store.meta("registered")?);
                 }
@@ -274,9 +284,16 @@ impl Topic {
                             rechecks.push(ws.clone());
                         }
                     }
+                    o @ Output::Push { .. } => self.push_queue.borrow_mut().extend(push::PushJob::of(o)),
                     o => responses.push(o),
                 }
             }
+        }
+        if !self.pushing.get()
+            && !self.push_queue.borrow().is_empty()
+            && self.alarm_at.get().is_none_or(|t| t > now_ms())
+        {
+            self.set_alarm(now_ms()).await;
         }
         for ws in rechecks {
             self.recheck(ws).await;
@@ -336,6 +353,7 @@ impl Topic {
     }
 }
 
+mod push;
 mod requests;
 mod sockets;
 mod upkeep;

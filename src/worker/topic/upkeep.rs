@@ -4,6 +4,7 @@
 
 use super::Topic;
 use crate::core::SocketId;
+use crate::worker::http::now_ms;
 use crate::worker::log;
 use worker::ScheduledTime;
 
@@ -17,6 +18,9 @@ impl Topic {
             },
             Err(_) => return,
         };
+        // Queued pushes are sent by the alarm, at once.
+        let waiting = !self.pushing.get() && !self.push_queue.borrow().is_empty();
+        let next = if waiting { Some(next.map_or(now_ms(), |t| t.min(now_ms()))) } else { next };
         if next == self.alarm_at.get() {
             return;
         }

@@ -1,0 +1,120 @@
+//! Push deliveries of the topic object: the broker's [`Output::Push`] requests are
+//! queued, and the object's alarm sends them, at most [`CONNECTIONS`] at a time (the
+//! Workers limit of simultaneous outgoing connections per invocation), each within its
+//! timeout, redirects not followed; each answer goes back to the broker
+//! ([`crate::core::Broker::pushed`]), which may queue more. A long run hands over to a
+//! fresh alarm. The queue is memory only: a restart gives the broker's in-flight pushes
+//! back (they are rows), and it asks for them again.
+
+use super::Topic;
+use crate::core::Output;
+use crate::proto::push::{outcome, PushOutcome};
+use crate::worker::http::now_ms;
+use futures::future::{select, Either};
+use futures::stream::{FuturesUnordered, StreamExt};
+use std::time::Duration;
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+
+/// Most push requests in flight at once per invocation.
+pub const CONNECTIONS: usize = 6;
+/// An alarm sends pushes for at most this long, then sets another alarm to go on.
+const RUN_MS: u64 = 60_000;
+
+/// One push request waiting to be sent.
+pub struct PushJob {
+    channel: u32,
+    seq: u64,
+    attempt: u32,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    timeout_ms: u64,
+}
+
+impl PushJob {
+    /// The job of an [`Output::Push`] (`None` for any other output).
+    pub fn of(o: Output) -> Option<PushJob> {
+        match o {
+            Output::Push { channel, seq, attempt, url, headers, body, timeout_ms } => {
+                Some(PushJob { channel, seq, attempt, url, headers, body, timeout_ms })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Topic {
+    /// Sends the queued pushes (from the alarm), reporting each answer to the broker.
+    pub(super) async fn send_pushes(&self) {
+        if self.pushing.get() {
+            return;
+        }
+        self.pushing.set(true);
+        let started = now_ms();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < CONNECTIONS && now_ms() < started + RUN_MS {
+                let Some(job) = self.push_queue.borrow_mut().pop_front() else { break };
+                running.push(send(job));
+            }
+            let Some((job, result)) = running.next().await else { break };
+            let now = now_ms();
+            match self.run(now, |b, s| b.pushed(now, s, job.channel, job.seq, job.attempt, &result)) {
+                Ok(((), out)) => self.apply(out).await,
+                Err(f) => {
+                    let _ = self.failed("push.report_failed", f);
+                }
+            }
+        }
+        self.pushing.set(false);
+        if !self.push_queue.borrow().is_empty() {
+            self.set_alarm(now_ms()).await;
+        }
+    }
+}
+
+/// Sends one push request; answers what it means.
+async fn send(job: PushJob) -> (PushJob, PushOutcome) {
+    let result = post(&job).await;
+    (job, result)
+}
+
+async fn post(job: &PushJob) -> PushOutcome {
+    let failed = |e: String| PushOutcome::Failed(e);
+    let headers = Headers::new();
+    for (k, v) in &job.headers {
+        if headers.append(k, v).is_err() {
+            return failed(format!("bad header {k}"));
+        }
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual)
+        .with_body(Some(js_sys::Uint8Array::from(job.body.as_slice()).into()));
+    let req = match Request::new_with_init(&job.url, &init) {
+        Ok(r) => r,
+        Err(e) => return failed(format!("bad request: {e}")),
+    };
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(req);
+    let sending = Box::pin(fetch.send_with_signal(&signal));
+    let timeout = Box::pin(Delay::from(Duration::from_millis(job.timeout_ms)));
+    let answer = select(sending, timeout).await;
+    let result = match answer {
+        Either::Left((Ok(mut res), _)) => {
+            let status = res.status_code();
+            let retry_after = res.headers().get("retry-after").ok().flatten();
+            // Drain the answer so the connection is free for the next push.
+            let _ = res.bytes().await;
+            outcome(Some(status), retry_after.as_deref(), None, now_ms())
+        }
+        Either::Left((Err(e), _)) => failed(format!("request failed: {e}")),
+        Either::Right(_) => {
+            controller.abort();
+            failed(format!("no answer within {} ms", job.timeout_ms))
+        }
+    };
+    result
+}
