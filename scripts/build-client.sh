@@ -31,9 +31,13 @@ wasm() { # feature out-name
 wasm client ismld
 wasm memory ismld_memory
 
-log "compiling the TypeScript client"
-rm -rf js/dist
-tsc -p js/tsconfig.json
+if [ -f js/dist/index.js ] && [ -z "$(find js/src js/tsconfig.json js/wasm -newer js/dist/index.js -print -quit)" ]; then
+  log "TypeScript client: up to date"
+else
+  log "compiling the TypeScript client"
+  rm -rf js/dist
+  tsc -p js/tsconfig.json
+fi
 for f in js/wasm/ismld_bg.wasm js/wasm/ismld_memory_bg.wasm; do
   log "$(basename "$f"): $(wc -c < "$f") bytes, $(gzip -9c "$f" | wc -c) gzipped"
 done

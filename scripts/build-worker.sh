@@ -7,6 +7,12 @@ cd "$ROOT"
 # other features, and one shared directory would make each build invalidate the other.
 # opt-level "z": the smallest code (measured: 1,130 -> 1,007 KB).
 export CARGO_TARGET_DIR="$ROOT/target/worker"
+# Nothing to do when the build is newer than every input (a warm `npm run dev`).
+if [ "${1:-}" != "--force" ] && [ -f build/index_bg.wasm ] && [ -f build/index.js ] && [ -d build/assets/dashboard ] &&
+  [ -z "$(find src Cargo.toml Cargo.lock build.rs proto dashboard scripts/build-worker.sh -newer build/index_bg.wasm -print -quit)" ]; then
+  log "Worker: up to date"
+  exit 0
+fi
 CARGO_PROFILE_RELEASE_OPT_LEVEL=z worker-build --release -- --features worker
 # worker-build keeps the wasm names section (~180 KB, a fifth of the file); panics still
 # report their file and line without it. Same feature set as worker-build's wasm-opt run.

@@ -74,6 +74,8 @@ pub enum Route {
     NsqPing,
     /// NSQ: `POST /pub`
     NsqPub,
+    /// `/pub` or `/mpub` with a method other than `POST` (nsqd answers `405`).
+    NsqWrongMethod,
     /// NSQ: `POST /mpub`
     NsqMpub,
     /// `GET /metrics`
@@ -104,6 +106,7 @@ impl Route {
             ("GET" | "HEAD", ["ping"]) => Route::NsqPing,
             ("POST", ["pub"]) => Route::NsqPub,
             ("POST", ["mpub"]) => Route::NsqMpub,
+            (_, ["pub" | "mpub"]) => Route::NsqWrongMethod,
             ("GET", ["metrics"]) => Route::Metrics,
             ("POST", [service, m]) if *service == super::grpc::SERVICE => {
                 Route::Rpc(super::grpc::Method::parse(m).ok_or_else(not_found)?)
@@ -176,7 +179,7 @@ mod tests {
         assert_eq!(Route::parse("POST", "/pub").unwrap(), Route::NsqPub);
         assert_eq!(Route::parse("POST", "/mpub").unwrap(), Route::NsqMpub);
         assert_eq!(Route::parse("GET", "/metrics").unwrap(), Route::Metrics);
-        assert_eq!(Route::parse("GET", "/pub").unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(Route::parse("GET", "/pub").unwrap(), Route::NsqWrongMethod);
         use crate::proto::grpc::Method;
         assert_eq!(
             Route::parse("POST", "/ismld.v1.BusService/Publish").unwrap(),

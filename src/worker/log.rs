@@ -4,6 +4,10 @@
 //!
 //! Fields are names, counts, codes and logins: never a secret, a token, an
 //! `Authorization` header or an event's data.
+//!
+//! Every level goes to `console.log`: the level is a field of the line, and `wrangler dev`
+//! would otherwise wrap warnings and errors in its own coloured `▲ [WARNING]` / `✘ [ERROR]`
+//! prefixes, so a line would no longer be JSON.
 
 use serde_json::{Map, Value};
 
@@ -24,12 +28,12 @@ pub fn info(event: &str, fields: Value) {
 
 /// Logs a refused or degraded operation at level `warn`.
 pub fn warn(event: &str, fields: Value) {
-    worker::console_warn!("{}", line("warn", event, fields));
+    worker::console_log!("{}", line("warn", event, fields));
 }
 
 /// Logs a failure of the bus itself at level `error`.
 pub fn error(event: &str, fields: Value) {
-    worker::console_error!("{}", line("error", event, fields));
+    worker::console_log!("{}", line("error", event, fields));
 }
 
 /// Logs a line the broker queued.

@@ -219,3 +219,24 @@ test("a duplicate request waits on the same response as the first", async () => 
   assert.deepEqual(a.body.data, b.body.data);
   r.close();
 });
+
+test("errors say what is wrong: a mistyped admin token, a client on an admin endpoint, the limit that applies", async () => {
+  const typo = await call(w.url, "GET", "/v1/topics", { headers: { authorization: `Bearer ${ADMIN_TOKEN}x` } });
+  assert.equal(typo.status, 401);
+  assert.match(typo.body.error.message, /wrong admin token/);
+  const c = await client(`errs-${Date.now()}`);
+  const listed = await call(w.url, "GET", "/v1/topics", { headers: c.auth });
+  assert.equal(listed.status, 403, "a known caller without the right: forbidden, not unauthorized");
+  assert.match(listed.body.error.message, /admin token/);
+  const t = `limits-${Date.now()}`;
+  const big = "x".repeat((1 << 20) + 10);
+  const one = await call(w.url, "POST", `/v1/topics/${t}/events`, { raw: big, headers: { ...admin, "content-type": "text/plain" } });
+  assert.equal(one.status, 413);
+  assert.match(one.body.error.message, /MAX_EVENT_BYTES/);
+  const many = await call(w.url, "POST", `/v1/topics/${t}/events`, {
+    raw: `[${JSON.stringify("y".repeat(5 << 20))}]`,
+    headers: { ...admin, "content-type": "application/cloudevents-batch+json" },
+  });
+  assert.equal(many.status, 413);
+  assert.match(many.body.error.message, /MAX_BATCH_BYTES/);
+});

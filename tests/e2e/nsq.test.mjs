@@ -137,3 +137,12 @@ test("same auth as the rest of the API: 401 without credentials, 403 outside the
     await locked.destroy();
   }
 });
+
+test("GET /pub and /mpub are answered as nsqd does: 405 METHOD_NOT_ALLOWED", async () => {
+  for (const path of ["/pub?topic=x", "/mpub?topic=x"]) {
+    const r = await call(w.url, "GET", path);
+    assert.equal(r.status, 405, path);
+    assert.deepEqual(r.body, { message: "METHOD_NOT_ALLOWED" });
+    assert.equal(r.headers.get("allow"), "POST");
+  }
+});

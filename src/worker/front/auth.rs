@@ -197,8 +197,17 @@ impl Access {
             return Ok(Identity::Admin);
         }
         let key = self.signing_key(env).await?;
-        let claims = auth::verify_token(token, &key, now / 1000)
-            .map_err(|e| ApiError::new(ErrorCode::Unauthorized, e.to_string()))?;
+        let claims = auth::verify_token(token, &key, now / 1000).map_err(|e| {
+            let message = match e {
+                // Not the shape of a client token at all: most likely a mistyped admin token.
+                auth::TokenError::Malformed => {
+                    "wrong admin token (the bearer token is neither the admin token nor a client token)"
+                        .to_owned()
+                }
+                e => e.to_string(),
+            };
+            ApiError::new(ErrorCode::Unauthorized, message)
+        })?;
         match lookup(env, &claims.sub, now, self.cache_ttl_ms).await.map_err(internal)? {
             Some(c) if c.gen == claims.gen => Ok(Identity::Client(c)),
             _ => Err(ApiError::new(ErrorCode::Unauthorized, "token revoked")),
@@ -222,6 +231,11 @@ impl Access {
             _ if self.admin_token.is_none() => Err(ApiError::new(
                 ErrorCode::Unauthorized,
                 "admin endpoints need ADMIN_TOKEN to be configured",
+            )),
+            // A known client without the right: 403, as for a topic it may not use.
+            Identity::Client(c) => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("client {} may not use this endpoint: it needs the admin token", c.login),
             )),
             _ => Err(ApiError::new(ErrorCode::Unauthorized, "this endpoint needs the admin token")),
         }

@@ -79,6 +79,7 @@ fn permit(access: &Access, who: &Identity, route: &Route) -> std::result::Result
         | Route::NsqPing
         | Route::NsqPub
         | Route::NsqMpub
+        | Route::NsqWrongMethod
         | Route::Rpc(_) => Ok(()),
         Route::ListTopics
         | Route::Metrics
@@ -120,6 +121,10 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
     match route {
         Route::Health => return http::json(200, &json!({"ok": true, "version": VERSION})),
         Route::NsqPing => return nsq::ok(),
+        Route::NsqWrongMethod => {
+            http::discard_body(&mut req).await;
+            return nsq::wrong_method();
+        }
         Route::Rpc(method) => return rpc::serve(req, env, &access, method).await,
         Route::NsqPub | Route::NsqMpub => {
             return nsq::publish(req, env, &access, route == Route::NsqMpub).await

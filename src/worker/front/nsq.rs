@@ -24,6 +24,15 @@ pub fn ok() -> Result<Response> {
     Ok(Response::ok("OK")?.with_headers(h))
 }
 
+/// `405` as nsqd answers `/pub` or `/mpub` with another method than `POST`.
+pub fn wrong_method() -> Result<Response> {
+    let h = Headers::new();
+    h.set("content-type", "application/json; charset=utf-8")?;
+    h.set(NSQ_CONTENT_TYPE.0, NSQ_CONTENT_TYPE.1)?;
+    h.set("allow", "POST")?;
+    Ok(Response::ok(r#"{"message":"METHOD_NOT_ALLOWED"}"#)?.with_status(405).with_headers(h))
+}
+
 fn error(e: &NsqError) -> Result<Response> {
     let h = Headers::new();
     h.set("content-type", "application/json; charset=utf-8")?;

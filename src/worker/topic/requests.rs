@@ -23,15 +23,33 @@ impl Topic {
         op: Operation,
     ) -> Result<Response> {
         let publish = matches!(op, Operation::Topic(TopicOp::Publish | TopicOp::Request));
-        let cap = if publish { self.limits.max_batch_bytes } else { SMALL_BODY };
+        let content_type = req.headers().get("content-type")?;
+        let many = crate::proto::publish::is_batch(content_type.as_deref())
+            || req
+                .headers()
+                .get(FRAMING_HEADER)?
+                .as_deref()
+                .and_then(Framing::parse)
+                .is_some_and(|f| f != Framing::One);
+        // The limit that applies, named in the refusal: a batch's, an event's, or 64 KiB.
+        let (cap, limit) = match (publish, many) {
+            (true, true) => (self.limits.max_batch_bytes, "a batch's limit (MAX_BATCH_BYTES)"),
+            (true, false) => (self.limits.max_event_bytes, "an event's limit (MAX_EVENT_BYTES)"),
+            (false, _) => (SMALL_BODY, "this endpoint's limit"),
+        };
         let body = match http::read_body(req, cap).await? {
             Ok(b) => b,
-            Err(e) => return http::error(&e),
+            Err(_) => {
+                let e = crate::proto::ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("the body is over {cap} bytes, {limit}"),
+                );
+                return http::error(&e);
+            }
         };
         let writes = req.method() != worker::Method::Get;
         let query = http::query(req);
         let headers: Vec<(String, String)> = req.headers().entries().collect();
-        let content_type = req.headers().get("content-type")?;
         let source = req.headers().get(SOURCE_HEADER)?.unwrap_or_else(|| "/anonymous".into());
         let nsq = req.headers().get(FRAMING_HEADER)?.as_deref().and_then(Framing::parse);
         let request = TopicRequest {
