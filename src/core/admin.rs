@@ -99,6 +99,8 @@ impl Broker {
             name: name.as_str().to_owned(),
             base_seq: self.head,
             cursor,
+            judged_from: self.head,
+            judged_through: self.head,
             filter: filter_text,
             push: new.push.as_ref().and_then(|p| serde_json::to_string(p).ok()),
             ..Default::default()
@@ -216,6 +218,10 @@ impl Broker {
         c.counts = RowCounts::default();
         c.lookahead.clear();
         c.row.cursor = target;
+        // Events judged at publish are behind or ahead of the new cursor: judged again there.
+        c.row.judged_from = self.head;
+        c.row.judged_through = self.head;
+        c.row.filtered_ahead = 0;
         if let Some(t) = c.next_due.take() {
             self.timers.remove(&(t, Timer::Due(id)));
         }

@@ -211,7 +211,7 @@ impl Channel {
         let c = &self.row.counters;
         let in_flight = self.in_flight.len() as u64;
         let deferred = self.counts.deferred;
-        let ready = fresh + self.counts.ready + self.counts.parked;
+        let ready = fresh.saturating_sub(self.row.filtered_ahead) + self.counts.ready + self.counts.parked;
         ChannelStats {
             channel: self.row.name.clone(),
             depth: ready + in_flight + deferred,

@@ -178,11 +178,14 @@ impl Broker {
                 c.row.counters.expired += 1;
                 true
             } else if let Some(f) = &c.filter {
+                let judged = h.seq > c.row.judged_from && h.seq <= c.row.judged_through;
                 let body = store.event_body(h.seq)?;
                 let matches = body.as_ref().is_some_and(|(text, _)| {
                     EventAttributes::from_json(text).is_ok_and(|attrs| f.matches(&attrs))
                 });
-                if !matches {
+                if !matches && judged {
+                    c.row.filtered_ahead = c.row.filtered_ahead.saturating_sub(1);
+                } else if !matches {
                     c.row.counters.filtered += 1;
                 }
                 !matches
@@ -239,6 +242,12 @@ impl Broker {
     fn step_cursor(&mut self, now: Millis, ch: u32, seq: Seq) {
         if let Some(c) = self.channels.get_mut(&ch) {
             c.row.cursor = c.row.cursor.max(seq + 1);
+            if seq >= c.row.judged_through {
+                // Every event judged at publish is behind the cursor now.
+                c.row.judged_from = seq;
+                c.row.judged_through = seq;
+                c.row.filtered_ahead = 0;
+            }
             while c.lookahead.front().is_some_and(|h| h.seq <= seq) {
                 c.lookahead.pop_front();
             }

@@ -103,6 +103,8 @@ impl Broker {
         let p = self.partition.index;
         let mut out = Vec::with_capacity(plan.len());
         let mut heads = Vec::with_capacity(fresh as usize);
+        // Filtered channels judge new events now, so `depth` never counts one they skip.
+        let filtered = self.channels.values().any(|c| c.filter.is_some());
         for item in plan {
             out.push(BatchItem {
                 id: message_id(p, item.seq),
@@ -124,6 +126,9 @@ impl Broker {
                 body: e.text,
             };
             store.insert_event(&row)?;
+            if filtered {
+                self.judge(now, row.seq, &row.body);
+            }
             if let Some(d) = self.dedup.as_mut() {
                 d.accepted(store, now, window, &row.source, &row.eid, row.seq)?;
             }
@@ -140,6 +145,28 @@ impl Broker {
             }
         }
         Ok(Ok(out))
+    }
+
+    /// Each filtered channel that has judged every event before `seq` judges this one: a
+    /// non-matching event is counted in `filtered_total` now and never in `depth`.
+    fn judge(&mut self, now: Millis, seq: Seq, text: &str) {
+        let mut attrs = None;
+        let ids: Vec<u32> =
+            self.channels.iter().filter(|(_, c)| c.filter.is_some()).map(|(&id, _)| id).collect();
+        for id in ids {
+            let Some(c) = self.channels.get_mut(&id) else { continue };
+            if c.row.judged_through + 1 != seq {
+                continue; // it lags (a restart lost its row's last write): judged at the cursor
+            }
+            let Some(f) = &c.filter else { continue };
+            let a = attrs.get_or_insert_with(|| super::filter::EventAttributes::from_json(text).ok());
+            c.row.judged_through = seq;
+            if !a.as_ref().is_some_and(|a| f.matches(a)) {
+                c.row.filtered_ahead += 1;
+                c.row.counters.filtered += 1;
+            }
+            self.lazy_row(now, id);
+        }
     }
 
     /// Drops the oldest undelivered events of an ephemeral channel over its backlog cap.

@@ -109,6 +109,14 @@ pub struct ChannelRow {
     pub push: Option<String>,
     /// The last push error, for stats.
     pub push_error: Option<String>,
+    /// A filtered channel judges each event as it is published: the events in
+    /// (`judged_from`, `judged_through`] were judged then, and `filtered_ahead` of those
+    /// at or after the cursor did not match (already in `filtered_total`, not in `depth`).
+    pub judged_from: Seq,
+    /// See `judged_from`.
+    pub judged_through: Seq,
+    /// See `judged_from`.
+    pub filtered_ahead: u64,
 }
 
 /// A channel's monotonic counters.

@@ -213,6 +213,10 @@ export function rules(driver) {
     const big = await stats(t, "big");
     const exact = await stats(t, "exact");
     assert.deepEqual([big.filtered_total, exact.filtered_total, exact.depth], [2, 2, 1]);
+    // Behind an undelivered backlog too: judged when published, never in depth.
+    await pubEvent(t, ce("4", null, { type: "order.created", amount: 1 }));
+    const later = await stats(t, "exact");
+    assert.deepEqual([later.filtered_total, later.depth], [3, 1]);
     const conflict = await driver.http("PUT", ch(t, "big"), { body: { filter: { exact: { type: "x" } } } });
     assert.equal(conflict.status, 409, "a filter is fixed when the channel is made");
     assert.equal((await driver.http("PUT", ch(t, "bad"), { body: { filter: { sql: "type =" } } })).status, 400);
