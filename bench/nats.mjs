@@ -81,6 +81,24 @@ export async function natsBench({ seconds, quick }) {
       );
       return n / ((now() - start) / 1000);
     };
+    // Async publish: up to 1,000 publishes awaiting their ack at once, one connection
+    // (what ismld's pipelined socket publish is compared with).
+    const asyncRate = async (total) => {
+      const name = await fresh();
+      let inflight = 0;
+      let acked = 0;
+      const start = now();
+      for (let i = 0; i < total; i++) {
+        while (inflight >= 1000) await new Promise((r) => setImmediate(r));
+        inflight++;
+        js.publish(`${name}.x`, payload(i)).then(() => {
+          inflight--;
+          acked++;
+        });
+      }
+      while (acked < total) await new Promise((r) => setImmediate(r));
+      return total / ((now() - start) / 1000);
+    };
     const runs = quick ? 1 : 3;
     const stat = (xs) => {
       const s = [...xs].sort((a, b) => a - b);
@@ -88,9 +106,11 @@ export async function natsBench({ seconds, quick }) {
     };
     const p1 = [];
     const p16 = [];
+    const pAsync = [];
     for (let r = 0; r < runs; r++) {
       p1.push(await rate(1));
       p16.push(await rate(16));
+      pAsync.push(await asyncRate(quick ? 5_000 : 20_000));
     }
 
     // Latency: a durable pull consumer that acks each message.
@@ -125,6 +145,7 @@ export async function natsBench({ seconds, quick }) {
     return {
       publish1: stat(p1),
       publish16: stat(p16),
+      publishAsync: stat(pAsync),
       latency: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: lat[lat.length - 1], achieved },
     };
   } finally {

@@ -47,7 +47,6 @@ impl Topic {
                 return http::error(&e);
             }
         };
-        let writes = req.method() != worker::Method::Get;
         let query = http::query(req);
         let headers: Vec<(String, String)> = req.headers().entries().collect();
         let source = req.headers().get(SOURCE_HEADER)?.unwrap_or_else(|| "/anonymous".into());
@@ -80,10 +79,9 @@ impl Topic {
         self.apply(outputs).await;
         match answer {
             Answer::Done { status, body } => {
-                // A 2xx answer to a write (a 201 above all) means it is durable.
-                if writes && status < 300 {
-                    self.state.storage().sync().await?;
-                }
+                // A 2xx answer to a write (a 201 above all) means it is durable: the output
+                // gate holds the answer until the commit is.
+                self.flush();
                 if status == 204 {
                     return http::no_content();
                 }
@@ -99,8 +97,7 @@ impl Topic {
     async fn await_response(&self, seq: u64, id: &str, timeout_ms: u64) -> Result<Response> {
         let (tx, rx) = oneshot::channel();
         self.responses.borrow_mut().entry(seq).or_default().push(tx);
-        // The request is durable and its delivery's deadline armed before the wait.
-        self.state.storage().sync().await?;
+        // The request's delivery deadline is armed before the wait.
         self.sync_alarm().await;
         let timeout = worker::Delay::from(std::time::Duration::from_millis(timeout_ms));
         match select(rx, timeout).await {
@@ -144,7 +141,6 @@ impl Topic {
                 }
             }
         };
-        self.state.storage().sync().await?;
         http::json_text(200, body)
     }
 

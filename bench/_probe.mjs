@@ -1,0 +1,11 @@
+import { ismld } from "./lib.mjs";
+import * as s from "./scenarios.mjs";
+import * as k from "./sockets.mjs";
+const a = await ismld();
+console.log("http pub1", Math.round(await s.publishRate(a, 1, 2000)), "pub16", Math.round(await s.publishRate(a, 16, 2000)));
+console.log("batch100", Math.round(await s.batchRate(a, 100, 30)), "batch1000", Math.round(await s.batchRate(a, 1000, 6)));
+console.log("spub1", Math.round(await k.socketPublish(a, 5000, 1000, 1)));
+console.log("spub100", Math.round(await k.socketPublish(a, 20000, 5000, 100)));
+console.log("bcons100", Math.round(await k.batchConsume(a, 100, 5000)));
+console.log("cons100", Math.round(await s.consumeRate(a, 100, 3000)));
+await a.stop();
