@@ -14,6 +14,7 @@ import { natsBench } from "./nats.mjs";
 import { criterion } from "./criterion.mjs";
 import { coldStart } from "./coldstart.mjs";
 import * as parts from "./partitions.mjs";
+import * as sock from "./sockets.mjs";
 
 const QUICK = process.argv.includes("--quick");
 const RUNS = QUICK ? 1 : 3;
@@ -108,6 +109,16 @@ async function main() {
       const n = QUICK ? Math.max(50, 2000 / ch) : Math.max(100, 10000 / ch);
       results.fanout[ch] = await side(both, (t) => s.fanoutRate(t, ch, n));
     }
+    log("13. socket publish (pipelined pub frames; the JS client's publisher socket), batch delivery, latency, pings");
+    results.sockets = {
+      pub1: await side([a], (t) => sock.socketPublish(t, QUICK ? 2000 : 10000, 1000, 1)),
+      pub100: await side([a], (t) => sock.socketPublish(t, QUICK ? 10000 : 50000, 5000, 100)),
+      client: await side([a], (t) => sock.clientSocketPublish(t, QUICK ? 5000 : 30000)),
+      consume100: await side([a], (t) => sock.batchConsume(t, 100, QUICK ? 2000 : 10000)),
+      fanout100: await side([a], (t) => sock.batchFanout(t, 100, QUICK ? 100 : 500)),
+      latency: await sock.socketLatency(a, 1000, SECONDS * 1000 + 2000),
+      pings: await sock.idlePings(a, 1000, 5000, QUICK ? 10_000 : 60_000),
+    };
     log("11. partitioned topics: 1, 4 and 16 partitions (and a topic made implicitly)");
     results.partitions = {};
     for (const n of [0, 1, 4, 16]) {
@@ -244,6 +255,10 @@ finished on one channel: **${fmt(r.rows.endToEnd, 2)}** rows/event (target <= 2:
 
 ${coldStartReport(r.coldStart)}
 
+## 13. Sockets: batched frames, socket publishing, pings
+
+${socketsReport(r)}
+
 ## 11. Partitioned topics
 
 ${partitionsReport(r.partitions)}
@@ -259,6 +274,29 @@ The core is not the bottleneck: the same cycle in workerd is bounded by requests
 messages and SQLite commits (sections above).
 
 ${notes()}`;
+}
+
+function socketsReport(r) {
+  const k = r.sockets;
+  if (!k) return "not measured";
+  const ok = (b) => (b ? "met" : "**missed**");
+  const nats = r.nats?.publishAsync;
+  const vsNats = nats ? ` (JetStream async publish, up to 1,000 unacknowledged, same run: ${spread(nats)}; ratio ${(k.client.ismld.median / nats.median).toFixed(2)}x)` : "";
+  return [
+    "| scenario | ismld | target | status |",
+    "| --- | --- | --- | --- |",
+    `| socket publish, 1 connection, pipelined single-event pub frames (events/s) | ${spread(k.pub1.ismld)} | | |`,
+    `| socket publish, 1 connection, pub frames of 100 events (events/s) | ${spread(k.pub100.ismld)} | | |`,
+    `| the JS client's publisher socket (via "socket", linger 5 ms), 1 connection (events/s) | ${spread(k.client.ismld)} | >= 20,000 | ${ok(k.client.ismld.median >= 20_000)} |`,
+    `| one channel, max_in_flight 100, batch delivery + coalesced acks (finished/s) | ${spread(k.consume100.ismld)} | >= 20,000 | ${ok(k.consume100.ismld.median >= 20_000)} |`,
+    `| fan-out to 100 batch consumers (deliveries/s) | ${spread(k.fanout100.ismld)} | >= 50,000 | ${ok(k.fanout100.ismld.median >= 50_000)} |`,
+    "",
+    `The JS client's publisher socket against NATS${vsNats}.`,
+    "",
+    `Publish (socket pub frames) -> handler -> fin latency at 1,000 events/s: p50 ${fmt(k.latency.p50, 2)} ms, p99 ${fmt(k.latency.p99, 2)} ms, max ${fmt(k.latency.max, 2)} ms, achieved ${fmt(k.latency.achieved)} events/s (targets p50 <= 2 ms: ${ok(k.latency.p50 <= 2)}, p99 <= 10 ms: ${ok(k.latency.p99 <= 10)}).`,
+    "",
+    `1,000 consumers pinging every 5 s (heartbeat 5 s) for ${r.quick ? 10 : 60} s: **${k.pings.wakes} object wake-ups**, ${k.pings.rows} rows written, ${fmt(k.pings.pongs)} pongs from the runtime (target 0 wake-ups: ${ok(k.pings.wakes === 0)}).`,
+  ].join("\n");
 }
 
 function partitionsReport(p) {

@@ -164,3 +164,18 @@ export async function idlePings(t, count, pingMs, ms) {
   for (const ws of sockets) ws.close();
   return { wakes: after.wakes - before.wakes, rows: after.rows_written - before.rows_written, pongs: pongs - p0 };
 }
+
+/** The JS client publishing over its shared publisher socket (`via: "socket"`, linger 5 ms): `total` publishes at once, events/s until every one resolved (durable). */
+export async function clientSocketPublish(t, total) {
+  const { Connection } = await import("ismld");
+  const bus = new Connection({ url: t.url, publishing: { via: "socket" } });
+  const topic = topicName("cpub");
+  await bus.publish(topic, { warm: true });
+  const start = now();
+  const all = [];
+  for (let i = 0; i < total; i++) all.push(bus.publish(topic, { i, pad: "x".repeat(64) }));
+  await Promise.all(all);
+  const rate = total / ((now() - start) / 1000);
+  await bus.close();
+  return rate;
+}
