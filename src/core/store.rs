@@ -274,6 +274,17 @@ pub trait Store {
     fn insert_event(&mut self, e: &EventRow) -> StoreResult<()>;
     /// An event's body (JSON text) and whether it is a request.
     fn event_body(&self, seq: Seq) -> StoreResult<Option<(String, bool)>>;
+    /// The bodies of the stored events with seq in `from..=to`, ascending (one read for a
+    /// call's deliveries).
+    fn event_bodies(&self, from: Seq, to: Seq) -> StoreResult<Vec<(Seq, String, bool)>> {
+        let mut out = Vec::new();
+        for seq in from..=to {
+            if let Some((body, reply)) = self.event_body(seq)? {
+                out.push((seq, body, reply));
+            }
+        }
+        Ok(out)
+    }
     /// Heads of stored events with seq >= `from`, ascending, at most `limit`.
     fn event_heads(&self, from: Seq, limit: usize) -> StoreResult<Vec<EventHead>>;
     /// The first stored event with seq >= `from`: (seq, acceptance time).

@@ -44,6 +44,11 @@ impl Store for SqlStore<'_> {
         Ok(r.map(|r| (s(&r, 0), u(&r, 1) != 0)))
     }
 
+    fn event_bodies(&self, from: Seq, to: Seq) -> StoreResult<Vec<(Seq, String, bool)>> {
+        let q = "SELECT seq, body, reply FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq";
+        Ok(self.rows(q, vec![int(from), int(to)])?.iter().map(|r| (u(r, 0), s(r, 1), u(r, 2) != 0)).collect())
+    }
+
     fn event_heads(&self, from: Seq, limit: usize) -> StoreResult<Vec<EventHead>> {
         let q = format!("SELECT {HEAD_COLS} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?");
         Ok(self.rows(&q, vec![int(from), int(limit as u64)])?.iter().map(head).collect())
