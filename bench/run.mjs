@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { ROOT, repeat, ismld, baseline } from "./lib.mjs";
 import * as s from "./scenarios.mjs";
 import { natsBench } from "./nats.mjs";
-import { criterion } from "./criterion.mjs";
+import { criterion, filterCost } from "./criterion.mjs";
 import { coldStart } from "./coldstart.mjs";
 import * as parts from "./partitions.mjs";
 import * as sock from "./sockets.mjs";
@@ -145,6 +145,7 @@ async function main() {
   results.nats = await natsBench({ seconds: SECONDS, quick: QUICK }).catch((e) => ({ error: String(e.message ?? e) }));
   log("9. the core natively (criterion)");
   results.core = criterion(QUICK);
+  results.filters = filterCost(QUICK);
   results.durationS = Math.round((Date.now() - started) / 1000);
   writeFileSync(join(ROOT, "bench/results.json"), JSON.stringify(results, null, 2));
   writeFileSync(join(ROOT, "bench/RESULTS.md"), report(results));
@@ -270,6 +271,8 @@ ${pushReport(r.push)}
 ## 9. The core natively (criterion)
 
 ${r.core.error ? `not measured: ${r.core.error}` : `publish + deliver + fin of one message, one channel, one consumer (max_in_flight 100), batches of 1,000: **${fmt(r.core.cyclesPerSecond)} cycles/s** (${fmt(r.core.nsPerCycle, 1)} ns per cycle).`}
+${r.filters?.error || !r.filters ? `Filters: not measured${r.filters?.error ? `: ${r.filters.error}` : ""}` : `Filters, per event (judged once when published): reading its attributes ${fmt(r.filters.attributes)} ns, then an exact filter ${fmt(r.filters.exact)} ns, a CESQL expression (\`type LIKE 'order.%' AND EXISTS subject AND amount > 10\`) ${fmt(r.filters.sql)} ns; parsing that CESQL once at channel creation ${fmt(r.filters.parse)} ns.`}
+
 The core is not the bottleneck: the same cycle in workerd is bounded by requests, socket
 messages and SQLite commits (sections above).
 
