@@ -60,3 +60,41 @@ fn a_filtered_event_leaves_depth_when_published() {
     let st = h.stats("eu");
     assert_eq!((st["filtered_total"].as_u64(), h.msgs(c).len()), (Some(4), 1));
 }
+
+#[test]
+fn peek_shows_the_next_messages_without_delivering_them() {
+    let mut h = Harness::new();
+    assert_eq!(
+        h.http("PUT", "/v1/topics/t/channels/eu", json!({ "filter": { "exact": { "region": "eu" } } })).0,
+        201
+    );
+    for r in ["eu", "us", "eu", "eu"] {
+        publish_region(&mut h, r);
+    }
+    let (status, body) = h.http_raw("GET", "/v1/topics/t/channels/eu/peek", &[("limit", "2")], None, b"");
+    assert_eq!(status, 200);
+    let seqs: Vec<u64> =
+        body["messages"].as_array().unwrap().iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [1, 3], "the filtered one is not shown");
+    assert_eq!(body["messages"][0]["event"]["region"], "eu");
+    assert_eq!(body["messages"][0]["attempts"], 0);
+    let st = h.stats("eu");
+    assert_eq!(
+        (st["in_flight"].as_u64(), st["delivered_total"].as_u64()),
+        (Some(0), Some(0)),
+        "nothing delivered"
+    );
+    // A message given back comes first, with its attempts: a req (delivered again at once
+    // to the same consumer), then the consumer leaves.
+    let c = h.consumer("eu", json!({ "max_in_flight": 1 }));
+    let m = h.msgs(c).remove(0);
+    h.send(c, json!({ "op": "req", "id": m["id"] }));
+    h.disconnect(c);
+    let (_, body) = h.http_raw("GET", "/v1/topics/t/channels/eu/peek", &[], None, b"");
+    let first = &body["messages"][0];
+    assert_eq!(
+        (first["seq"].as_u64(), first["attempts"].as_u64(), first["failures"].as_u64()),
+        (Some(1), Some(2), Some(1))
+    );
+    assert_eq!(body["messages"].as_array().unwrap().len(), 3);
+}

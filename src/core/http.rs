@@ -244,6 +244,7 @@ impl Broker {
                 Ok(Answer::json(200, &serde_json::json!({ "ready": ready })))
             }
             (ChannelOp::Dead, Input::Dead((limit, after))) => self.http_dead(store, id, limit, after),
+            (ChannelOp::Peek, Input::Dead((limit, _))) => self.http_peek(now, store, id, limit),
             (ChannelOp::Redrive, Input::Redrive(body)) => {
                 let n = self.redrive(now, store, id, body.ids.as_deref())?;
                 Ok(Answer::json(200, &serde_json::json!({ "redriven": n })))

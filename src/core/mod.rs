@@ -48,6 +48,7 @@ mod http;
 mod mem_store;
 mod ordering;
 mod output;
+mod peek;
 mod publish;
 mod pull;
 mod push;

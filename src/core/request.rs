@@ -184,6 +184,9 @@ pub(super) fn channel_input(
         ChannelOp::Pull => Input::Pull(json_body::<Pull>(req.body)?.check(limits)?),
         ChannelOp::Settle => Input::Settle(json_body(req.body)?),
         ChannelOp::Dead => Input::Dead(dead_query(req.query, partition)?),
+        ChannelOp::Peek => {
+            Input::Dead((query_u64(req.query, "limit")?.unwrap_or(10).clamp(1, 100) as usize, 0))
+        }
         _ => Input::None,
     })
 }

@@ -30,6 +30,8 @@ pub enum ChannelOp {
     Pull,
     /// `POST .../settle`
     Settle,
+    /// `GET .../peek` (the next messages, not delivered)
+    Peek,
 }
 
 /// A topic-scoped operation.
@@ -141,6 +143,7 @@ impl Route {
                     ("GET", ["ws"]) => ChannelOp::Socket,
                     ("POST", ["pull"]) => ChannelOp::Pull,
                     ("POST", ["settle"]) => ChannelOp::Settle,
+                    ("GET", ["peek"]) => ChannelOp::Peek,
                     _ => return Err(not_found()),
                 };
                 Route::Channel(topic(t)?, channel(c)?, op)

@@ -87,6 +87,7 @@ pub async fn channel(
         },
         ChannelOp::Settle => settle(env, topic, n, out, body).await,
         ChannelOp::Dead => dead(env, topic, n, out).await,
+        ChannelOp::Peek => peek(env, topic, n, out).await,
         ChannelOp::Create => {
             // Partition 0 first: a push channel's secret, made there, is given to the others.
             let first = ask(env, topic, 0, out.to(0, n, Some(body), &[])?).await?;
@@ -140,6 +141,25 @@ async fn settle(env: &Env, topic: &str, n: u32, out: &Outgoing, body: &[u8]) -> 
         answered.push((indices.clone(), a?));
     }
     Ok(fanout::merge_settle(raws.len(), &raws, &answered))
+}
+
+/// The next messages of every partition, partition by partition, up to `limit`.
+async fn peek(env: &Env, topic: &str, n: u32, out: &Outgoing) -> Result<Answered> {
+    #[derive(Deserialize)]
+    struct Page {
+        messages: Vec<Box<serde_json::value::RawValue>>,
+    }
+    let limit = out.param("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(10).clamp(1, 100);
+    let mut messages = Vec::new();
+    for (_, a) in ask_all(env, topic, n, out, None).await? {
+        if a.status != 200 {
+            return Ok(a);
+        }
+        let page: Page =
+            serde_json::from_str(&a.body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        messages.extend(page.messages.into_iter().take(limit - messages.len()));
+    }
+    Ok(Answered { status: 200, body: serde_json::json!({ "messages": messages }).to_string() })
 }
 
 /// A page of dead letters across partitions, in partition order, then seq.
