@@ -33,8 +33,11 @@ export interface Transport {
   readonly memory: boolean;
   /** One HTTP call; rejects with the contract's error for a 4xx/5xx. */
   http(call: HttpCall): Promise<HttpAnswer>;
-  /** A consumer socket of a channel, or the topic's publisher socket (no channel). */
-  socket(topic: string, channel?: string): WebSocketLike;
+  /**
+   * A consumer socket of a channel, or the topic's publisher socket (no channel); with
+   * `partition`, the socket of that partition of a partitioned topic (`?partition=P`).
+   */
+  socket(topic: string, channel?: string, partition?: number): WebSocketLike;
 }
 
 /** Makes a transport for options (the `ismld/memory` entry registers `memory:`). */
@@ -122,12 +125,12 @@ class HttpTransport implements Transport {
     }
   }
 
-  socket(topic: string, channel?: string): WebSocketLike {
+  socket(topic: string, channel?: string, partition?: number): WebSocketLike {
     if (!this.WebSocket) {
       throw new InvalidRequestError("invalid_request", "no WebSocket available: install the `ws` package (Node 20) or pass `WebSocket` in the options");
     }
     const ws = this.base.replace(/^http/, "ws");
     const path = channel === undefined ? `/v1/topics/${seg(topic)}/ws` : `/v1/topics/${seg(topic)}/channels/${seg(channel)}/ws`;
-    return new this.WebSocket(`${ws}${path}`);
+    return new this.WebSocket(`${ws}${path}${partition === undefined ? "" : `?partition=${partition}`}`);
   }
 }
