@@ -18,8 +18,11 @@ export interface ConsumerOwner {
   deliver(from: Consumer, msg: Message<never, never>): void;
   /** `from` was welcomed; the `welcome` names its partition and the topic's count. */
   welcomed(from: Consumer, welcome: { partition: number; partitions: number }): void;
-  /** `from` failed before it opened (a partitioned topic refuses a socket without `?partition`). */
-  openFailed(from: Consumer): void;
+  /**
+   * `from` failed before it opened (a partitioned topic refuses a socket without
+   * `?partition`): what finding out takes, which its reconnect waits for.
+   */
+  openFailed(from: Consumer): Promise<void> | undefined;
   /** `from` stopped for good (a final close, refused settings). */
   failed(from: Consumer, error: IsmldError): void;
 }
@@ -94,8 +97,8 @@ export class Consumer extends Link implements MessageOwner {
     this.owner.welcomed(this, w);
   }
 
-  protected override openFailed(): void {
-    this.owner.openFailed(this);
+  protected override openFailed() {
+    return this.owner.openFailed(this);
   }
 
   protected failed(error: IsmldError): void {

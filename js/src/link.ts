@@ -70,6 +70,8 @@ export abstract class Link {
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private attempts = 0;
   private closeInfo = { code: 1006, reason: "" };
+  /** The next reconnect waits for this (finding out why the socket failed). */
+  private hold: Promise<unknown> | undefined;
 
   constructor(
     protected readonly ctx: LinkContext,
@@ -96,9 +98,11 @@ export abstract class Link {
    * The socket failed before it opened: the upgrade was refused (a partitioned topic
    * answers `409` to a socket without `?partition`, which no WebSocket API shows: the
    * socket just fails) or the bus is unreachable. It reconnects as usual; a subclass may
-   * find out which it was.
+   * find out which it was, and return a promise the reconnect waits for.
    */
-  protected openFailed(): void {}
+  protected openFailed(): Promise<unknown> | undefined {
+    return undefined;
+  }
 
   /** Opens a socket with fresh credentials (a token provider is called every time). */
   protected connect(): void {
@@ -148,7 +152,17 @@ export abstract class Link {
       if (this.ws !== ws || opened) return false;
       this.ws = undefined;
       this.lost(code, reason || "the socket did not open");
-      if (this.linkState !== "stopped") this.openFailed();
+      const finding = this.linkState !== "stopped" ? this.openFailed() : undefined;
+      if (finding) {
+        const hold = finding.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.hold = hold;
+        void hold.then(() => {
+          if (this.hold === hold) this.hold = undefined;
+        });
+      }
       return true;
     };
     ws.onopen = () => {
@@ -234,7 +248,8 @@ export abstract class Link {
           this.ctx.logger.warn("ismld: disconnected", { ...this.about, ...this.closeInfo, reconnectInMs: a.after_ms });
           this.reconnectTimer = setTimeout(() => {
             this.reconnectTimer = undefined;
-            this.connect();
+            if (this.hold) void this.hold.then(() => this.connect());
+            else this.connect();
           }, a.after_ms);
           break;
         case "connect":

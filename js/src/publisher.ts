@@ -26,8 +26,8 @@ export type Pending = {
 export interface PublisherOwner {
   /** Welcomed: the `welcome` names the socket's partition and the topic's count. */
   welcomed(from: PublisherLink, welcome: { partition: number; partitions: number }): void;
-  /** It failed before opening (a partitioned topic refuses a socket without `?partition`). */
-  openFailed(from: PublisherLink): void;
+  /** It failed before opening (a partitioned topic refuses a socket without `?partition`): what finding out takes. */
+  openFailed(from: PublisherLink): Promise<void> | undefined;
 }
 
 /** @internal One topic's publisher socket, or one partition's. */
@@ -113,8 +113,8 @@ export class PublisherLink extends Link {
     this.owner?.welcomed(this, w);
   }
 
-  protected override openFailed(): void {
-    this.owner?.openFailed(this);
+  protected override openFailed() {
+    return this.owner?.openFailed(this);
   }
 
   protected failed(error: IsmldError): void {

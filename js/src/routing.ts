@@ -23,7 +23,7 @@ export class TopicPublisher implements PublisherOwner {
   private count = 1;
   /** Sockets by partition (`-1`: the one socket of a topic of one partition). */
   private readonly links = new Map<number, PublisherLink>();
-  private probing = false;
+  private probing: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -64,15 +64,15 @@ export class TopicPublisher implements PublisherOwner {
   }
 
   /** @internal A socket failed before opening: is the topic partitioned (one ask at a time)? */
-  openFailed(from: PublisherLink): void {
-    if (this.probing || this.closed || !this.current(from)) return;
-    this.probing = true;
-    void probePartitions(this.transport, this.topic).then((found) => {
-      this.probing = false;
+  openFailed(from: PublisherLink): Promise<void> | undefined {
+    if (this.closed || !this.current(from)) return undefined;
+    this.probing ??= probePartitions(this.transport, this.topic).then((found) => {
+      this.probing = undefined;
       // A refusal (401 / 403) is the socket's too: it is reported when the socket's hello is refused.
       if (this.closed || !found || !("partitions" in found)) return;
       if (found.partitions !== this.count) this.plan(found.partitions);
     });
+    return this.probing;
   }
 
   private current(link: PublisherLink): boolean {

@@ -47,7 +47,7 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
   private phase: "idle" | "running" | "stopped" = "idle";
   private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private readonly welcomedOnce = new Set<Consumer>();
-  private probing = false;
+  private probing: Promise<void> | undefined;
   private readonly handlers = new Set<Promise<void>>();
   private readonly stopped: Array<(error?: IsmldError) => void> = [];
 
@@ -176,15 +176,15 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
   }
 
   /** @internal A socket failed before opening: ask whether the topic is partitioned (one ask at a time). */
-  openFailed(from: Consumer): void {
-    if (this.probing || this.phase !== "running" || !this.consumers.includes(from)) return;
-    this.probing = true;
-    void probePartitions(this.sub.transport, this.sub.topic).then((found) => {
-      this.probing = false;
+  openFailed(from: Consumer): Promise<void> | undefined {
+    if (this.phase !== "running" || !this.consumers.includes(from)) return undefined;
+    this.probing ??= probePartitions(this.sub.transport, this.sub.topic).then((found) => {
+      this.probing = undefined;
       if (this.phase !== "running" || !found) return;
       if ("refused" in found) return this.failed(from, found.refused);
       if (found.partitions !== this.count) this.plan(found.partitions);
     });
+    return this.probing;
   }
 
   /** @internal One socket stopped for good: the subscription is refused, every socket stops. */
