@@ -177,7 +177,12 @@ export abstract class Link {
     ws.onerror = () => {
       // After the open a close event follows. Before it, Node 22's WebSocket (undici)
       // fires only this on a refused upgrade and stays CONNECTING: treat it as the close.
-      failedToOpen();
+      if (!failedToOpen() || ws.readyState !== 0) return;
+      try {
+        ws.close();
+      } catch {
+        /* it failed already */
+      }
     };
     ws.onclose = (ev) => {
       if (failedToOpen(ev.code, ev.reason ?? "")) return;

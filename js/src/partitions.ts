@@ -24,10 +24,13 @@ export type Probe =
   /** Nothing learnt (the bus is unreachable, or answered otherwise): retry as usual. */
   | undefined;
 
-/** `GET /v1/topics/{topic}`: the topic's partition count. */
-export async function probePartitions(transport: Transport, topic: string): Promise<Probe> {
+/**
+ * `GET /v1/topics/{topic}`: the topic's partition count. At most `timeoutMs` (a reconnect
+ * waits for it: a bus that does not answer must not hold it longer than a socket would).
+ */
+export async function probePartitions(transport: Transport, topic: string, timeoutMs: number): Promise<Probe> {
   try {
-    const r = await transport.http({ method: "GET", path: `/v1/topics/${seg(topic)}` });
+    const r = await transport.http({ method: "GET", path: `/v1/topics/${seg(topic)}`, signal: AbortSignal.timeout(timeoutMs) });
     const n = (JSON.parse(r.text) as { partitions?: unknown }).partitions;
     return { partitions: typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : 1 };
   } catch (e) {

@@ -11,6 +11,7 @@
  * with another count does the same.
  */
 
+import type { IsmldError } from "./errors.js";
 import { type LinkContext } from "./link.js";
 import { probePartitions, routeEvent } from "./partitions.js";
 import { type Pending, PublisherLink, type PublisherOwner } from "./publisher.js";
@@ -66,10 +67,11 @@ export class TopicPublisher implements PublisherOwner {
   /** @internal A socket failed before opening: is the topic partitioned (one ask at a time)? */
   openFailed(from: PublisherLink): Promise<void> | undefined {
     if (this.closed || !this.current(from)) return undefined;
-    this.probing ??= probePartitions(this.transport, this.topic).then((found) => {
+    const ctx = this.ctx();
+    this.probing ??= probePartitions(this.transport, this.topic, ctx.connectTimeout).then((found) => {
       this.probing = undefined;
-      // A refusal (401 / 403) is the socket's too: it is reported when the socket's hello is refused.
-      if (this.closed || !found || !("partitions" in found)) return;
+      if (this.closed || !found) return;
+      if ("refused" in found) return this.refuse(found.refused);
       if (found.partitions !== this.count) this.plan(found.partitions);
     });
     return this.probing;
@@ -107,6 +109,20 @@ export class TopicPublisher implements PublisherOwner {
         w.reject(e instanceof Error ? e : new Error(String(e)));
       }
     }
+  }
+
+  /**
+   * The bus refused the caller (the socket's upgrade failed, and `GET /v1/topics/{topic}`
+   * said 401 / 403): every waiting publish fails with that error, as after a refused
+   * `hello`; the next publish starts over (with fresh credentials from a provider).
+   */
+  private refuse(error: IsmldError): void {
+    for (const l of this.links.values()) {
+      for (const w of l.takeBack()) w.reject(error);
+      l.stop();
+    }
+    this.links.clear();
+    this.ctx().emit("error", { subscription: `@${this.topic}`, error });
   }
 
   /** Fails what waits and closes the sockets. */

@@ -69,6 +69,7 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
   get state(): SubscriberState {
     if (this.phase !== "running") return this.phase === "idle" ? "idle" : "stopped";
     const states = this.consumers.map((c) => c.state);
+    if (states.length === 0) return "connecting";
     if (states.every((s) => s === "connected")) return "connected";
     if (states.some((s) => s === "connecting" || s === "idle")) return "connecting";
     return "disconnected";
@@ -178,7 +179,7 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
   /** @internal A socket failed before opening: ask whether the topic is partitioned (one ask at a time). */
   openFailed(from: Consumer): Promise<void> | undefined {
     if (this.phase !== "running" || !this.consumers.includes(from)) return undefined;
-    this.probing ??= probePartitions(this.sub.transport, this.sub.topic).then((found) => {
+    this.probing ??= probePartitions(this.sub.transport, this.sub.topic, this.sub.connectTimeout).then((found) => {
       this.probing = undefined;
       if (this.phase !== "running" || !found) return;
       if ("refused" in found) return this.failed(from, found.refused);

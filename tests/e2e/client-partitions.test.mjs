@@ -193,8 +193,13 @@ test("a topic partitioned while the subscriber was away: the refused reconnect r
   const board = new Board();
   const gate = { closed: false };
   const rec = recorder(board, gate);
-  const bus = connect(w.url, { WebSocket: rec.WebSocket });
   const topic = uniqueName("clater");
+  const statsAsked = [];
+  const fetchSpy = (url, init) => {
+    if ((init?.method ?? "GET") === "GET" && new URL(url).pathname === `/v1/topics/${topic}`) statsAsked.push(Date.now());
+    return fetch(url, init);
+  };
+  const bus = connect(w.url, { WebSocket: rec.WebSocket, fetch: fetchSpy });
   const got = [];
   const sub = bus.subscribe({ topic, channel: "c", maxInFlight: 6 }, (msg) => {
     got.push(msg);
@@ -206,6 +211,7 @@ test("a topic partitioned while the subscriber was away: the refused reconnect r
   assert.equal(rec.sockets.length, 1);
   await bus.publish(topic, { before: true });
   await board.until(() => got.length === 1, "the first event");
+  assert.deepEqual(statsAsked, [], "no extra request on a topic of one partition");
 
   // The socket is lost and cannot come back for now; meanwhile the topic is made again
   // with 3 partitions.
@@ -288,6 +294,9 @@ test("refusals on a partitioned topic are the subscription's: bad credentials re
   await assert.rejects(sub.start(), UnauthorizedError);
   assert.equal(sub.state, "stopped");
   assert.ok(stopped[0] instanceof UnauthorizedError);
+  const wrongPub = new Connection({ url: w.url, credentials: { token: "not-a-token" }, publishing: { via: "socket" } });
+  await assert.rejects(wrongPub.publish(topic, 1, { orderingKey: "k" }), UnauthorizedError, "at once, not at the publish timeout");
+  await wrongPub.close();
   const login = uniqueName("pubonly");
   const creds = await admin.admin.createClient(login, { publish: ["*"], subscribe: [] });
   const limited = new Connection({ url: w.url, credentials: creds });
