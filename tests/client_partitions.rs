@@ -28,7 +28,11 @@ fn credit_is_spread_evenly_with_at_least_one_each() {
 fn publishes_are_routed_like_the_bus_routes_them() {
     assert_eq!(partition_of(Some("user-1"), "/s", Some("x"), 4), Some(fnv1a32(b"user-1") % 4));
     assert_eq!(partition_of(None, "/clients/a", Some("id-1"), 4), Some(fnv1a32(b"/clients/a\nid-1") % 4));
-    assert_eq!(partition_of(Some(""), "/s", Some("x"), 4), Some(fnv1a32(b"/s\nx") % 4), "an empty key is none");
+    assert_eq!(
+        partition_of(Some(""), "/s", Some("x"), 4),
+        Some(fnv1a32(b"/s\nx") % 4),
+        "an empty key is none"
+    );
     assert_eq!(partition_of(None, "/s", None, 4), None, "no key, no id: any partition");
     assert_eq!(partition_of(None, "/s", None, 1), Some(0));
     assert_eq!(partition_of(Some("k"), "/s", None, 0), Some(0));
@@ -55,10 +59,7 @@ fn a_welcome_tells_the_driver_its_partition_and_the_count() {
     let mut s = Session::new(SessionConfig::default());
     s.opened(0);
     let a = s.received(1, &welcome(Some("c"), 2, 4));
-    assert!(
-        matches!(a.first(), Some(Action::Welcome { partition: 2, partitions: 4, .. })),
-        "{a:?}"
-    );
+    assert!(matches!(a.first(), Some(Action::Welcome { partition: 2, partitions: 4, .. })), "{a:?}");
     let mut p = Publisher::new(PublisherConfig::default());
     p.opened(0);
     let a = p.received(1, &welcome(None, 0, 1));
@@ -66,6 +67,9 @@ fn a_welcome_tells_the_driver_its_partition_and_the_count() {
     // A bus that does not say: partition 0 of 1.
     let mut s = Session::new(SessionConfig::default());
     s.opened(0);
-    let a = s.received(1, r#"{"op":"welcome","topic":"t","channel":"c","session":"x","max_in_flight":1,"heartbeat_ms":30000}"#);
+    let a = s.received(
+        1,
+        r#"{"op":"welcome","topic":"t","channel":"c","session":"x","max_in_flight":1,"heartbeat_ms":30000}"#,
+    );
     assert!(matches!(a.first(), Some(Action::Welcome { partition: 0, partitions: 1, .. })), "{a:?}");
 }

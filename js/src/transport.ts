@@ -6,7 +6,7 @@
 
 import type { CredentialSource } from "./credentials.js";
 import { errorFor, IsmldError, InvalidRequestError } from "./errors.js";
-import type { ConnectionOptions, WebSocketConstructor, WebSocketLike } from "./types.js";
+import type { ConnectionOptions, PublishResult, WebSocketConstructor, WebSocketLike } from "./types.js";
 
 /** An HTTP call of the API. */
 export interface HttpCall {
@@ -67,8 +67,16 @@ export function transportFor(o: ConnectionOptions, credentials: CredentialSource
 /** The contract's error of an answer body. */
 export function httpError(status: number, text: string): IsmldError {
   try {
-    const { error } = JSON.parse(text) as { error: { code: string; message: string } };
-    return errorFor(error.code, error.message, status);
+    const body = JSON.parse(text) as { error: { code: string; message: string }; topic?: string; results?: unknown };
+    const e = errorFor(body.error.code, body.error.message, status);
+    // A batch refused in part (a partitioned topic): each event's outcome, in input order.
+    if (Array.isArray(body.results)) {
+      const topic = body.topic ?? "";
+      e.results = body.results.map((r: { error?: { code: string; message: string } } & Omit<PublishResult, "topic">) =>
+        r.error ? { error: errorFor(r.error.code, r.error.message) } : { topic, ...r, partition: r.partition ?? 0 },
+      );
+    }
+    return e;
   } catch {
     return errorFor(status === 404 ? "not_found" : "internal", text || `HTTP ${status}`, status);
   }

@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
-import { Connection, ForbiddenError, UnauthorizedError } from "../../js/dist/node.js";
+import { Connection, ForbiddenError, InvalidRequestError, UnauthorizedError } from "../../js/dist/node.js";
 import { ADMIN_TOKEN, startWorker, tempDir, uniqueName } from "./harness.mjs";
 
 let w;
@@ -283,7 +283,7 @@ test("publisher sockets on a 4-partition topic: routed by key (order kept) and b
   await board.until(() => rec.open().length === 0, "publisher sockets closed");
 });
 
-test("refusals on a partitioned topic are the subscription's: bad credentials reject start(), a publisher-only client is forbidden", async () => {
+test("refusals on a partitioned topic: bad credentials reject start() and socket publishes, a publisher-only client is forbidden, a batch refused in part says which", async () => {
   const admin = connect(w.url);
   const topic = uniqueName("crefused");
   await admin.admin.createTopic(topic, { partitions: 2 });
@@ -303,5 +303,19 @@ test("refusals on a partitioned topic are the subscription's: bad credentials re
   const forbidden = limited.subscribe({ topic, channel: "c" }, () => {});
   await assert.rejects(forbidden.start(), ForbiddenError);
   assert.equal(forbidden.partitions, 2, "it got as far as the partitions' sockets");
+  // A batch is atomic per partition: one bad event refuses its partition's part only.
+  const keys = keysOver(2, 2);
+  const items = keys.map((k, i) => ({ data: i, orderingKey: k, ...(i === 0 ? { delayMs: 8 * 86_400_000 } : {}) }));
+  const refused = await admin.publishBatch(topic, items).then(
+    () => assert.fail("accepted"),
+    (e) => e,
+  );
+  assert.ok(refused instanceof InvalidRequestError, String(refused));
+  const bad = fnv1a32(keys[0]) % 2;
+  assert.deepEqual(
+    refused.results.map((r) => ("error" in r ? `error:${r.error.code}` : `p${r.partition}`)),
+    keys.map((k) => (fnv1a32(k) % 2 === bad ? "error:invalid_request" : `p${fnv1a32(k) % 2}`)),
+  );
+  assert.ok(refused.results.filter((r) => !("error" in r)).every((r) => r.topic === topic && r.seq >= 1));
   await Promise.all([wrong.close(), limited.close(), admin.close()]);
 });
