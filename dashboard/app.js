@@ -1,7 +1,9 @@
 // The ismld dashboard: polls GET /v1/topics?stats=true with the admin token, shows
 // topics and channels with live rate charts (uPlot), and runs the channel actions of the
 // HTTP API. No build step: a plain module next to uPlot, served as Workers static assets.
-// `?interval_ms=N` changes the polling interval (default 2000).
+// `?interval_ms=N` changes the polling interval (default 2000). A partitioned topic shows
+// its partition count; each of its channels can be expanded into one row per partition
+// (the per-partition stats the API lists), and its seek by seq names a partition.
 /* global uPlot */
 
 const params = new URLSearchParams(location.search);
@@ -14,6 +16,7 @@ let token = sessionStorage.getItem(TOKEN_KEY);
 let selected = null;
 let previous = null; // { at, topics: Map(topic -> { seq, finished: Map(channel -> n) }) }
 let timer = null;
+const expanded = new Set(); // "topic\u0000channel" of channels showing their partitions
 const series = { overview: newSeries(), topics: new Map() };
 const charts = {};
 
@@ -49,6 +52,7 @@ async function api(method, path, body) {
   return json;
 }
 
+const STATS = ["depth", "ready", "in_flight", "deferred", "dead", "consumers"];
 const topicPath = (t) => `/v1/topics/${encodeURIComponent(t)}`;
 const channelPath = (t, c) => `${topicPath(t)}/channels/${encodeURIComponent(c)}`;
 
@@ -122,6 +126,7 @@ function renderTopics(topics, rates) {
     row.classList.toggle("selected", t.topic === selected);
     const sum = (k) => t.channel_stats.reduce((n, c) => n + c[k], 0);
     cell(row, t.topic);
+    cell(row, t.partitions ?? 1, "partitions");
     cell(row, t.seq);
     cell(row, t.retained);
     cell(row, t.channels.length);
@@ -140,24 +145,40 @@ function renderTopic(t, rates) {
   $("topic").hidden = !t;
   if (!t) return;
   $("topic-name").textContent = t.topic;
+  const n = t.partitions ?? 1;
+  $("topic-partitions").textContent = n > 1 ? `${n} partitions` : "";
   chart("topic-chart", series.topics.get(t.topic) ?? newSeries());
   const body = $("channels").tBodies[0];
   body.replaceChildren();
   for (const c of t.channel_stats) {
     const row = body.insertRow();
     row.dataset.channel = c.channel;
-    cell(row, c.channel);
-    for (const k of ["depth", "ready", "in_flight", "deferred", "dead", "consumers"]) cell(row, c[k]);
+    const key = `${t.topic}\u0000${c.channel}`;
+    const open = expanded.has(key);
+    const name = cell(row, c.channel);
+    if (c.partitions) {
+      // A partitioned topic's channel: the sums here, each partition's own on demand.
+      const toggle = button(open ? "▾" : "▸", "partitions", () => {
+        if (expanded.has(key)) expanded.delete(key);
+        else expanded.add(key);
+        renderTopic(t, rates);
+      });
+      toggle.title = open ? "hide the partitions" : `show its ${c.partitions.length} partitions`;
+      toggle.setAttribute("aria-expanded", String(open));
+      toggle.className = "toggle";
+      name.prepend(toggle);
+    }
+    for (const k of STATS) cell(row, c[k]);
     cell(row, c.paused ? "paused" : "active", c.paused ? "paused" : "");
     cell(row, (rates.get(t.topic)?.channels.get(c.channel) ?? 0).toFixed(1));
     const actions = cell(row, "", "actions");
     const path = channelPath(t.topic, c.channel);
-    const name = `${c.channel}@${t.topic}`;
+    const full = `${c.channel}@${t.topic}`;
     actions.append(
       c.paused
-        ? button("Unpause", "unpause", () => act(`unpaused ${name}`, () => api("POST", `${path}/unpause`)))
-        : button("Pause", "pause", () => act(`paused ${name}`, () => api("POST", `${path}/pause`))),
-      button(`Redrive ${c.dead}`, "redrive", () => act(`redrove ${name}`, () => api("POST", `${path}/dead/redrive`, {})), c.dead === 0),
+        ? button("Unpause", "unpause", () => act(`unpaused ${full}`, () => api("POST", `${path}/unpause`)))
+        : button("Pause", "pause", () => act(`paused ${full}`, () => api("POST", `${path}/pause`))),
+      button(`Redrive ${c.dead}`, "redrive", () => act(`redrove ${full}`, () => api("POST", `${path}/dead/redrive`, {})), c.dead === 0),
     );
     const seq = document.createElement("input");
     seq.type = "number";
@@ -165,17 +186,45 @@ function renderTopic(t, rates) {
     seq.placeholder = "seq";
     seq.dataset.field = "seek-seq";
     seq.style.width = "6em";
+    actions.append(seq);
+    // seqs are per partition: on a partitioned topic a seek by seq names one.
+    const part = n > 1 ? partitionPicker(n) : null;
+    if (part) actions.append(part);
     actions.append(
-      seq,
       button("Seek", "seek", () => {
         if (!seq.value) return status("seek needs a seq", true);
-        return act(`sought ${name} to ${seq.value}`, () => api("POST", `${path}/seek`, { seq: Number(seq.value) }));
+        const body = { seq: Number(seq.value), ...(part ? { partition: Number(part.value) } : {}) };
+        const where = part ? ` of partition ${part.value}` : "";
+        return act(`sought ${full} to ${seq.value}${where}`, () => api("POST", `${path}/seek`, body));
       }),
       button("Delete", "delete", () => {
-        if (confirm(`Delete channel ${name} and its backlog?`)) act(`deleted ${name}`, () => api("DELETE", path));
+        if (confirm(`Delete channel ${full} and its backlog?`)) act(`deleted ${full}`, () => api("DELETE", path));
       }),
     );
+    if (open && c.partitions) for (const p of c.partitions) partitionRow(body, c.channel, p);
   }
+}
+
+/** One partition of an expanded channel: its own stats, under the channel's sums. */
+function partitionRow(body, channel, p) {
+  const row = body.insertRow();
+  row.className = "partition";
+  row.dataset.partitionOf = channel;
+  row.dataset.partition = String(p.partition);
+  cell(row, `partition ${p.partition}`);
+  for (const k of STATS) cell(row, p[k]);
+  cell(row, p.paused ? "paused" : "active", p.paused ? "paused" : "");
+  cell(row, "");
+  cell(row, "");
+}
+
+/** A select of partitions 0..n-1 (for a seek by seq). */
+function partitionPicker(n) {
+  const select = document.createElement("select");
+  select.dataset.field = "seek-partition";
+  select.title = "partition";
+  for (let p = 0; p < n; p++) select.add(new Option(`p${p}`, String(p)));
+  return select;
 }
 
 /** One poll: fetch, compute rates from the counters' deltas, render. */

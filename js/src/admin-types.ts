@@ -34,21 +34,25 @@ export interface ChannelStats {
   /** Push channels: the settings (never the secret) and the last error (a 410 pauses the channel). */
   push?: PushSettings;
   push_error?: string;
-  /** Partitioned topics: which partition these stats are of ... */
+  /** In a partitioned topic's per-partition list: which partition these stats are of. */
   partition?: number;
-  /** ... and, on the sum over partitions, each partition's own. */
+  /**
+   * Partitioned topics: these stats are the sum over the partitions (`consumers` counts
+   * every partition's sockets), and this lists each partition's own, by partition.
+   * Absent on a topic of one partition.
+   */
   partitions?: ChannelStats[];
 }
 
 /** `GET /v1/topics/{topic}`. */
 export interface TopicStats {
   topic: string;
-  /** Highest sequence number so far (per partition; the sum's is the highest). */
+  /** Highest sequence number so far (`seq`s are per partition: on a partitioned topic, the sum of the partitions'). */
   seq: number;
-  /** Events kept in storage. */
+  /** Events kept in storage (all partitions). */
   retained: number;
-  /** Number of partitions (1 for a topic made implicitly). */
-  partitions?: number;
+  /** Number of partitions (1 for a topic made implicitly or on `memory://`). */
+  partitions: number;
   channels: ChannelStats[];
 }
 
@@ -56,6 +60,8 @@ export interface TopicStats {
 export interface TopicSummary {
   topic: string;
   seq: number;
+  /** Number of partitions. */
+  partitions: number;
   /** Channel names. */
   channels: string[];
   /** With `{ stats: true }`. */

@@ -69,7 +69,12 @@ export class Admin {
     return (await this.call<TopicStats>("GET", await this.topic(topic))).body;
   }
 
-  /** `PUT /v1/topics/{topic}` (admin): a topic with `partitions` partitions (1..64). `created` is false if it existed with the same number. */
+  /**
+   * `PUT /v1/topics/{topic}` (admin): a topic with `partitions` partitions (1..64).
+   * `created` is false if it existed with the same number; another number (a topic made
+   * implicitly has 1) rejects with an `InvalidRequestError` of code `conflict`.
+   * `memory://` has topics of one partition only.
+   */
   async createTopic(topic: string, options: { partitions: number }): Promise<{ created: boolean; partitions: number }> {
     const r = await this.call<{ partitions?: number }>("PUT", await this.topic(topic), { json: { partitions: options.partitions } });
     return { created: r.status === 201, partitions: r.body?.partitions ?? options.partitions };
@@ -115,7 +120,11 @@ export class Admin {
     return (await this.call<ChannelStats>("POST", `${await this.channel(topic, channel)}/unpause`)).body;
   }
 
-  /** `POST .../seek`: every retained message from `seq` (per partition) or `time` on is ready again, earlier ones finished. */
+  /**
+   * `POST .../seek`: every retained message from `seq` or `time` on is ready again, earlier
+   * ones finished. `seq`s are per partition: on a partitioned topic a seek by `seq` names
+   * its `partition`; a seek by `time` applies to every partition.
+   */
   async seek(topic: string, channel: string, to: { seq: number; partition?: number } | { time: string | Date }): Promise<{ ready: number }> {
     const json = "time" in to ? { time: to.time instanceof Date ? to.time.toISOString() : to.time } : strip({ seq: to.seq, partition: to.partition });
     return (await this.call<{ ready: number }>("POST", `${await this.channel(topic, channel)}/seek`, { json })).body;
@@ -144,7 +153,11 @@ export class Admin {
     return (await this.call<{ redriven: number }>("POST", `${await this.channel(topic, channel)}/dead/redrive`, { json: ids ? { ids } : {} })).body;
   }
 
-  /** `POST .../pull`: messages in flight to the caller until their deadline; settle them with {@link settle}. */
+  /**
+   * `POST .../pull`: messages in flight to the caller until their deadline; settle them
+   * with {@link settle} (routed by their ids on a partitioned topic). With `partition`, from
+   * that partition only; without, from any (a long poll waits on every partition).
+   */
   async pull(topic: string, channel: string, options: PullOptions = {}): Promise<PulledMessage[]> {
     const json = strip({
       max: options.max,

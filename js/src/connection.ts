@@ -193,7 +193,9 @@ export class Connection {
 
   /**
    * Publishes events all or nothing, in order (consecutive `seq`s), over HTTP. Every event
-   * gets an id (generated if absent), so a retried batch is deduplicated.
+   * gets an id (generated if absent), so a retried batch is deduplicated. On a partitioned
+   * topic the bus splits the batch by partition, each part all or nothing: when only a part
+   * is refused, the error thrown has `results` (each event's result or error, in order).
    */
   async publishBatch<T>(topic: string, items: ReadonlyArray<BatchItem<T>>, options: { signal?: AbortSignal } = {}): Promise<PublishResult[]> {
     this.open();

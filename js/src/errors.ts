@@ -4,6 +4,8 @@
  * lost their connection before an answer.
  */
 
+import type { PublishResult } from "./types.js";
+
 /** The contract's error codes (as the bus sends them), plus the client's own `disconnected` and `closed`. */
 export type ErrorCode =
   | "invalid_request"
@@ -66,6 +68,12 @@ export class IsmldError extends Error {
   readonly code: ErrorCode;
   /** HTTP status the contract pairs with the code (0 when not an HTTP answer). */
   readonly status: number;
+  /**
+   * `publishBatch` on a partitioned topic, whose batches are atomic per partition: when the
+   * bus refused only a part, each event's outcome in input order (its `PublishResult`,
+   * or the `error` of its refused part). Absent when the whole batch was refused.
+   */
+  results?: ReadonlyArray<BatchOutcome>;
 
   constructor(code: ErrorCode, message: string, status?: number) {
     super(message);
@@ -105,6 +113,9 @@ export class DisconnectedError extends IsmldError {
 }
 
 /** Why a message's `signal` aborted: its deadline passed, its connection was lost, or its subscriber or connection was closed. */
+/** One event's outcome in a batch of which only a part was refused. */
+export type BatchOutcome = PublishResult | { error: IsmldError };
+
 export type AbortReason = "timeout" | "disconnected" | "closed";
 
 const CODES = new Set<string>(Object.keys(STATUS));

@@ -26,6 +26,7 @@ export {
   CLIENT_CODES,
   STATUS,
   type AbortReason,
+  type BatchOutcome,
   type ErrorCode,
 } from "./errors.js";
 export { State } from "./types.js";

@@ -14,7 +14,7 @@ import type { ConnectionEvents, WebSocketLike } from "./types.js";
 /** What a state machine asks its driver to do (see src/client/action.rs). */
 export type Action =
   | { do: "send"; frame: string }
-  | { do: "welcome"; session: string; heartbeat_ms: number }
+  | { do: "welcome"; session: string; heartbeat_ms: number; partition: number; partitions: number }
   | {
       do: "deliver";
       id: string;
@@ -70,12 +70,21 @@ export abstract class Link {
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private attempts = 0;
   private closeInfo = { code: 1006, reason: "" };
+  /** The next reconnect waits for this (finding out why the socket failed). */
+  private hold: Promise<unknown> | undefined;
 
   constructor(
     protected readonly ctx: LinkContext,
     /** `{channel}@{topic}` (wire names), or `@{topic}` for a publisher socket. */
     readonly fullChannelName: string,
+    /** The partition this socket is opened for (`?partition=P`); none on a topic of one. */
+    readonly partition?: number,
   ) {}
+
+  /** What the connection's events say about this socket. */
+  protected get about(): { subscription: string; partition?: number } {
+    return this.partition === undefined ? { subscription: this.fullChannelName } : { subscription: this.fullChannelName, partition: this.partition };
+  }
 
   /** Opens the socket. */
   protected abstract open(): WebSocketLike;
@@ -83,23 +92,32 @@ export abstract class Link {
   protected abstract handle(a: Action): void;
   /** The session stopped for good (a final close, refused settings). */
   protected abstract failed(error: IsmldError): void;
-  /** The socket was welcomed. */
-  protected welcomed(): void {}
+  /** The socket was welcomed (the `welcome` says its partition and the topic's count). */
+  protected welcomed(_welcome: { partition: number; partitions: number }): void {}
+  /**
+   * The socket failed before it opened: the upgrade was refused (a partitioned topic
+   * answers `409` to a socket without `?partition`, which no WebSocket API shows: the
+   * socket just fails) or the bus is unreachable. It reconnects as usual; a subclass may
+   * find out which it was, and return a promise the reconnect waits for.
+   */
+  protected openFailed(): Promise<unknown> | undefined {
+    return undefined;
+  }
 
   /** Opens a socket with fresh credentials (a token provider is called every time). */
   protected connect(): void {
     if (this.linkState === "stopped" || !this.core) return;
     this.attempts += 1;
     this.linkState = "connecting";
-    this.ctx.emit("connecting", { subscription: this.fullChannelName, attempt: this.attempts });
-    this.ctx.logger.debug("ismld: connecting", { subscription: this.fullChannelName, attempt: this.attempts });
+    this.ctx.emit("connecting", { ...this.about, attempt: this.attempts });
+    this.ctx.logger.debug("ismld: connecting", { ...this.about, attempt: this.attempts });
     void this.ctx.credentials.hello().then(
       (h) => this.dial(h["token"] as string | undefined),
       (e: unknown) => {
         // A provider that fails (its own server down?) is retried like a lost connection.
         const error = e instanceof IsmldError ? e : errorFor("unauthorized", String(e));
-        this.ctx.logger.warn("ismld: the token provider failed", { subscription: this.fullChannelName, message: error.message });
-        this.ctx.emit("error", { subscription: this.fullChannelName, error });
+        this.ctx.logger.warn("ismld: the token provider failed", { ...this.about, message: error.message });
+        this.ctx.emit("error", { ...this.about, error });
         if (this.linkState !== "stopped") this.lost(1006, error.message);
       },
     );
@@ -129,7 +147,26 @@ export abstract class Link {
       }
       this.lost(1006, "handshake timeout");
     }, this.ctx.connectTimeout);
+    let opened = false;
+    const failedToOpen = (code = 1006, reason = "") => {
+      if (this.ws !== ws || opened) return false;
+      this.ws = undefined;
+      this.lost(code, reason || "the socket did not open");
+      const finding = this.linkState !== "stopped" ? this.openFailed() : undefined;
+      if (finding) {
+        const hold = finding.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.hold = hold;
+        void hold.then(() => {
+          if (this.hold === hold) this.hold = undefined;
+        });
+      }
+      return true;
+    };
     ws.onopen = () => {
+      opened = true;
       if (this.ws === ws && this.core) this.perform(this.core.opened(Date.now()));
     };
     ws.onmessage = (ev) => {
@@ -138,9 +175,17 @@ export abstract class Link {
       this.perform(this.core.received(Date.now(), text));
     };
     ws.onerror = () => {
-      /* a close event follows */
+      // After the open a close event follows. Before it, Node 22's WebSocket (undici)
+      // fires only this on a refused upgrade and stays CONNECTING: treat it as the close.
+      if (!failedToOpen() || ws.readyState !== 0) return;
+      try {
+        ws.close();
+      } catch {
+        /* it failed already */
+      }
     };
     ws.onclose = (ev) => {
+      if (failedToOpen(ev.code, ev.reason ?? "")) return;
       if (this.ws !== ws) return;
       this.ws = undefined;
       this.lost(ev.code, ev.reason ?? "");
@@ -182,13 +227,13 @@ export abstract class Link {
         case "welcome":
           this.clearHandshake();
           this.linkState = "connected";
-          this.ctx.emit("connected", { subscription: this.fullChannelName, session: a.session });
-          this.ctx.logger.info("ismld: connected", { subscription: this.fullChannelName, session: a.session });
-          this.welcomed();
+          this.ctx.emit("connected", { ...this.about, session: a.session });
+          this.ctx.logger.info("ismld: connected", { ...this.about, session: a.session });
+          this.welcomed(a);
           break;
         case "error":
-          this.ctx.logger.warn("ismld: the bus refused a frame", { subscription: this.fullChannelName, code: a.code, message: a.message });
-          this.ctx.emit("error", { subscription: this.fullChannelName, error: errorFor(a.code, a.message) });
+          this.ctx.logger.warn("ismld: the bus refused a frame", { ...this.about, code: a.code, message: a.message });
+          this.ctx.emit("error", { ...this.about, error: errorFor(a.code, a.message) });
           break;
         case "close": {
           const ws = this.ws;
@@ -204,11 +249,12 @@ export abstract class Link {
         }
         case "reconnect":
           this.linkState = "disconnected";
-          this.ctx.emit("disconnected", { subscription: this.fullChannelName, ...this.closeInfo, reconnectInMs: a.after_ms });
-          this.ctx.logger.warn("ismld: disconnected", { subscription: this.fullChannelName, ...this.closeInfo, reconnectInMs: a.after_ms });
+          this.ctx.emit("disconnected", { ...this.about, ...this.closeInfo, reconnectInMs: a.after_ms });
+          this.ctx.logger.warn("ismld: disconnected", { ...this.about, ...this.closeInfo, reconnectInMs: a.after_ms });
           this.reconnectTimer = setTimeout(() => {
             this.reconnectTimer = undefined;
-            this.connect();
+            if (this.hold) void this.hold.then(() => this.connect());
+            else this.connect();
           }, a.after_ms);
           break;
         case "connect":
@@ -216,7 +262,7 @@ export abstract class Link {
           break;
         case "fatal": {
           const error = errorFor(a.code, a.message || `closed (${this.closeInfo.code})`);
-          this.ctx.logger.error("ismld: stopped for good", { subscription: this.fullChannelName, code: a.code, message: a.message });
+          this.ctx.logger.error("ismld: stopped for good", { ...this.about, code: a.code, message: a.message });
           this.clearHandshake();
           this.failed(error);
           break;

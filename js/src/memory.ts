@@ -40,7 +40,9 @@ class MemoryTransport implements Transport {
     ]);
   }
 
-  socket(topic: string, channel?: string): WebSocketLike {
+  socket(topic: string, channel?: string, partition?: number): WebSocketLike {
+    // memory:// topics have one partition: only a socket of partition 0 exists.
+    if (partition !== undefined && partition !== 0) throw new InvalidRequestError("invalid_request", `memory:// topics have one partition: there is no partition ${partition}`);
     return memoryHub(this.url).socket(topic, channel);
   }
 }

@@ -1,9 +1,10 @@
 /**
- * Publishing over a topic's publisher socket (`GET /v1/topics/{topic}/ws`): the wasm
- * publisher (src/client/publisher.rs) batches pipelined `pub` frames after a short linger
- * and answers each publish once the bus made it durable; publishes made while the socket
- * is down wait (bounded) and go out after the next `welcome`. This file owns the socket
- * (through `link.ts`) and the promises.
+ * Publishing over a topic's publisher socket (`GET /v1/topics/{topic}/ws`, or one
+ * partition's, `?partition=P`): the wasm publisher (src/client/publisher.rs) batches
+ * pipelined `pub` frames after a short linger and answers each publish once the bus made
+ * it durable; publishes made while the socket is down wait (bounded) and go out after the
+ * next `welcome`. This file owns the socket (through `link.ts`) and the promises; which
+ * socket a publish takes is `routing.ts`'s.
  */
 
 import { WasmPublisher } from "../wasm/ismld.js";
@@ -11,9 +12,25 @@ import { DisconnectedError, errorFor, fromWasm, type IsmldError } from "./errors
 import { type Action, Link, type LinkContext } from "./link.js";
 import type { PublishResult } from "./types.js";
 
-type Pending = { resolve: (r: PublishResult) => void; reject: (e: Error) => void };
+/** A publish waiting for its answer, with what it takes to send it again elsewhere. */
+export type Pending = {
+  resolve: (r: PublishResult) => void;
+  reject: (e: Error) => void;
+  event: string;
+  delayMs: number | undefined;
+  ttlMs: number | undefined;
+  signal: AbortSignal | undefined;
+};
 
-/** @internal One topic's publisher socket. */
+/** @internal What a publisher socket tells whoever routes publishes to it. */
+export interface PublisherOwner {
+  /** Welcomed: the `welcome` names the socket's partition and the topic's count. */
+  welcomed(from: PublisherLink, welcome: { partition: number; partitions: number }): void;
+  /** It failed before opening (a partitioned topic refuses a socket without `?partition`): what finding out takes. */
+  openFailed(from: PublisherLink): Promise<void> | undefined;
+}
+
+/** @internal One topic's publisher socket, or one partition's. */
 export class PublisherLink extends Link {
   private readonly publisher: WasmPublisher;
   private readonly pending = new Map<number, Pending>();
@@ -21,8 +38,10 @@ export class PublisherLink extends Link {
   constructor(
     ctx: LinkContext,
     private readonly topic: string,
+    partition?: number,
+    private readonly owner?: PublisherOwner,
   ) {
-    super(ctx, `@${topic}`);
+    super(ctx, `@${topic}`, partition);
     try {
       this.publisher = new WasmPublisher(JSON.stringify(ctx.settings));
     } catch (e) {
@@ -45,7 +64,7 @@ export class PublisherLink extends Link {
   publish(event: string, delayMs: number | undefined, ttlMs: number | undefined, signal?: AbortSignal): Promise<PublishResult> {
     signal?.throwIfAborted();
     const r = JSON.parse(this.publisher.publish(Date.now(), event, delayMs, ttlMs)) as { ref: number; actions: Action[] };
-    const p = new Promise<PublishResult>((resolve, reject) => this.pending.set(r.ref, { resolve, reject }));
+    const p = new Promise<PublishResult>((resolve, reject) => this.pending.set(r.ref, { resolve, reject, event, delayMs, ttlMs, signal }));
     if (signal) {
       const abort = () => {
         const waiting = this.pending.get(r.ref);
@@ -64,6 +83,20 @@ export class PublisherLink extends Link {
     return p;
   }
 
+  /**
+   * Takes back every publish still waiting, in the order they were made, to send them
+   * over other sockets (the topic's partitions changed). Those already sent may land
+   * here too (at least once: their ids deduplicate them only within one partition).
+   */
+  takeBack(): Pending[] {
+    const out = [...this.pending.entries()].map(([ref, p]) => {
+      this.publisher.cancel(ref);
+      return p;
+    });
+    this.pending.clear();
+    return out;
+  }
+
   /** Fails what waits and closes the socket. */
   stop(): void {
     this.perform(this.publisher.stop());
@@ -73,7 +106,15 @@ export class PublisherLink extends Link {
   }
 
   protected open() {
-    return this.ctx.transport.socket(this.topic);
+    return this.ctx.transport.socket(this.topic, undefined, this.partition);
+  }
+
+  protected override welcomed(w: { partition: number; partitions: number }): void {
+    this.owner?.welcomed(this, w);
+  }
+
+  protected override openFailed() {
+    return this.owner?.openFailed(this);
   }
 
   protected failed(error: IsmldError): void {

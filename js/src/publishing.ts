@@ -1,13 +1,14 @@
 /**
  * The publish paths of a connection: HTTP (`POST /v1/topics/{topic}/events`) or the
- * topic's publisher socket (see `publisher.ts`), chosen by `publishing.via`. Both resolve
+ * topic's publisher socket(s) (see `routing.ts`: one per partition on a partitioned
+ * topic), chosen by `publishing.via`. Both resolve
  * once the event is durable. Events sent over the socket always carry an id (the caller's,
  * or a random one made here), so a resend after a reconnect is deduplicated.
  */
 
 import { DisconnectedError, IsmldError } from "./errors.js";
 import type { LinkContext } from "./link.js";
-import { PublisherLink } from "./publisher.js";
+import { TopicPublisher } from "./routing.js";
 import { seg, type Transport } from "./transport.js";
 import type { CloudEvent, PublishingOptions, PublishResult } from "./types.js";
 import { uuid } from "./uuid.js";
@@ -32,7 +33,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Publishing for one connection. */
 export class Publishing {
-  private readonly sockets = new Map<string, PublisherLink>();
+  private readonly sockets = new Map<string, TopicPublisher>();
   private readonly via: "auto" | "socket" | "http";
   /** Publishes waiting for an answer, per topic (for `auto`). */
   private readonly inFlight = new Map<string, number>();
@@ -76,12 +77,12 @@ export class Publishing {
   private overSocket(topic: string, p: Outgoing): Promise<PublishResult> {
     let s = this.sockets.get(topic);
     if (!s) {
-      s = new PublisherLink(this.link(topic), topic);
+      s = new TopicPublisher(() => this.link(topic), this.transport, topic);
       this.sockets.set(topic, s);
     }
     const event: Record<string, unknown> = { ...((p.event ?? p.make!()) as Record<string, unknown>) };
     if (p.orderingKey !== undefined) event["orderingkey"] = p.orderingKey;
-    return s.publish(JSON.stringify(event), p.delayMs, p.ttlMs, p.signal);
+    return s.publish(event, p.delayMs, p.ttlMs, p.signal);
   }
 
   private async overHttp(topic: string, p: Outgoing): Promise<PublishResult> {

@@ -1,13 +1,18 @@
 /**
- * A subscriber: one consumer socket on one channel, driven by the wasm session state
- * machine (src/client/session.rs). This file owns the handler calls and the promises of
- * settle calls; `link.ts` owns the socket.
+ * A subscriber: the consumer of one channel, over one socket per partition of its topic
+ * (`consumer.ts`; one socket on a topic of one partition). This file owns the handler
+ * calls, the handler backoff shared by the sockets, the credit spread over them, and
+ * learning the partition count (see `partitions.ts`): the first socket goes without
+ * `?partition`; when it fails before opening, `GET /v1/topics/{topic}` says whether the
+ * topic is partitioned, and the subscriber then opens one socket per partition. Each
+ * reconnects on its own; a final close of any stops them all.
  */
 
-import { WasmSession } from "../wasm/ismld.js";
-import { DisconnectedError, errorFor, fromWasm, IsmldError, InvalidRequestError } from "./errors.js";
-import { type Action, Link, type LinkContext, type LinkState } from "./link.js";
-import { Message, type MessageOwner } from "./message.js";
+import { Consumer, type ConsumerOwner } from "./consumer.js";
+import { DisconnectedError, type IsmldError, InvalidRequestError } from "./errors.js";
+import type { LinkContext, LinkState } from "./link.js";
+import type { Message } from "./message.js";
+import { probePartitions, spread } from "./partitions.js";
 import { ready } from "./wasm.js";
 
 /** A message handler. Return to finish the message, throw to requeue it. */
@@ -16,7 +21,7 @@ export type Handler<T = unknown, S = unknown> = (msg: Message<T, S>) => unknown 
 /** Subscriber state. */
 export type SubscriberState = LinkState;
 
-/** @internal What a subscriber needs beyond its socket. */
+/** @internal What a subscriber needs beyond its sockets. */
 export interface SubscriberContext extends LinkContext {
   topic: string;
   channel: string;
@@ -29,13 +34,20 @@ export interface SubscriberContext extends LinkContext {
 let counter = 0;
 
 /** A consumer of one channel. Made by {@link Connection.subscribe}; call {@link start}. */
-export class Subscriber<T = unknown, S = unknown> extends Link implements MessageOwner {
+export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
   /** Unique id of this subscriber in this process. */
   readonly id: string;
-  private session: WasmSession | undefined;
-  private readonly messages = new Map<string, Message<T, S>>();
-  private readonly answers = new Map<number, { resolve: (deadline: number | undefined) => void; reject: (e: Error) => void }>();
+  /** `{channel}@{topic}` in wire names. */
+  readonly fullChannelName: string;
+  /** The sockets: one, or one per partition (index = partition). */
+  private consumers: Consumer[] = [];
+  /** The partition count the sockets are for (1 until a partitioned topic says otherwise). */
+  private count = 1;
+  private maxInFlight: number;
+  private phase: "idle" | "running" | "stopped" = "idle";
   private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  private readonly welcomedOnce = new Set<Consumer>();
+  private probing: Promise<void> | undefined;
   private readonly handlers = new Set<Promise<void>>();
   private readonly stopped: Array<(error?: IsmldError) => void> = [];
 
@@ -44,67 +56,76 @@ export class Subscriber<T = unknown, S = unknown> extends Link implements Messag
     private readonly sub: SubscriberContext,
     private readonly handler: Handler<T, S>,
   ) {
-    super(sub, `${sub.channel}@${sub.topic}`);
+    this.fullChannelName = `${sub.channel}@${sub.topic}`;
+    this.maxInFlight = Number(sub.settings["max_in_flight"] ?? 1);
     counter += 1;
     this.id = `${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
   }
 
-  /** Where the subscriber stands: `idle`, `connecting`, `connected`, `disconnected` or `stopped`. */
+  /**
+   * Where the subscriber stands: `idle`, `connecting`, `connected` (every socket is),
+   * `disconnected` (some socket is, and none is connecting) or `stopped`.
+   */
   get state(): SubscriberState {
-    return this.linkState;
+    if (this.phase !== "running") return this.phase === "idle" ? "idle" : "stopped";
+    const states = this.consumers.map((c) => c.state);
+    if (states.length === 0) return "connecting";
+    if (states.every((s) => s === "connected")) return "connected";
+    if (states.some((s) => s === "connecting" || s === "idle")) return "connecting";
+    return "disconnected";
+  }
+
+  /** The topic's partition count as the subscriber knows it: its number of sockets. */
+  get partitions(): number {
+    return this.count;
   }
 
   /**
    * Connects and starts handling messages. Resolves when the bus accepted the
-   * subscription; rejects if it cannot be (bad credentials, no permission, bad settings).
-   * Later connection losses are retried (see the `disconnected` event). Aborting `signal`
-   * stops the subscriber.
+   * subscription (on a partitioned topic: every partition's socket); rejects if it cannot
+   * be (bad credentials, no permission, bad settings). Later connection losses are
+   * retried (see the `disconnected` event). Aborting `signal` stops the subscriber.
    */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.linkState !== "idle" || this.session) throw new InvalidRequestError("invalid_request", "a subscriber starts once");
+    if (this.phase !== "idle") throw new InvalidRequestError("invalid_request", "a subscriber starts once");
     const signal = options.signal;
     signal?.throwIfAborted();
+    this.phase = "running";
     await ready();
     if (signal?.aborted) {
       await this.stop();
       throw signal.reason;
     }
-    this.sub.check();
-    try {
-      this.session = new WasmSession(JSON.stringify(this.ctx.settings));
-    } catch (e) {
-      throw fromWasm(e);
-    }
-    this.core = this.session;
+    if (this.phase !== "running") throw new DisconnectedError("closed", "subscriber stopped");
     const welcomed = new Promise<void>((resolve, reject) => (this.started = { resolve, reject }));
+    try {
+      this.sub.check();
+      this.plan(1);
+    } catch (e) {
+      this.phase = "idle";
+      this.started = undefined;
+      throw e;
+    }
     if (signal) {
-      const stop = () => void this.stop();
-      signal.addEventListener("abort", stop, { once: true });
+      signal.addEventListener("abort", () => void this.stop(), { once: true });
       void welcomed.catch(() => {});
     }
-    this.connect();
     return welcomed;
   }
 
   /**
-   * Stops: no new messages; acknowledgements still waiting go out, the socket closes and
+   * Stops: no new messages; acknowledgements still waiting go out, the sockets close and
    * the server requeues what was in flight (running handlers see their signal aborted with
    * reason `closed`). Resolves once running handlers returned.
    */
   async stop(): Promise<void> {
-    if (this.linkState === "stopped") {
-      await Promise.allSettled([...this.handlers]);
-      return;
+    if (this.phase !== "stopped") {
+      this.phase = "stopped";
+      for (const c of this.consumers) c.stop("closed");
+      this.started?.reject(new DisconnectedError("closed", "subscriber stopped"));
+      this.started = undefined;
+      this.notifyStopped();
     }
-    if (this.session) this.perform(this.session.stop(Date.now()));
-    this.halt();
-    // The socket is gone: answers to what it carried last will not be seen.
-    for (const p of this.answers.values()) p.reject(new DisconnectedError("closed", "subscriber stopped before the answer"));
-    this.answers.clear();
-    for (const m of this.messages.values()) m.abort("closed");
-    this.started?.reject(new DisconnectedError("closed", "subscriber stopped"));
-    this.started = undefined;
-    this.notifyStopped();
     await Promise.allSettled([...this.handlers]);
   }
 
@@ -118,50 +139,69 @@ export class Subscriber<T = unknown, S = unknown> extends Link implements Messag
     for (const l of this.stopped.splice(0)) l(error);
   }
 
-  /** Changes how many messages are handled at once. */
+  /** Changes how many messages are handled at once (spread over the partitions' sockets, at least 1 each). */
   setMaxInFlight(count: number): void {
-    if (this.session) this.perform(this.session.setMaxInFlight(count));
+    this.maxInFlight = count;
+    const shares = spread(count, this.consumers.length);
+    this.consumers.forEach((c, i) => c.setMaxInFlight(shares[i] ?? 1));
   }
 
-  protected open() {
-    return this.ctx.transport.socket(this.sub.topic, this.sub.channel);
+  /** One socket (`n` = 1, no `?partition`) or one per partition, replacing those there were. */
+  private plan(n: number): void {
+    const old = this.consumers;
+    this.count = n;
+    this.consumers = [];
+    this.welcomedOnce.clear();
+    for (const c of old) c.stop("disconnected");
+    const shares = spread(this.maxInFlight, n);
+    for (let p = 0; p < n; p++) {
+      const ctx = { ...this.sub, settings: { ...this.sub.settings, max_in_flight: shares[p] ?? 1 } };
+      this.consumers.push(new Consumer(ctx, this.fullChannelName, this.sub.topic, this.sub.channel, n > 1 ? p : undefined, this));
+    }
+    if (old.length > 0) {
+      this.sub.logger.info("ismld: the topic's partitions changed; one socket per partition", { subscription: this.fullChannelName, partitions: n });
+    }
+    for (const c of this.consumers) c.start();
   }
 
-  protected override welcomed(): void {
-    this.started?.resolve();
-    this.started = undefined;
+  /** @internal */
+  welcomed(from: Consumer, w: { partition: number; partitions: number }): void {
+    if (!this.consumers.includes(from)) return;
+    // A bus whose count differs from ours (the topic was made again with another).
+    if (w.partitions !== this.count && w.partitions >= 1) return this.plan(w.partitions);
+    this.welcomedOnce.add(from);
+    if (this.welcomedOnce.size === this.consumers.length) {
+      this.started?.resolve();
+      this.started = undefined;
+    }
   }
 
-  protected failed(error: IsmldError): void {
-    this.halt();
-    for (const m of this.messages.values()) m.abort("disconnected");
-    this.ctx.emit("error", { subscription: this.fullChannelName, error });
+  /** @internal A socket failed before opening: ask whether the topic is partitioned (one ask at a time). */
+  openFailed(from: Consumer): Promise<void> | undefined {
+    if (this.phase !== "running" || !this.consumers.includes(from)) return undefined;
+    this.probing ??= probePartitions(this.sub.transport, this.sub.topic, this.sub.connectTimeout).then((found) => {
+      this.probing = undefined;
+      if (this.phase !== "running" || !found) return;
+      if ("refused" in found) return this.failed(from, found.refused);
+      if (found.partitions !== this.count) this.plan(found.partitions);
+    });
+    return this.probing;
+  }
+
+  /** @internal One socket stopped for good: the subscription is refused, every socket stops. */
+  failed(from: Consumer, error: IsmldError): void {
+    if (this.phase === "stopped" || !this.consumers.includes(from)) return;
+    this.phase = "stopped";
+    for (const c of this.consumers) c.stop("disconnected");
+    this.sub.emit("error", from.partition === undefined ? { subscription: this.fullChannelName, error } : { subscription: this.fullChannelName, partition: from.partition, error });
     this.started?.reject(error);
     this.started = undefined;
     this.notifyStopped(error);
   }
 
-  protected handle(a: Action): void {
-    switch (a.do) {
-      case "deliver":
-        this.run(new Message<T, S>(this, a));
-        break;
-      case "answer": {
-        const p = this.answers.get(a.ref);
-        this.answers.delete(a.ref);
-        if (!p) break;
-        if (a.ok) p.resolve(a.deadline);
-        else p.reject(errorFor(a.code ?? "internal", a.message ?? "refused"));
-        break;
-      }
-      case "abort":
-        for (const id of a.ids) this.messages.get(id)?.abort("disconnected");
-        break;
-    }
-  }
-
-  private run(msg: Message<T, S>): void {
-    this.messages.set(msg.id, msg);
+  /** @internal */
+  deliver(from: Consumer, m: Message<never, never>): void {
+    const msg = m as unknown as Message<T, S>;
     const task = (async () => {
       let ok = true;
       try {
@@ -170,16 +210,16 @@ export class Subscriber<T = unknown, S = unknown> extends Link implements Messag
       } catch (e) {
         ok = false;
         const error = e instanceof Error ? e : new Error(String(e));
-        this.ctx.logger.warn("ismld: a handler threw; the message is requeued", { subscription: this.fullChannelName, id: msg.id, error: error.message });
-        this.ctx.emit("error", { subscription: this.fullChannelName, error });
-        // Back off first (rdy 0), then requeue: the message must not come straight back.
-        if (this.session) this.perform(this.session.handlerDone(Date.now(), false));
+        this.sub.logger.warn("ismld: a handler threw; the message is requeued", { subscription: this.fullChannelName, id: msg.id, error: error.message });
+        this.sub.emit("error", this.count > 1 ? { subscription: this.fullChannelName, partition: msg.partition, error } : { subscription: this.fullChannelName, error });
+        // Back off first (rdy 0 on every socket), then requeue: the message must not come straight back.
+        for (const c of this.consumers) c.handlerDone(false);
         if (!msg.settled) await msg.requeue().catch((err) => this.quiet(err));
       } finally {
-        this.messages.delete(msg.id);
+        from.release(msg.id);
         msg.release();
       }
-      if (ok && this.session) this.perform(this.session.handlerDone(Date.now(), true));
+      if (ok) for (const c of this.consumers) c.handlerDone(true);
     })();
     this.handlers.add(task);
     void task.finally(() => this.handlers.delete(task));
@@ -187,28 +227,7 @@ export class Subscriber<T = unknown, S = unknown> extends Link implements Messag
 
   /** Auto-settling after the message was lost is expected to fail: the server redelivers. */
   private quiet(e: unknown): void {
-    if (e instanceof DisconnectedError || (e instanceof IsmldError && e.code === "not_found")) return;
-    this.ctx.emit("error", { subscription: this.fullChannelName, error: e instanceof Error ? e : new Error(String(e)) });
-  }
-
-  /** @internal */
-  settle(verb: "fin" | "touch" | "req" | "shelve", id: string, state: unknown, delayMs?: number): Promise<number | undefined> {
-    if (!this.session) return Promise.reject(new DisconnectedError("disconnected", "not started"));
-    const stateJson = state === undefined ? undefined : JSON.stringify(state);
-    const r = JSON.parse(this.session.settle(Date.now(), verb, id, stateJson, delayMs)) as { ref: number; actions: Action[] };
-    return this.answer(r);
-  }
-
-  /** @internal */
-  async respond(id: string, data: unknown, contentType?: string): Promise<void> {
-    if (!this.session) throw new DisconnectedError("disconnected", "not started");
-    const r = JSON.parse(this.session.respond(Date.now(), id, JSON.stringify(data ?? null), contentType)) as { ref: number; actions: Action[] };
-    await this.answer(r);
-  }
-
-  private answer(r: { ref: number; actions: Action[] }): Promise<number | undefined> {
-    const p = new Promise<number | undefined>((resolve, reject) => this.answers.set(r.ref, { resolve, reject }));
-    this.perform(r.actions);
-    return p;
+    if (e instanceof DisconnectedError || (e instanceof Error && "code" in e && e.code === "not_found")) return;
+    this.sub.emit("error", { subscription: this.fullChannelName, error: e instanceof Error ? e : new Error(String(e)) });
   }
 }

@@ -6,7 +6,7 @@
 
 import type { CredentialSource } from "./credentials.js";
 import { errorFor, IsmldError, InvalidRequestError } from "./errors.js";
-import type { ConnectionOptions, WebSocketConstructor, WebSocketLike } from "./types.js";
+import type { ConnectionOptions, PublishResult, WebSocketConstructor, WebSocketLike } from "./types.js";
 
 /** An HTTP call of the API. */
 export interface HttpCall {
@@ -33,8 +33,11 @@ export interface Transport {
   readonly memory: boolean;
   /** One HTTP call; rejects with the contract's error for a 4xx/5xx. */
   http(call: HttpCall): Promise<HttpAnswer>;
-  /** A consumer socket of a channel, or the topic's publisher socket (no channel). */
-  socket(topic: string, channel?: string): WebSocketLike;
+  /**
+   * A consumer socket of a channel, or the topic's publisher socket (no channel); with
+   * `partition`, the socket of that partition of a partitioned topic (`?partition=P`).
+   */
+  socket(topic: string, channel?: string, partition?: number): WebSocketLike;
 }
 
 /** Makes a transport for options (the `ismld/memory` entry registers `memory:`). */
@@ -64,8 +67,16 @@ export function transportFor(o: ConnectionOptions, credentials: CredentialSource
 /** The contract's error of an answer body. */
 export function httpError(status: number, text: string): IsmldError {
   try {
-    const { error } = JSON.parse(text) as { error: { code: string; message: string } };
-    return errorFor(error.code, error.message, status);
+    const body = JSON.parse(text) as { error: { code: string; message: string }; topic?: string; results?: unknown };
+    const e = errorFor(body.error.code, body.error.message, status);
+    // A batch refused in part (a partitioned topic): each event's outcome, in input order.
+    if (Array.isArray(body.results)) {
+      const topic = body.topic ?? "";
+      e.results = body.results.map((r: { error?: { code: string; message: string } } & Omit<PublishResult, "topic">) =>
+        r.error ? { error: errorFor(r.error.code, r.error.message) } : { topic, ...r, partition: r.partition ?? 0 },
+      );
+    }
+    return e;
   } catch {
     return errorFor(status === 404 ? "not_found" : "internal", text || `HTTP ${status}`, status);
   }
@@ -122,12 +133,12 @@ class HttpTransport implements Transport {
     }
   }
 
-  socket(topic: string, channel?: string): WebSocketLike {
+  socket(topic: string, channel?: string, partition?: number): WebSocketLike {
     if (!this.WebSocket) {
       throw new InvalidRequestError("invalid_request", "no WebSocket available: install the `ws` package (Node 20) or pass `WebSocket` in the options");
     }
     const ws = this.base.replace(/^http/, "ws");
     const path = channel === undefined ? `/v1/topics/${seg(topic)}/ws` : `/v1/topics/${seg(topic)}/channels/${seg(channel)}/ws`;
-    return new this.WebSocket(`${ws}${path}`);
+    return new this.WebSocket(`${ws}${path}${partition === undefined ? "" : `?partition=${partition}`}`);
   }
 }

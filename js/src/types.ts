@@ -193,16 +193,20 @@ export interface ConsumeOptions extends SubscribeOptions {
   signal?: AbortSignal;
 }
 
-/** Connection state events and what they carry. */
+/**
+ * Connection state events and what they carry. `subscription` is `{channel}@{topic}`, or
+ * `@{topic}` for a publisher socket; on a partitioned topic each partition has its own
+ * socket, and its events say which in `partition` (absent on a topic of one partition).
+ */
 export interface ConnectionEvents {
-  /** A socket is opening (`subscription` is `{channel}@{topic}`, or `@{topic}` for a publisher socket). */
-  connecting: { subscription: string; attempt: number };
+  /** A socket is opening. */
+  connecting: { subscription: string; partition?: number; attempt: number };
   /** A socket's `hello` was accepted. */
-  connected: { subscription: string; session: string };
+  connected: { subscription: string; partition?: number; session: string };
   /** A socket closed; it reconnects after `reconnectInMs` unless that is undefined. */
-  disconnected: { subscription: string; code: number; reason: string; reconnectInMs?: number };
+  disconnected: { subscription: string; partition?: number; code: number; reason: string; reconnectInMs?: number };
   /** Something failed: a fatal close, a handler error, a refused frame. */
-  error: { subscription?: string; error: Error };
+  error: { subscription?: string; partition?: number; error: Error };
 }
 
 /** The connection's overall state. */

@@ -33,6 +33,10 @@ pub enum Action {
         session: String,
         /// Keep-alive interval in force.
         heartbeat_ms: u64,
+        /// The socket's partition (0 on a topic of one).
+        partition: u32,
+        /// The topic's partition count (1 when the bus does not say).
+        partitions: u32,
     },
     /// Run the handler for this message.
     Deliver {

@@ -133,9 +133,7 @@ impl MemoryBus {
         body: &[u8],
     ) -> String {
         let (topic, op) = match Route::parse(method, path) {
-            Ok(Route::Topic(t, op)) if !matches!(op, TopicOp::Socket | TopicOp::Create) => {
-                (t, Operation::Topic(op))
-            }
+            Ok(Route::Topic(t, op)) if op != TopicOp::Socket => (t, Operation::Topic(op)),
             Ok(Route::Channel(t, c, op)) => (t, Operation::Channel(c, op)),
             Ok(_) => {
                 return answer_json(&Answer::error(&ApiError::new(

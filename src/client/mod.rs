@@ -7,6 +7,7 @@
 //!   `acks.rs` (acknowledgements coalesced into frames with `ids`).
 //! - `publisher.rs`: a publisher socket (pipelined `pub` frames batched by a linger).
 //! - `link.rs`: what both share: phase, keep-alive, reconnect, which closes are final.
+//! - `partitions.rs`: credit spread over a partitioned topic's sockets, publish routing.
 //! - `wasm.rs` (feature `client`): the wasm-bindgen surface wasm-pack builds; the
 //!   `memory://` bus is exported only with feature `memory` (a second wasm, so the main
 //!   entry's carries no queue core).
@@ -17,6 +18,7 @@ pub mod backoff;
 mod config;
 pub mod link;
 pub mod memory;
+pub mod partitions;
 pub mod publisher;
 pub mod session;
 

@@ -214,9 +214,9 @@ impl Publisher {
         };
         let mut out = Vec::new();
         match frame {
-            ServerMessage::Welcome { session, heartbeat_ms, .. } => {
+            ServerMessage::Welcome { session, heartbeat_ms, partition, partitions, .. } => {
                 self.link.welcomed(now, heartbeat_ms);
-                out.push(Action::Welcome { session, heartbeat_ms });
+                out.push(Action::Welcome { session, heartbeat_ms, partition, partitions });
                 out.extend(self.flush());
                 self.touch_idle(now);
             }

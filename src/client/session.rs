@@ -148,10 +148,10 @@ impl Session {
         };
         let mut out = Vec::new();
         match frame {
-            ServerMessage::Welcome { session, heartbeat_ms, batch, .. } => {
+            ServerMessage::Welcome { session, heartbeat_ms, batch, partition, partitions, .. } => {
                 self.link.welcomed(now, heartbeat_ms);
                 self.server_batch = batch && self.cfg.batch;
-                out.push(Action::Welcome { session, heartbeat_ms });
+                out.push(Action::Welcome { session, heartbeat_ms, partition, partitions });
                 if self.credit() == 0 {
                     out.push(self.send(ClientFrame::Rdy { count: 0, reference: None }));
                 }

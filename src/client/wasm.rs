@@ -295,6 +295,19 @@ pub fn decode_client_frame(text: &str) -> Result<String, JsValue> {
     ClientFrame::decode(text).map(|f| f.op().to_owned()).map_err(|fe| err(&fe.error))
 }
 
+/// The partition a publish goes to on a topic of `partitions` (the bus's own rule: by
+/// ordering key, else by source and id); `undefined` when any partition will do.
+#[wasm_bindgen(js_name = partitionOf)]
+pub fn partition_of(key: Option<String>, source: &str, id: Option<String>, partitions: u32) -> Option<u32> {
+    super::partitions::partition_of(key.as_deref(), source, id.as_deref(), partitions)
+}
+
+/// A subscriber's credit spread over its partition sockets (at least 1 each).
+#[wasm_bindgen(js_name = spreadCredit)]
+pub fn spread_credit(total: u32, partitions: u32) -> Vec<u32> {
+    super::partitions::spread(total, partitions)
+}
+
 /// The crate version.
 #[wasm_bindgen]
 pub fn version() -> String {

@@ -111,24 +111,46 @@ test("admin over HTTP: clients, secrets, tokens", async () => {
   await Promise.all([bus.close(), as.close(), viaToken.close()]);
 });
 
-test("partitioned topic create is typed (the bus may not have it yet)", async (t) => {
+test("partitioned topics: createTopic, stats with each partition's channel stats, seek by seq and partition, pull from one partition", async () => {
   const bus = new Connection({ url: w.url, credentials: { token: ADMIN_TOKEN } });
+  const a = bus.admin;
   const topic = uniqueName("parts");
-  try {
-    const r = await bus.admin.createTopic(topic, { partitions: 4 });
-    assert.equal(r.created, true);
-    assert.equal((await bus.admin.createTopic(topic, { partitions: 4 })).created, false);
-  } catch (e) {
-    if (e.code === "not_found" || e.code === "invalid_request") t.skip(`not on this bus yet: ${e.message}`);
-    else throw e;
-  } finally {
-    await bus.close();
-  }
+  assert.deepEqual(await a.createTopic(topic, { partitions: 4 }), { created: true, partitions: 4 });
+  assert.deepEqual(await a.createTopic(topic, { partitions: 4 }), { created: false, partitions: 4 });
+  await assert.rejects(a.createTopic(topic, { partitions: 2 }), (e) => e instanceof InvalidRequestError && e.code === "conflict" && e.status === 409);
+  await assert.rejects(a.createTopic(uniqueName("bad"), { partitions: 65 }), (e) => e instanceof InvalidRequestError && e.status === 400);
+  const made = await a.createChannel(topic, "c");
+  assert.equal(made.partitions.length, 4);
+  const results = await bus.publishBatch(topic, Array.from({ length: 8 }, (_, i) => ({ data: i, orderingKey: `k${i}` })));
+  const stats = await a.stats(topic);
+  assert.equal(stats.partitions, 4);
+  assert.equal(stats.seq, 8);
+  const c = stats.channels.find((x) => x.channel === "c");
+  assert.equal(c.depth, 8);
+  assert.deepEqual(c.partitions.map((p) => p.partition), [0, 1, 2, 3]);
+  assert.equal(c.partitions.reduce((n, p) => n + p.depth, 0), 8);
+  const summary = (await a.topics()).find((t) => t.topic === topic);
+  assert.equal(summary.partitions, 4);
+
+  const p = results[0].partition;
+  const pulled = await a.pull(topic, "c", { partition: p, max: 100 });
+  assert.ok(pulled.length > 0 && pulled.every((m) => m.partition === p), JSON.stringify(pulled.map((m) => m.partition)));
+  const settled = await a.settle(topic, "c", pulled.map((m) => ({ op: "fin", id: m.id })));
+  assert.ok(settled.every((r) => r.ok));
+  await assert.rejects(a.seek(topic, "c", { seq: 1 }), (e) => e instanceof InvalidRequestError && /partition/.test(e.message));
+  assert.deepEqual(await a.seek(topic, "c", { seq: 1, partition: p }), { ready: pulled.length });
+  assert.equal((await a.stats(topic)).channels[0].depth, 8);
+  await a.deleteTopic(topic);
+  await bus.close();
 });
 
 test("admin over memory://: the same topic operations; server-only calls say so", async () => {
   const bus = new Connection({ url: `memory://admin-${process.pid}` });
   await topicOperations(bus, { server: false });
+  const one = uniqueName("one");
+  assert.deepEqual(await bus.admin.createTopic(one, { partitions: 1 }), { created: true, partitions: 1 });
+  assert.equal((await bus.admin.stats(one)).partitions, 1);
+  await assert.rejects(bus.admin.createTopic(uniqueName("many"), { partitions: 2 }), (e) => e instanceof InvalidRequestError && /one partition/.test(e.message));
   for (const call of [() => bus.admin.clients(), () => bus.admin.createToken(), () => bus.admin.metrics()]) {
     await assert.rejects(call(), (e) => e instanceof InvalidRequestError && /memory:\/\/ has no clients, tokens or metrics/.test(e.message));
   }

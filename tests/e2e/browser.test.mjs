@@ -81,3 +81,46 @@ test("a page answers requests: its msg.respond completes a Node client's POST /r
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("a page on a partitioned topic: its subscriber opens a socket per partition (a browser sees the refused upgrade as 1006), its publisher socket routes by key", async () => {
+  const topic = uniqueName("bparts");
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const made = await call(w.url, "PUT", `/v1/topics/${topic}`, { body: { partitions: 3 }, headers: admin });
+  assert.equal(made.status, 201, made.text);
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${site.url}/`);
+  const keys = ["a", "b", "c", "d", "e", "f"];
+  const result = await page.evaluate(
+    async ({ url, token, topic, keys }) => {
+      const { Connection } = await import("ismld");
+      const bus = new Connection({ url, credentials: { token }, publishing: { via: "socket" }, reconnect: { min: 50, max: 500 } });
+      const got = [];
+      let all;
+      const done = new Promise((r) => (all = r));
+      const sub = bus.subscribe({ topic, channel: "page", maxInFlight: 5 }, (msg) => {
+        got.push([msg.data.k, msg.data.i, msg.partition]);
+        if (got.length === keys.length * 3) all();
+      });
+      await sub.start();
+      const partitions = sub.partitions;
+      const published = [];
+      for (let i = 0; i < 3; i++) published.push(...(await Promise.all(keys.map((k) => bus.publish(topic, { k, i }, { orderingKey: k })))));
+      await done;
+      await bus.close();
+      return { partitions, got, published: published.map((r) => r.partition) };
+    },
+    { url: w.url, token: ADMIN_TOKEN, topic, keys },
+  );
+  assert.equal(result.partitions, 3);
+  const fnv = (t) => [...Buffer.from(t)].reduce((h, b) => Math.imul(h ^ b, 16777619) >>> 0, 2166136261);
+  assert.deepEqual(result.published, [0, 1, 2].flatMap(() => keys.map((k) => fnv(k) % 3)));
+  for (const k of keys) {
+    const mine = result.got.filter(([key]) => key === k);
+    assert.deepEqual(mine.map(([, i]) => i), [0, 1, 2], `${k} in order`);
+    assert.ok(mine.every(([, , p]) => p === fnv(k) % 3));
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CLIENT_CODES, CloseCode, Connection, InvalidRequestError, STATUS, uuid } from "../../js/dist/node.js";
-import { closeCodes, errorCodes } from "../../js/wasm/ismld.js";
+import { closeCodes, errorCodes, partitionOf, spreadCredit } from "../../js/wasm/ismld.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -19,6 +19,26 @@ test("the TypeScript error codes and close codes are the Rust ones", () => {
     JSON.parse(closeCodes()),
     "proto::close::ALL",
   );
+});
+
+test("client-side routing is the contract's FNV-1a rule; credit spreads at least 1 per partition", () => {
+  const fnv = (text) => {
+    let h = 2166136261;
+    for (const b of new TextEncoder().encode(text)) h = Math.imul(h ^ b, 16777619) >>> 0;
+    return h;
+  };
+  const keys = ["", "a", "user-1", "ü-ключ-🔑", "x".repeat(300), ...Array.from({ length: 200 }, (_, i) => `k${i * 7919}`)];
+  for (const n of [2, 3, 4, 7, 64]) {
+    for (const k of keys) {
+      if (k) assert.equal(partitionOf(k, "/s", "id", n), fnv(k) % n, `key ${k} over ${n}`);
+      assert.equal(partitionOf(undefined, "/src", k, n), fnv(`/src\n${k}`) % n, `id ${k} over ${n}`);
+    }
+    assert.equal(partitionOf("", "/s", "i", n), fnv("/s\ni") % n, "an empty key is no key");
+    assert.equal(partitionOf(undefined, "/s", undefined, n), undefined, "no key, no id: any partition");
+  }
+  assert.equal(partitionOf("k", "/s", "i", 1), 0);
+  assert.deepEqual([...spreadCredit(10, 4)], [3, 3, 2, 2]);
+  assert.deepEqual([...spreadCredit(1, 3)], [1, 1, 1]);
 });
 
 test("memory:// from the main entry says to import ismld/memory", () => {

@@ -1,6 +1,7 @@
 // The operator dashboard (/dashboard/, Workers static assets) in real headless Chromium
 // (Debian's, driven by playwright-core) against the Worker in workerd: admin-token login,
-// a topic appears after a publish, the rate chart updates, and the channel actions work.
+// a topic appears after a publish, the rate chart updates, and the channel actions work;
+// a partitioned topic shows its count and each channel's partitions.
 // A screenshot goes to tests/out/ (not committed).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -133,5 +134,66 @@ test("redrive from the dashboard brings dead letters back", async () => {
   const s = await topicStats(w.url, topic, "jobs", ADMIN);
   assert.equal(s.dead, 0);
   assert.equal(s.ready, 1);
+  await page.close();
+});
+
+test("a partitioned topic shows its partition count; a channel expands into each partition's depth, in flight and consumers; seek names a partition", async () => {
+  const topic = uniqueName("dparts");
+  const enc = encodeURIComponent;
+  assert.equal((await call(w.url, "PUT", `/v1/topics/${topic}`, { body: { partitions: 3 }, headers: ADMIN })).status, 201);
+  assert.equal((await call(w.url, "PUT", `/v1/topics/${topic}/channels/work`, { headers: ADMIN })).status, 201);
+  for (let i = 0; i < 9; i++) {
+    const r = await call(w.url, "POST", `/v1/topics/${topic}/events`, {
+      raw: JSON.stringify(cloudEvent(`p${i}`, i, { orderingkey: `key-${i}` })),
+      headers: { ...ADMIN, "content-type": "application/cloudevents+json" },
+    });
+    assert.equal(r.status, 201, r.text);
+  }
+  // A consumer of partition 1 holds one message: in flight 1, one consumer there.
+  const c = new Socket(w.url, `/v1/topics/${enc(topic)}/channels/work/ws?partition=1`);
+  await c.opened;
+  c.send({ op: "hello", max_in_flight: 1, token: ADMIN_TOKEN });
+  await c.next((f) => f.op === "welcome");
+  await c.msg();
+
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await login(page);
+  const row = page.locator(`#topics tr[data-topic="${topic}"]`);
+  await row.locator("td.partitions", { hasText: "3" }).waitFor();
+  await row.click();
+  await page.locator("#topic-partitions", { hasText: "3 partitions" }).waitFor();
+  const work = page.locator('#channels tr[data-channel="work"]');
+  await work.locator('button[data-action="partitions"]').click();
+  const parts = page.locator('#channels tr.partition[data-partition-of="work"]');
+  await parts.nth(2).waitFor();
+  assert.equal(await parts.count(), 3);
+  // Each row shows what the API says of its partition (the page keeps polling: wait for it).
+  const api = (await topicStats(w.url, topic, "work", ADMIN)).partitions;
+  assert.equal(api[1].in_flight, 1);
+  assert.equal(api[1].consumers, 1);
+  for (const p of api) {
+    const want = ["partition " + p.partition, ...["depth", "ready", "in_flight", "deferred", "dead", "consumers"].map((k) => String(p[k]))];
+    await page.waitForFunction(
+      ({ p, want }) => {
+        const r = document.querySelector(`#channels tr.partition[data-partition="${p}"]`);
+        return r && want.every((v, i) => r.cells[i].textContent === v);
+      },
+      { p: p.partition, want },
+    );
+  }
+  // The rows stay open across refreshes, and a seek by seq names its partition.
+  await work.locator('select[data-field="seek-partition"]').selectOption("2");
+  await work.locator('input[data-field="seek-seq"]').fill("1");
+  await work.locator('button[data-action="seek"]').click();
+  await page.locator("#status", { hasText: `sought work@${topic} to 1 of partition 2` }).waitFor();
+  assert.equal(await parts.count(), 3);
+  mkdirSync(join(ROOT, "tests/out"), { recursive: true });
+  await page.screenshot({ path: join(ROOT, "tests/out/dashboard-partitions.png"), fullPage: true });
+  await work.locator('button[data-action="partitions"]').click();
+  await parts.first().waitFor({ state: "detached" });
+  c.close();
+  assert.deepEqual(errors, []);
   await page.close();
 });
