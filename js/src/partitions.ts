@@ -8,7 +8,8 @@
  * partition that is all there is: no extra request). A partitioned topic refuses that
  * upgrade with `409` and the count, which no WebSocket API shows (browsers and Node's
  * WebSocket just fail it), so a socket that fails before it opens makes the client ask
- * `GET /v1/topics/{topic}`, whose `partitions` says the count; a `welcome` says it too.
+ * `GET /v1/topics/{topic}/partitions` (answered by the front Worker from what it routes
+ * with: no stats are gathered); a `welcome` says it too.
  */
 
 import { partitionOf, spreadCredit } from "../wasm/ismld.js";
@@ -25,12 +26,12 @@ export type Probe =
   | undefined;
 
 /**
- * `GET /v1/topics/{topic}`: the topic's partition count. At most `timeoutMs` (a reconnect
+ * `GET /v1/topics/{topic}/partitions`: the topic's partition count. At most `timeoutMs` (a reconnect
  * waits for it: a bus that does not answer must not hold it longer than a socket would).
  */
 export async function probePartitions(transport: Transport, topic: string, timeoutMs: number): Promise<Probe> {
   try {
-    const r = await transport.http({ method: "GET", path: `/v1/topics/${seg(topic)}`, signal: AbortSignal.timeout(timeoutMs) });
+    const r = await transport.http({ method: "GET", path: `/v1/topics/${seg(topic)}/partitions`, signal: AbortSignal.timeout(timeoutMs) });
     const n = (JSON.parse(r.text) as { partitions?: unknown }).partitions;
     return { partitions: typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : 1 };
   } catch (e) {

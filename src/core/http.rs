@@ -72,6 +72,10 @@ impl Broker {
                 Ok(Answer::Done { status: 204, body: String::new() })
             }
             Operation::Topic(TopicOp::Create) => self.create_topic(store, topic, req.body, req.routed),
+            Operation::Topic(TopicOp::Partitions) => Ok(Answer::json(
+                200,
+                &serde_json::json!({ "topic": topic, "partitions": self.partition.count }),
+            )),
             Operation::Topic(_) => {
                 Ok(Answer::error(&ApiError::new(ErrorCode::NotFound, "not a topic operation")))
             }

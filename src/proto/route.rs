@@ -49,6 +49,8 @@ pub enum TopicOp {
     Socket,
     /// `PUT /v1/topics/{t}` (a partitioned topic)
     Create,
+    /// `GET /v1/topics/{t}/partitions`: the partition count only (cheap: no stats)
+    Partitions,
 }
 
 /// A parsed route.
@@ -131,6 +133,7 @@ impl Route {
             ("POST", ["v1", "topics", t, "events"]) => Route::Topic(topic(t)?, TopicOp::Publish),
             ("POST", ["v1", "topics", t, "requests"]) => Route::Topic(topic(t)?, TopicOp::Request),
             ("GET", ["v1", "topics", t, "ws"]) => Route::Topic(topic(t)?, TopicOp::Socket),
+            ("GET", ["v1", "topics", t, "partitions"]) => Route::Topic(topic(t)?, TopicOp::Partitions),
             (m, ["v1", "topics", t, "channels", c, rest @ ..]) => {
                 let op = match (m, rest) {
                     ("PUT", []) => ChannelOp::Create,

@@ -71,6 +71,8 @@ function refusedUpgrade(path) {
 
 test("PUT makes a partitioned topic: 201, 200 for the same count, 409 for another or an implicit topic", async () => {
   const topic = await partitioned(4);
+  const count = await call(w.url, "GET", `/v1/topics/${enc(topic)}/partitions`);
+  assert.deepEqual([count.status, count.body.partitions], [200, 4], "the count alone, for clients before their sockets");
   const again = await call(w.url, "PUT", `/v1/topics/${enc(topic)}`, { body: { partitions: 4 }, headers: admin });
   assert.equal(again.status, 200, again.text);
   const other = await call(w.url, "PUT", `/v1/topics/${enc(topic)}`, { body: { partitions: 2 }, headers: admin });
@@ -80,6 +82,7 @@ test("PUT makes a partitioned topic: 201, 200 for the same count, 409 for anothe
 
   const implicit = uniqueName("implicit");
   assert.equal((await one(implicit, cloudEvent("a", 1))).status, 201);
+  assert.equal((await call(w.url, "GET", `/v1/topics/${enc(implicit)}/partitions`)).body.partitions, 1);
   const late = await call(w.url, "PUT", `/v1/topics/${enc(implicit)}`, { body: { partitions: 4 }, headers: admin });
   assert.equal(late.status, 409);
   assert.equal(late.body.partitions, 1);

@@ -91,7 +91,9 @@ fn permit(access: &Access, who: &Identity, route: &Route) -> std::result::Result
         Route::Topic(t, TopicOp::Publish | TopicOp::Request) if !who.may_publish(t.as_str()) => {
             Err(forbidden("publish to", t.as_str()))
         }
-        Route::Topic(t, TopicOp::Stats) if !who.may_publish(t.as_str()) && !who.may_subscribe(t.as_str()) => {
+        Route::Topic(t, TopicOp::Stats | TopicOp::Partitions)
+            if !who.may_publish(t.as_str()) && !who.may_subscribe(t.as_str()) =>
+        {
             Err(forbidden("read", t.as_str()))
         }
         Route::Topic(_, TopicOp::Create) => access.require_admin(who),

@@ -191,6 +191,10 @@ pub async fn forward(env: &Env, topic: &str, route: &Route, mut req: Request) ->
         return create(env, topic, req).await;
     }
     let n = count(env, topic).await?;
+    if matches!(route, Route::Topic(_, TopicOp::Partitions)) {
+        // Answered here, from what routing knows: what a client needs before its sockets.
+        return http::json(200, &serde_json::json!({ "topic": topic, "partitions": n }));
+    }
     let explicit = match partition_param(&req, n) {
         Ok(p) => p,
         Err(e) => {
