@@ -161,17 +161,22 @@ namespace Ismld
         }
 
         /// <summary><c>GET /v1/topics/{topic}</c>: the topic's stats.</summary>
-        public async Task<JToken> StatsAsync(string wireTopic, CancellationToken ct)
+        public Task<JToken> StatsAsync(string wireTopic, CancellationToken ct) => GetAsync(TopicPath(wireTopic), ct);
+
+        /// <summary><c>GET /v1/topics/{topic}/partitions</c>: <c>{"topic", "partitions"}</c>, the count alone (cheap: no stats are gathered).</summary>
+        public Task<JToken> PartitionsAsync(string wireTopic, CancellationToken ct) => GetAsync(TopicPath(wireTopic) + "/partitions", ct);
+
+        private async Task<JToken> GetAsync(string path, CancellationToken ct)
         {
             int status;
             string text;
             try
             {
-                (status, text) = await SendAsync(HttpMethod.Get, UrlOf(TopicPath(wireTopic)), null, ct).ConfigureAwait(false);
+                (status, text) = await SendAsync(HttpMethod.Get, UrlOf(path), null, ct).ConfigureAwait(false);
             }
             catch (HttpRequestException e)
             {
-                throw new DisconnectedException("stats failed: " + e.Message, e);
+                throw new DisconnectedException("GET " + path + " failed: " + e.Message, e);
             }
             if (status == 200) return Json.Parse(text);
             throw Fail(status, text);

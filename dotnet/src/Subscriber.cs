@@ -272,7 +272,7 @@ namespace Ismld
             {
                 using (var cts = new CancellationTokenSource(ConnectTimeout))
                 {
-                    var stats = await connection.Http.StatsAsync(wireTopic, cts.Token).ConfigureAwait(false) as JObject;
+                    var stats = await connection.Http.PartitionsAsync(wireTopic, cts.Token).ConfigureAwait(false) as JObject;
                     var n = stats == null ? null : Json.Long(stats, "partitions");
                     if (n > 1 && !s.Partition.HasValue) return new ConnectVerdict { CloseCode = 1006, Reason = retry.Reason, Partitions = (int)n };
                     return new ConnectVerdict { CloseCode = 1006, Reason = retry.Reason, TryWithoutHeader = true };

@@ -74,7 +74,7 @@ namespace Ismld.Tests
         public static async Task ProbeFindsPartitionsWhenThePlatformHidesTheStatus()
         {
             var bus = new FakeBus { Refuse = (u, h) => u.Query.Contains("partition=") ? null : new SocketUpgradeException(null, null, "Unable to connect"), OnFrame = FakeBus.Server(false, 2) };
-            var http = new FakeHttp(r => r.Method == HttpMethod.Get && r.RequestUri.AbsolutePath == "/v1/topics/t" ? (200, "{\"topic\":\"t\",\"seq\":0,\"partitions\":2,\"channels\":[]}") : (404, ""));
+            var http = new FakeHttp(r => r.Method == HttpMethod.Get && r.RequestUri.AbsolutePath == "/v1/topics/t/partitions" ? (200, "{\"topic\":\"t\",\"partitions\":2}") : (404, ""));
             var conn = Fake(bus, http);
             var sub = conn.Subscribe(new SubscriptionOptions { Topic = "t", Channel = "c", MaxInFlight = 1 }, m => Task.CompletedTask);
             await Check.Within(sub.Start(), "start on 2 partitions");
