@@ -1,4 +1,5 @@
-//! WebSocket frames (PROTOCOL.md section 4): one UTF-8 JSON object per frame, with `op`.
+//! WebSocket frames (`docs/PROTOCOL.md`, "WebSocket protocol"): one UTF-8 JSON object per
+//! frame, with `op`.
 //!
 //! Client frames are decoded in two steps: serde reads every known field into a flat
 //! [`RawFrame`] (unknown fields ignored), then [`ClientFrame::decode`] checks that the `op`

@@ -1,6 +1,7 @@
-//! Server -> client frames (PROTOCOL.md sections 4 and 7): `welcome`, `ok` (with what it
-//! answers), `error`, `pong`, and the deliveries `msg` / `msgs`, assembled around the
-//! stored event's JSON text so a delivery never re-parses the event.
+//! Server -> client frames (`docs/PROTOCOL.md`, "Server frames" and "Batched frames"):
+//! `welcome`, `ok` (with what it answers), `error`, `pong`, and the deliveries `msg` /
+//! `msgs`, assembled around the stored event's JSON text so a delivery never re-parses the
+//! event.
 
 use super::error::{ApiError, ErrorCode};
 use serde::Serialize;
