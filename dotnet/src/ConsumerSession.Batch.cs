@@ -5,7 +5,7 @@ using Newtonsoft.Json.Linq;
 namespace Ismld
 {
     /// <summary>
-    /// Coalescing of settles (contract v1.1, batched frames), offered by a bus whose
+    /// Coalescing of settles (docs/PROTOCOL.md, "Batched frames"), offered by a bus whose
     /// <c>welcome</c> says <c>"batch": true</c>: a stateless fin or req is sent at once when no
     /// frame of its kind (verb and delay) is unanswered, else it waits, and everything that
     /// waited goes in one <c>ids</c> frame when the answer comes. No timer, no added latency

@@ -6,7 +6,9 @@ using Newtonsoft.Json.Linq;
 
 namespace Ismld.Tests
 {
-    /// <summary>Partitioned topics (contract v1.1, section 8): skipped on a bus that has none.</summary>
+    /// <summary>
+    /// Partitioned topics (docs/PROTOCOL.md, "Partitioned topics"): skipped on a bus that has none.
+    /// </summary>
     internal static class PartitionE2e
     {
         [Test(E2e = true)]

@@ -1,7 +1,7 @@
 /**
  * Errors of the ismld client. Every error the bus reports carries one of the wire
- * contract's codes (PROTOCOL.md section 3); the client adds `disconnected` for calls that
- * lost their connection before an answer.
+ * contract's codes (`docs/PROTOCOL.md`, "Error codes"); the client adds `disconnected`
+ * for calls that lost their connection before an answer.
  */
 
 import type { PublishResult } from "./types.js";

@@ -1,7 +1,7 @@
-//! Coalesced acknowledgements (PROTOCOL.md section 7): stateless `fin`, `touch` and `req`
-//! (with the same delay) of several messages go out in one frame with `ids` when the
-//! server's `welcome` said `"batch": true`. Each settle keeps its own `ref`, answered
-//! from the frame's `settled` / `missing`.
+//! Coalesced acknowledgements (`docs/PROTOCOL.md`, "Batched frames"): stateless `fin`,
+//! `touch` and `req` (with the same delay) of several messages go out in one frame with
+//! `ids` when the server's `welcome` said `"batch": true`. Each settle keeps its own
+//! `ref`, answered from the frame's `settled` / `missing`.
 //!
 //! Owns: the groups waiting for the next flush and the frames sent and not answered.
 //! A group is flushed at the session's next timer (the driver runs it on a 0 ms timer) or

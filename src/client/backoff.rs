@@ -1,4 +1,5 @@
-//! The two backoffs of a subscriber (PROTOCOL.md section 5), as pure arithmetic.
+//! The two backoffs of a subscriber (`docs/PROTOCOL.md`, "Writing a client"), as pure
+//! arithmetic.
 //!
 //! - Handler backoff: after a handler throws, no new deliveries for `base`, doubling on
 //!   each further failure up to 60 s, reset by a success.

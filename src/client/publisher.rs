@@ -1,6 +1,7 @@
-//! The publisher socket's session (PROTOCOL.md sections 4 and 7): publishes pipelined as
-//! `pub` frames on `GET /v1/topics/{topic}/ws`, several batched into one frame with
-//! `events` after a short linger (like Kafka's `linger.ms`), each answered once durable.
+//! The publisher socket's session (`docs/PROTOCOL.md`, "WebSocket protocol" and "Batched
+//! frames"): publishes pipelined as `pub` frames on `GET /v1/topics/{topic}/ws`, several
+//! batched into one frame with `events` after a short linger (like Kafka's `linger.ms`),
+//! each answered once durable.
 //!
 //! Owns: the bounded queue of publishes not yet sent (made while disconnected too, sent
 //! after the next `welcome`), the frames sent and not answered (sent again after a

@@ -1,6 +1,7 @@
-//! The client's half of the frame codec (PROTOCOL.md section 4): encoding the frames a
-//! client sends and decoding the frames a server sends. `frame.rs` holds the server's
-//! half; the two are tested against each other and against the golden fixtures.
+//! The client's half of the frame codec (`docs/PROTOCOL.md`, "WebSocket protocol"):
+//! encoding the frames a client sends and decoding the frames a server sends. `frame.rs`
+//! holds the server's half; the two are tested against each other and against the golden
+//! fixtures.
 
 use super::frame::{ClientFrame, Json, Settle, SettleIds};
 use serde::{Deserialize, Deserializer, Serialize};

@@ -1,4 +1,4 @@
-//! The contract's error codes (PROTOCOL.md section 3) and the error body.
+//! The contract's error codes (`docs/PROTOCOL.md`, "Error codes") and the error body.
 //!
 //! Codes are stable machine strings; they become HTTP statuses and WebSocket close codes
 //! only at the edge (`src/worker`).

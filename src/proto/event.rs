@@ -1,5 +1,5 @@
-//! CloudEvents 1.0 (JSON format): validation and the four publish forms of PROTOCOL.md
-//! section 3 ("Publish").
+//! CloudEvents 1.0 (JSON format): validation and the four publish forms of
+//! `docs/PROTOCOL.md` ("Publishing").
 //!
 //! An accepted event is stored as the text the publisher sent (the bus never changes an
 //! event), with one exception the contract allows: `time` is added when absent. Validation

@@ -1,7 +1,8 @@
-//! Partitioned topics, the pure half of the front Worker's fan-out (PROTOCOL.md section 8):
-//! splitting a batch or a settle by partition, and merging the partitions' answers into
-//! one (batch results in input order, stats that add up, channel answers, dead-letter
-//! pages). The front Worker (`worker/front/partitions.rs`) only sends and receives.
+//! Partitioned topics, the pure half of the front Worker's fan-out (`docs/PROTOCOL.md`,
+//! "Partitioned topics"): splitting a batch or a settle by partition, and merging the
+//! partitions' answers into one (batch results in input order, stats that add up, channel
+//! answers, dead-letter pages). The front Worker (`worker/front/partitions.rs`) only
+//! sends and receives.
 
 use super::http::{BatchItem, ChannelStats, TopicStats};
 use super::{ApiError, ErrorCode};

@@ -1,4 +1,5 @@
-//! WebSocket frames (PROTOCOL.md section 4): one UTF-8 JSON object per frame, with `op`.
+//! WebSocket frames (`docs/PROTOCOL.md`, "WebSocket protocol"): one UTF-8 JSON object per
+//! frame, with `op`.
 //!
 //! Client frames are decoded in two steps: serde reads every known field into a flat
 //! [`RawFrame`] (unknown fields ignored), then [`ClientFrame::decode`] checks that the `op`
@@ -81,6 +82,11 @@ impl Hello {
         self.token.is_some() || self.login.is_some() || self.secret.is_some()
     }
 }
+
+/// Every `op` of a client frame, as [`ClientFrame::decode`] accepts them (and
+/// [`ClientFrame::op`] names them). The wire reference, `docs/PROTOCOL.md`, is tested
+/// against this list.
+pub const CLIENT_OPS: [&str; 9] = ["hello", "rdy", "fin", "touch", "req", "shelve", "respond", "pub", "ping"];
 
 /// Most ids one settling frame takes.
 pub const MAX_SETTLE_IDS: usize = 2_500;
@@ -392,5 +398,33 @@ mod tests {
         let missing = ["a"];
         let ok = OkFrame { reference: None, settled: Some(2), missing: Some(&missing), ..Default::default() };
         assert_eq!(ok.encode(), r#"{"op":"ok","ref":null,"settled":2,"missing":["a"]}"#);
+    }
+
+    #[test]
+    fn client_ops_are_what_the_decoder_takes() {
+        let smallest = |op: &str| match op {
+            "rdy" => r#"{"op":"rdy","count":1}"#.to_owned(),
+            "fin" | "touch" | "req" | "shelve" => format!(r#"{{"op":"{op}","id":"x"}}"#),
+            "respond" => r#"{"op":"respond","id":"x","data":1}"#.to_owned(),
+            "pub" => r#"{"op":"pub","data":1}"#.to_owned(),
+            _ => format!(r#"{{"op":"{op}"}}"#),
+        };
+        for op in CLIENT_OPS {
+            let f = ClientFrame::decode(&smallest(op)).unwrap_or_else(|e| panic!("{op}: {:?}", e.error));
+            assert_eq!(f.op(), op);
+            // A new variant fails to compile here: give its op a place in CLIENT_OPS (and in
+            // docs/PROTOCOL.md, whose test reads CLIENT_OPS).
+            match f {
+                ClientFrame::Hello(_)
+                | ClientFrame::Rdy { .. }
+                | ClientFrame::Settle { .. }
+                | ClientFrame::Respond { .. }
+                | ClientFrame::Pub(_)
+                | ClientFrame::Ping => {}
+            }
+        }
+        let unique: std::collections::BTreeSet<_> = CLIENT_OPS.iter().collect();
+        assert_eq!(unique.len(), CLIENT_OPS.len());
+        assert!(ClientFrame::decode(r#"{"op":"pong"}"#).is_err(), "only listed ops decode");
     }
 }

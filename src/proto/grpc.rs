@@ -117,6 +117,21 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code the service answers with (the wire reference, `docs/PROTOCOL.md`, is
+    /// tested against this list).
+    pub const ALL: [Code; 10] = [
+        Code::InvalidArgument,
+        Code::DeadlineExceeded,
+        Code::NotFound,
+        Code::AlreadyExists,
+        Code::PermissionDenied,
+        Code::ResourceExhausted,
+        Code::Unimplemented,
+        Code::Internal,
+        Code::Unavailable,
+        Code::Unauthenticated,
+    ];
+
     /// Connect's name.
     pub fn as_str(self) -> &'static str {
         match self {

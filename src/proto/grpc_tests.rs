@@ -85,3 +85,33 @@ fn connect_json_uses_the_proto3_json_mapping() {
     assert_eq!(String::from_utf8(body).unwrap(), r#"{"code":"resource_exhausted","message":"full"}"#);
     assert_eq!(headers[0].1, "storage_full");
 }
+
+#[test]
+fn all_codes_are_listed_once() {
+    let mut names = std::collections::BTreeSet::new();
+    let mut numbers = std::collections::BTreeSet::new();
+    for c in Code::ALL {
+        // A new variant fails to compile here: list it in Code::ALL (and in
+        // docs/PROTOCOL.md, whose test reads Code::ALL).
+        match c {
+            Code::InvalidArgument
+            | Code::DeadlineExceeded
+            | Code::NotFound
+            | Code::AlreadyExists
+            | Code::PermissionDenied
+            | Code::ResourceExhausted
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::Unauthenticated => {}
+        }
+        names.insert(c.as_str());
+        numbers.insert(c.number());
+    }
+    assert_eq!(names.len(), Code::ALL.len());
+    assert_eq!(numbers.len(), Code::ALL.len());
+    for e in ErrorCode::ALL {
+        let c = RpcError::from(ApiError::new(e, "x")).code;
+        assert!(Code::ALL.contains(&c), "{e:?} maps to a listed code");
+    }
+}

@@ -1,4 +1,4 @@
-//! JSON bodies of the HTTP API (PROTOCOL.md section 3).
+//! JSON bodies of the HTTP API (`docs/PROTOCOL.md`, "HTTP endpoints").
 
 use serde::{Deserialize, Serialize};
 

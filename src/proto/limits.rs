@@ -1,4 +1,4 @@
-//! Limits of the contract (PROTOCOL.md section 1, "Limits"), with their defaults.
+//! Limits of the contract (`docs/PROTOCOL.md`, "Limits"), with their defaults.
 //!
 //! Each can be lowered (never raised) by a `[vars]` entry in `wrangler.toml`; the Worker
 //! reads them once per isolate with [`Limits::with_overrides`].

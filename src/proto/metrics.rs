@@ -1,7 +1,7 @@
-//! `GET /metrics`: the topic and channel stats of section 3 in the Prometheus text
-//! exposition format (version 0.0.4), labelled by `topic`, `partition` and `channel`:
-//! one series per partition (`partition="0"` on a topic of one partition), so a sum over
-//! `partition` is the topic's figure.
+//! `GET /metrics` (`docs/PROTOCOL.md`, "Metrics"): the topic and channel stats in the
+//! Prometheus text exposition format (version 0.0.4), labelled by `topic`, `partition`
+//! and `channel`: one series per partition (`partition="0"` on a topic of one partition),
+//! so a sum over `partition` is the topic's figure.
 
 use super::http::{ChannelStats, TopicStats};
 use std::fmt::Write as _;

@@ -1,4 +1,4 @@
-//! Topic and channel names: checked once when made (PROTOCOL.md section 1, "Names").
+//! Topic and channel names: checked once when made (`docs/PROTOCOL.md`, "Conventions").
 
 use super::error::{ApiError, ErrorCode};
 use std::fmt;

@@ -1,6 +1,6 @@
-//! NSQ-compatible publishing (PROTOCOL.md section 3, "Operations"): nsqd's `/pub` and
-//! `/mpub` query parameters, body framings and answers, so an NSQ HTTP publisher works
-//! unchanged.
+//! NSQ-compatible publishing (`docs/PROTOCOL.md`, "NSQ-compatible endpoints"): nsqd's
+//! `/pub` and `/mpub` query parameters, body framings and answers, so an NSQ HTTP
+//! publisher works unchanged.
 //!
 //! Answers follow nsqd's v1 HTTP API: `200 OK` (text) on success, and on failure nsqd's
 //! status and `{"message": "<NSQ_CODE>"}`. The error body also carries the contract's

@@ -1,8 +1,9 @@
-//! Partitioned topics (PROTOCOL.md section 8): which partition an event goes to, and the
-//! names of the partitions' objects. The rule is public so that any client can route by
-//! itself: an event with an ordering key goes to `fnv1a32(utf8(key)) mod N`; one without
-//! a key to `fnv1a32(utf8(source + "\n" + id)) mod N` when the publisher gave its `id`;
-//! any partition otherwise. `?partition=P` overrides.
+//! Partitioned topics (`docs/PROTOCOL.md`, "Partitioned topics"): which partition an
+//! event goes to, and the names of the partitions' objects. The rule is public so that
+//! any client can route by itself: an event with an ordering key goes to
+//! `fnv1a32(utf8(key)) mod N`; one without a key to `fnv1a32(utf8(source + "\n" + id))
+//! mod N` when the publisher gave its `id`; any partition otherwise. `?partition=P`
+//! overrides.
 
 use super::{ApiError, ErrorCode};
 use serde::de::IgnoredAny;

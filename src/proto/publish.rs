@@ -1,5 +1,5 @@
-//! Reading a publish request in any of the contract's four body forms (PROTOCOL.md
-//! section 3, "Publish") into accepted events.
+//! Reading a publish request in any of the contract's four body forms (`docs/PROTOCOL.md`,
+//! "Publishing") into accepted events.
 
 use super::event::{self, media_type, Accepted};
 use super::nsq::{self, Framing};

@@ -1,6 +1,7 @@
-//! Push channels (PROTOCOL.md section 9): their settings, the HTTP request of a delivery
-//! (CloudEvents HTTP binary mode, signed as Standard Webhooks define) and what the
-//! receiver's answer means. Pure: the topic object sends the request and reports back.
+//! Push channels (`docs/PROTOCOL.md`, "Push channels"): their settings, the HTTP request
+//! of a delivery (CloudEvents HTTP binary mode, signed as Standard Webhooks define) and
+//! what the receiver's answer means. Pure: the topic object sends the request and reports
+//! back.
 
 use super::ApiError;
 use base64::engine::general_purpose::STANDARD as B64;

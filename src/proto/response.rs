@@ -1,10 +1,10 @@
-//! The answer to a request (PROTOCOL.md section 3, "Request-response"), made by the Worker
+//! The answer to a request (`docs/PROTOCOL.md`, "Request-response"), made by the Worker
 //! and by the `memory://` bus from a `respond` frame.
 
 use super::event::rfc3339;
 use serde_json::value::RawValue;
 
-/// Makes the answer to a request (PROTOCOL.md section 3, "Request-response"): a
+/// Makes the answer to a request (`docs/PROTOCOL.md`, "Request-response"): a
 /// structured CloudEvent with `type` = the request's type + `.response`, `source` = the
 /// responder's, `data` = the responder's data (JSON), and `ismldrequestid` naming the
 /// request event's `id` so an answer can be matched without the HTTP exchange.

@@ -88,6 +88,42 @@ pub enum Route {
     Rpc(super::grpc::Method),
 }
 
+/// Every route [`Route::parse`] accepts, as (method, path), where `{topic}`, `{channel}`
+/// and `{login}` stand for a name. The wire reference, `docs/PROTOCOL.md`, is tested
+/// against this list.
+pub const ROUTES: [(&str, &str); 30] = [
+    ("GET", "/v1/health"),
+    ("POST", "/v1/clients"),
+    ("GET", "/v1/clients"),
+    ("POST", "/v1/clients/{login}/secret"),
+    ("DELETE", "/v1/clients/{login}"),
+    ("POST", "/v1/tokens"),
+    ("GET", "/v1/topics"),
+    ("PUT", "/v1/topics/{topic}"),
+    ("GET", "/v1/topics/{topic}"),
+    ("DELETE", "/v1/topics/{topic}"),
+    ("POST", "/v1/topics/{topic}/events"),
+    ("POST", "/v1/topics/{topic}/requests"),
+    ("GET", "/v1/topics/{topic}/ws"),
+    ("PUT", "/v1/topics/{topic}/channels/{channel}"),
+    ("DELETE", "/v1/topics/{topic}/channels/{channel}"),
+    ("POST", "/v1/topics/{topic}/channels/{channel}/pause"),
+    ("POST", "/v1/topics/{topic}/channels/{channel}/unpause"),
+    ("POST", "/v1/topics/{topic}/channels/{channel}/seek"),
+    ("GET", "/v1/topics/{topic}/channels/{channel}/dead"),
+    ("POST", "/v1/topics/{topic}/channels/{channel}/dead/redrive"),
+    ("POST", "/v1/topics/{topic}/channels/{channel}/pull"),
+    ("POST", "/v1/topics/{topic}/channels/{channel}/settle"),
+    ("GET", "/v1/topics/{topic}/channels/{channel}/ws"),
+    ("GET", "/metrics"),
+    ("POST", "/pub"),
+    ("POST", "/mpub"),
+    ("GET", "/ping"),
+    ("HEAD", "/ping"),
+    ("POST", "/ismld.v1.BusService/Publish"),
+    ("POST", "/ismld.v1.BusService/PublishBatch"),
+];
+
 fn segment(s: &str) -> Result<String, ApiError> {
     percent_decode_str(s)
         .decode_utf8()
@@ -196,5 +232,64 @@ mod tests {
             Route::Rpc(Method::PublishBatch)
         );
         assert_eq!(Route::parse("POST", "/ismld.v1.BusService/Nope").unwrap_err().code, ErrorCode::NotFound);
+    }
+
+    /// Which route (and operation) a parsed route is.
+    fn key(r: &Route) -> String {
+        use crate::proto::grpc::Method;
+        // A new variant fails to compile here: give it an arm, a row in ROUTES, and a row
+        // in docs/PROTOCOL.md (whose test reads ROUTES); then update the count below.
+        let name = match r {
+            Route::Health => "health",
+            Route::ListTopics => "list-topics",
+            Route::Topic(_, op) => match op {
+                TopicOp::Publish => "topic-publish",
+                TopicOp::Request => "topic-request",
+                TopicOp::Stats => "topic-stats",
+                TopicOp::Delete => "topic-delete",
+                TopicOp::Socket => "topic-socket",
+                TopicOp::Create => "topic-create",
+            },
+            Route::Channel(_, _, op) => match op {
+                ChannelOp::Create => "channel-create",
+                ChannelOp::Delete => "channel-delete",
+                ChannelOp::Pause => "channel-pause",
+                ChannelOp::Unpause => "channel-unpause",
+                ChannelOp::Seek => "channel-seek",
+                ChannelOp::Dead => "channel-dead",
+                ChannelOp::Redrive => "channel-redrive",
+                ChannelOp::Socket => "channel-socket",
+                ChannelOp::Pull => "channel-pull",
+                ChannelOp::Settle => "channel-settle",
+            },
+            Route::CreateClient => "create-client",
+            Route::ListClients => "list-clients",
+            Route::RotateClient(_) => "rotate-client",
+            Route::DeleteClient(_) => "delete-client",
+            Route::CreateToken => "create-token",
+            Route::NsqPing => "nsq-ping",
+            Route::NsqPub => "nsq-pub",
+            Route::NsqMpub => "nsq-mpub",
+            Route::Metrics => "metrics",
+            Route::Rpc(Method::Publish) => "rpc-publish",
+            Route::Rpc(Method::PublishBatch) => "rpc-publish-batch",
+        };
+        name.to_owned()
+    }
+
+    /// How many arms `key` has.
+    const KEYS: usize = 29;
+
+    #[test]
+    fn routes_list_every_route_the_parser_takes() {
+        let mut keys = std::collections::BTreeSet::new();
+        for (method, path) in ROUTES {
+            let concrete = path.replace("{topic}", "t").replace("{channel}", "c").replace("{login}", "l");
+            let r = Route::parse(method, &concrete).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+            keys.insert(key(&r));
+        }
+        assert_eq!(keys.len(), KEYS, "every kind of route is listed: {keys:?}");
+        let unique: std::collections::BTreeSet<_> = ROUTES.iter().collect();
+        assert_eq!(unique.len(), ROUTES.len());
     }
 }

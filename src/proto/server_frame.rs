@@ -1,10 +1,17 @@
-//! Server -> client frames (PROTOCOL.md sections 4 and 7): `welcome`, `ok` (with what it
-//! answers), `error`, `pong`, and the deliveries `msg` / `msgs`, assembled around the
-//! stored event's JSON text so a delivery never re-parses the event.
+//! Server -> client frames (`docs/PROTOCOL.md`, "Server frames" and "Batched frames"):
+//! `welcome`, `ok` (with what it answers), `error`, `pong`, and the deliveries `msg` /
+//! `msgs`, assembled around the stored event's JSON text so a delivery never re-parses the
+//! event.
 
 use super::error::{ApiError, ErrorCode};
 use serde::Serialize;
 use serde_json::Value;
+
+/// Every `op` of a server frame: `welcome`, `error` and `pong` ([`ServerFrame`]), `ok`
+/// ([`OkFrame`]), `msg` ([`msg_frame`]) and `msgs` (several deliveries, each one's
+/// [`msg_fields`], in `messages`), as the client's decoder (`codec::ServerMessage`)
+/// reads them. The wire reference, `docs/PROTOCOL.md`, is tested against this list.
+pub const SERVER_OPS: [&str; 6] = ["welcome", "msg", "msgs", "ok", "error", "pong"];
 
 /// Server -> client frames, encoded with [`ServerFrame::encode`] (`ok` is [`OkFrame`],
 /// `msg` and `msgs` are assembled around stored JSON by [`msg_fields`]).
@@ -151,4 +158,64 @@ impl ServerFrame<'_> {
 /// `ok` for a frame with this `ref`.
 pub fn ok_frame(reference: Option<&Value>) -> String {
     OkFrame { reference, ..Default::default() }.encode()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::codec::ServerMessage;
+    use super::*;
+
+    fn op_of(text: &str) -> String {
+        let v: Value = serde_json::from_str(text).unwrap();
+        v["op"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn server_ops_are_what_the_server_sends_and_the_client_reads() {
+        let e = ApiError::invalid("x");
+        let h = MsgHeader {
+            id: "0000000000000001",
+            seq: 1,
+            partition: 0,
+            attempt: 1,
+            failures: 0,
+            deadline: 1,
+            reply: false,
+            checkpoint: None,
+        };
+        let welcome = ServerFrame::Welcome {
+            topic: "t",
+            channel: Some("c"),
+            session: "s",
+            max_in_flight: 1,
+            heartbeat_ms: 30_000,
+            batch: Some(true),
+            partition: 0,
+            partitions: 1,
+        };
+        let mut sent = Vec::new();
+        for f in
+            [welcome, ServerFrame::Error { reference: None, code: e.code, message: "x" }, ServerFrame::Pong]
+        {
+            // A new variant fails to compile here: give its op a place in SERVER_OPS (and in
+            // docs/PROTOCOL.md, whose test reads SERVER_OPS).
+            match f {
+                ServerFrame::Welcome { .. } | ServerFrame::Error { .. } | ServerFrame::Pong => {}
+            }
+            sent.push(f.encode());
+        }
+        sent.push(ok_frame(None));
+        sent.push(msg_frame(&h, "{}"));
+        sent.push(format!("{{\"op\":\"msgs\",\"messages\":[{{{}}}]}}", msg_fields(&h, "{}")));
+        let ops: Vec<String> = sent.iter().map(|t| op_of(t)).collect();
+        let mut listed: Vec<&str> = SERVER_OPS.to_vec();
+        let mut seen: Vec<&str> = ops.iter().map(String::as_str).collect();
+        listed.sort_unstable();
+        seen.sort_unstable();
+        assert_eq!(listed, seen);
+        for text in &sent {
+            let m = ServerMessage::decode(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(m.op(), op_of(text));
+        }
+    }
 }

@@ -1,9 +1,9 @@
-//! Partitioned topics in the front Worker (PROTOCOL.md section 8): the one place that
-//! knows a topic may be several objects. It learns a topic's partition count once per
-//! isolate (it never changes while the topic lives), sends every topic operation to the
-//! partition(s) it concerns with `x-ismld-partition: {p}/{n}`, and fans channel
-//! operations out to every partition. Splitting bodies and merging answers is pure
-//! (`proto::fanout`, `proto::partition`); this file only sends and receives.
+//! Partitioned topics in the front Worker (`docs/PROTOCOL.md`, "Partitioned topics"): the
+//! one place that knows a topic may be several objects. It learns a topic's partition
+//! count once per isolate (it never changes while the topic lives), sends every topic
+//! operation to the partition(s) it concerns with `x-ismld-partition: {p}/{n}`, and fans
+//! channel operations out to every partition. Splitting bodies and merging answers is
+//! pure (`proto::fanout`, `proto::partition`); this file only sends and receives.
 //!
 //! A topic of one partition costs one map lookup here: its requests go to its object
 //! unchanged, streamed.
