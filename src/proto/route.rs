@@ -91,7 +91,7 @@ pub enum Route {
 /// Every route [`Route::parse`] accepts, as (method, path), where `{topic}`, `{channel}`
 /// and `{login}` stand for a name. The wire reference, `docs/PROTOCOL.md`, is tested
 /// against this list.
-pub const ROUTES: [(&str, &str); 30] = [
+pub const ROUTES: [(&str, &str); 33] = [
     ("GET", "/v1/health"),
     ("POST", "/v1/clients"),
     ("GET", "/v1/clients"),
@@ -105,6 +105,7 @@ pub const ROUTES: [(&str, &str); 30] = [
     ("POST", "/v1/topics/{topic}/events"),
     ("POST", "/v1/topics/{topic}/requests"),
     ("GET", "/v1/topics/{topic}/ws"),
+    ("GET", "/v1/topics/{topic}/partitions"),
     ("PUT", "/v1/topics/{topic}/channels/{channel}"),
     ("DELETE", "/v1/topics/{topic}/channels/{channel}"),
     ("POST", "/v1/topics/{topic}/channels/{channel}/pause"),
@@ -115,9 +116,11 @@ pub const ROUTES: [(&str, &str); 30] = [
     ("POST", "/v1/topics/{topic}/channels/{channel}/pull"),
     ("POST", "/v1/topics/{topic}/channels/{channel}/settle"),
     ("GET", "/v1/topics/{topic}/channels/{channel}/ws"),
+    ("GET", "/v1/topics/{topic}/channels/{channel}/peek"),
     ("GET", "/metrics"),
     ("POST", "/pub"),
     ("POST", "/mpub"),
+    ("GET", "/pub"),
     ("GET", "/ping"),
     ("HEAD", "/ping"),
     ("POST", "/ismld.v1.BusService/Publish"),
@@ -249,6 +252,7 @@ mod tests {
                 TopicOp::Delete => "topic-delete",
                 TopicOp::Socket => "topic-socket",
                 TopicOp::Create => "topic-create",
+                TopicOp::Partitions => "topic-partitions",
             },
             Route::Channel(_, _, op) => match op {
                 ChannelOp::Create => "channel-create",
@@ -261,6 +265,7 @@ mod tests {
                 ChannelOp::Socket => "channel-socket",
                 ChannelOp::Pull => "channel-pull",
                 ChannelOp::Settle => "channel-settle",
+                ChannelOp::Peek => "channel-peek",
             },
             Route::CreateClient => "create-client",
             Route::ListClients => "list-clients",
@@ -270,6 +275,7 @@ mod tests {
             Route::NsqPing => "nsq-ping",
             Route::NsqPub => "nsq-pub",
             Route::NsqMpub => "nsq-mpub",
+            Route::NsqWrongMethod => "nsq-wrong-method",
             Route::Metrics => "metrics",
             Route::Rpc(Method::Publish) => "rpc-publish",
             Route::Rpc(Method::PublishBatch) => "rpc-publish-batch",
@@ -278,7 +284,7 @@ mod tests {
     }
 
     /// How many arms `key` has.
-    const KEYS: usize = 29;
+    const KEYS: usize = 32;
 
     #[test]
     fn routes_list_every_route_the_parser_takes() {
