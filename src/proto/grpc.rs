@@ -416,7 +416,13 @@ pub fn encode_answer(method: Method, protocol: Protocol, published: &str) -> Res
             let p: Published = serde_json::from_str(published).map_err(internal)?;
             encode_message(
                 protocol,
-                &v1::PublishResponse { topic: p.topic, id: p.id, seq: p.seq, duplicate: p.duplicate },
+                &v1::PublishResponse {
+                    topic: p.topic,
+                    id: p.id,
+                    seq: p.seq,
+                    duplicate: p.duplicate,
+                    partition: p.partition,
+                },
             )
         }
         Method::PublishBatch => {
@@ -424,7 +430,7 @@ pub fn encode_answer(method: Method, protocol: Protocol, published: &str) -> Res
             let results = p
                 .results
                 .into_iter()
-                .map(|r| v1::PublishResult { id: r.id, seq: r.seq, duplicate: r.duplicate })
+                .map(|r| v1::PublishResult { id: r.id, seq: r.seq, duplicate: r.duplicate, partition: r.partition })
                 .collect();
             encode_message(protocol, &v1::PublishBatchResponse { topic: p.topic, results })
         }

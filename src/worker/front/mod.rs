@@ -38,7 +38,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Ok(r) => with_cors(r),
         Err(e) => {
             super::log::error("request.failed", json!({ "error": e.to_string() }));
-            http::fail(ErrorCode::Internal, "internal error")
+            with_cors(http::fail(ErrorCode::Internal, "internal error")?)
         }
     }
 }
@@ -189,6 +189,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
     headers.delete(SOURCE_HEADER)?;
     headers.delete(CALLER_HEADER)?;
     headers.delete(crate::proto::nsq::FRAMING_HEADER)?;
+    headers.delete(super::topic::PARTITION_HEADER)?;
     if let Some(w) = &who {
         headers.set(SOURCE_HEADER, &w.source())?;
         if socket {
