@@ -277,6 +277,12 @@ export class Connection {
           this.wireName(options.channel, true);
         },
         onStop: () => this.subscribers.delete(sub as unknown as Subscriber<never, never>),
+        prepare:
+          options.filter === undefined
+            ? undefined
+            : async () => {
+                await this.admin.createChannel(options.topic, options.channel, { filter: options.filter });
+              },
       },
       handler,
     );
