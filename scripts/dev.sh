@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts ismld locally: builds the Worker and runs it in workerd with `wrangler dev`, with
 # persistent Durable Object state under .wrangler/state (kept across restarts).
-#   PORT=8787 ISMLD_ADMIN_TOKEN=... ALLOW_ANONYMOUS=true npm run dev
+#   IP=127.0.0.1 PORT=8787 ISMLD_ADMIN_TOKEN=... ALLOW_ANONYMOUS=true npm run dev
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -9,6 +9,7 @@ bash scripts/setup.sh
 # The npm package (js/dist) too, so the examples run against this bus.
 bash scripts/build-client.sh
 
+IP="${IP:-127.0.0.1}"
 PORT="${PORT:-8787}"
 ALLOW_ANONYMOUS="${ALLOW_ANONYMOUS:-true}"
 
@@ -23,7 +24,7 @@ fi
 umask 077
 printf 'ADMIN_TOKEN=%s\n' "$token" > .dev.vars
 
-url="http://127.0.0.1:$PORT"
+url="http://$IP:$PORT"
 log "ismld will listen at $url (wrangler builds the Worker first, and rebuilds on edits to src/)"
 log "dev admin token: $token   (Authorization: Bearer <token>)"
 if [ "$ALLOW_ANONYMOUS" = "true" ]; then
@@ -32,5 +33,5 @@ if [ "$ALLOW_ANONYMOUS" = "true" ]; then
 fi
 log "dashboard: $url/dashboard/ (log in with the admin token); metrics: $url/metrics"
 log "try: curl -X POST $url/v1/topics/hello/events -H 'content-type: application/json' -d '{\"hi\":1}'"
-exec wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
+exec wrangler dev --ip "$IP" --port "$PORT" --persist-to .wrangler/state \
   --var "ALLOW_ANONYMOUS:$ALLOW_ANONYMOUS" --show-interactive-dev-session=false
