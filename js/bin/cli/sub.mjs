@@ -55,6 +55,8 @@ export async function run(command, argv) {
     }
     handled += 1;
     settling += 1;
+    // The last one wanted: no more credit, so the bus sends nothing it would have to take back.
+    if (enough()) for (const sub of subs) sub.setMaxInFlight(0);
     try {
       await out.result(messageJson(msg), messageLine(msg, { attempt: msg.attempt > 1 ? msg.attempt : undefined }));
       if (opt["no-ack"]) await msg.requeue(requeueDelay ? { delayMs: requeueDelay } : {});
@@ -67,7 +69,7 @@ export async function run(command, argv) {
 
   const conns = [];
   const subs = [];
-  const each = Math.max(1, Math.ceil(maxInFlight / partitions));
+  const each = Math.max(1, Math.ceil(Math.min(maxInFlight, count ?? Infinity) / partitions));
   for (let p = 0; p < partitions; p++) {
     const conn = partitions === 1 ? ctx.bus : await ctx.connect({}, p);
     const sub = conn.subscribe({ topic, channel, maxInFlight: each, ...(handlerTimeout ? { handlerTimeout } : {}), ...(maxAttempts !== undefined ? { maxAttempts } : {}) }, handler);
