@@ -156,6 +156,12 @@ test("clients add prints the founding document's words; list, rotate, remove; to
   const forbidden = await ismld(["pub", "payroll", "x", "--login", login, "--secret", secret]);
   assert.equal(forbidden.code, 1);
   assert.match(forbidden.stderr, /^ismld: forbidden: /);
+  // May publish to orders.x but not subscribe: the refused socket is reported, not retried.
+  for (const cmd of [["sub", "orders.x", "c"], ["tail", "orders.x"]]) {
+    const r = await ismld([...cmd, "--login", login, "--secret", secret]);
+    assert.equal(r.code, 1, cmd[0]);
+    assert.match(r.stderr, /^ismld: forbidden: no permission to subscribe/, cmd[0]);
+  }
 
   const rotate = await ismld(["clients", "rotate", login]);
   assert.equal(rotate.code, 0);
@@ -267,6 +273,14 @@ test("sub: prints each message and finishes it; --json, --count, --filter, --no-
   const conflict = await ismld(["sub", topic, "created", "--filter", JSON.stringify({ exact: { type: "other" } })]);
   assert.equal(conflict.code, 1);
   assert.match(conflict.stderr, /^ismld: conflict: /);
+
+  // A final close (the channel deleted) ends sub with the bus's code.
+  const deleted = start(["sub", topic, "doomed"]);
+  await deleted.until((p) => /Subscribed/.test(p.stderr), "the subscription");
+  assert.equal((await call(w.url, "DELETE", `/v1/topics/${topic}/channels/doomed`, { headers: ADMIN })).status, 204);
+  const d = await deleted.done;
+  assert.equal(d.code, 1);
+  assert.match(d.stderr, /^ismld: not_found: channel deleted/m);
 
   // A partitioned topic: one socket per partition, every partition's messages.
   const parts = uniqueName("subparts");
