@@ -182,7 +182,7 @@ export class Connection {
   async publishEvent(
     topic: string,
     event: CloudEvent | CloudEventLike,
-    options: Pick<PublishOptions, "orderingKey" | "delayMs" | "ttlMs" | "signal"> = {},
+    options: Pick<PublishOptions, "orderingKey" | "delayMs" | "ttlMs" | "partition" | "signal"> = {},
   ): Promise<PublishResult> {
     this.open();
     options.signal?.throwIfAborted();
@@ -315,8 +315,9 @@ export class Connection {
   }
 }
 
-function pick(o: { orderingKey?: string; delayMs?: number; ttlMs?: number; signal?: AbortSignal }): Partial<Outgoing> {
+function pick(o: { orderingKey?: string; delayMs?: number; ttlMs?: number; partition?: number; signal?: AbortSignal }): Partial<Outgoing> {
   const out: Partial<Outgoing> = {};
+  if (o.partition !== undefined) out.partition = o.partition;
   if (o.orderingKey !== undefined) out.orderingKey = o.orderingKey;
   if (o.delayMs !== undefined) out.delayMs = o.delayMs;
   if (o.ttlMs !== undefined) out.ttlMs = o.ttlMs;

@@ -24,6 +24,8 @@ export interface Outgoing {
   orderingKey?: string;
   delayMs?: number;
   ttlMs?: number;
+  /** An explicit partition (HTTP only: `?partition=P`). */
+  partition?: number;
   /** Safe to repeat (the event has an id the caller chose, or the client made). */
   idempotent: boolean;
   signal?: AbortSignal;
@@ -49,7 +51,7 @@ export class Publishing {
 
   /** Whether this publish goes over the socket. */
   private useSocket(topic: string, p: Outgoing): boolean {
-    if (this.via === "http" || !this.transport.sockets || !(p.event || p.make)) return false;
+    if (this.via === "http" || !this.transport.sockets || !(p.event || p.make) || p.partition !== undefined) return false;
     if (this.via === "socket") return true;
     return (this.inFlight.get(topic) ?? 0) > 0 || !!this.sockets.get(topic)?.live;
   }
@@ -90,6 +92,7 @@ export class Publishing {
     if (p.orderingKey !== undefined) query["ordering_key"] = p.orderingKey;
     if (p.delayMs !== undefined) query["delay_ms"] = String(p.delayMs);
     if (p.ttlMs !== undefined) query["ttl_ms"] = String(p.ttlMs);
+    if (p.partition !== undefined) query["partition"] = String(p.partition);
     const call = {
       method: "POST",
       path: `/v1/topics/${seg(topic)}/events`,

@@ -142,10 +142,13 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
     for (const l of this.stopped.splice(0)) l(error);
   }
 
-  /** Changes how many messages are handled at once (spread over the partitions' sockets, at least 1 each). */
+  /**
+   * Changes how many messages are handled at once (spread over the partitions' sockets, at
+   * least 1 each); 0 pauses delivery on every socket (`rdy 0`) until it is raised again.
+   */
   setMaxInFlight(count: number): void {
     this.maxInFlight = count;
-    const shares = spread(count, this.consumers.length);
+    const shares = count === 0 ? this.consumers.map(() => 0) : spread(count, this.consumers.length);
     this.consumers.forEach((c, i) => c.setMaxInFlight(shares[i] ?? 1));
   }
 

@@ -143,6 +143,11 @@ impl MemoryBus {
             }
             Err(e) => return answer_json(&Answer::error(&e)),
         };
+        // memory:// topics have one partition, as the Worker's `?partition=P` check says.
+        if let Some((_, p)) = query.iter().find(|(k, _)| k == "partition").filter(|(_, p)| p != "0") {
+            let e = ApiError::invalid(format!("partition must be 0..1 on this topic, not {p:?}"));
+            return answer_json(&Answer::error(&e));
+        }
         let entropy = self.entropy();
         let headers =
             content_type.map(|c| vec![("content-type".to_owned(), c.to_owned())]).unwrap_or_default();

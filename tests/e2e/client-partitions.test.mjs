@@ -141,6 +141,9 @@ test("a subscriber on a 4-partition topic: one socket per partition, maxInFlight
   sub.setMaxInFlight(5);
   await board.until(() => live.every((s) => s.sent.some((f) => f.op === "rdy")), "rdy on every socket");
   assert.deepEqual(live.map((s) => [s.partition, s.sent.findLast((f) => f.op === "rdy").count]).sort(), [["0", 2], ["1", 1], ["2", 1], ["3", 1]]);
+  // 0 pauses every socket (rdy 0, not 1 each).
+  sub.setMaxInFlight(0);
+  await board.until(() => live.every((s) => s.sent.findLast((f) => f.op === "rdy").count === 0), "rdy 0 on every socket");
   await bus.close();
   assert.equal(sub.state, "stopped");
   await board.until(() => rec.open().length === 0, "every socket closed");
@@ -264,6 +267,14 @@ test("publisher sockets on a 4-partition topic: routed by key (order kept) and b
   assert.equal(first.partition, fnv1a32("/ismld-js\nfixed-id-1") % 4);
   const again = await bus.publish(topic, { n: 1 }, { id: "fixed-id-1" });
   assert.deepEqual([again.duplicate, again.partition, again.seq], [true, first.partition, first.seq]);
+
+  // `partition` pins a publish (over HTTP), whatever its key says; one the topic lacks is refused.
+  const pinnedKey = keys.find((k) => fnv1a32(k) % 4 !== 3);
+  const httpBefore = rec.open().flatMap((s) => s.sent.filter((f) => f.op === "pub")).length;
+  const pinned = await bus.publish(topic, { pinned: true }, { partition: 3, orderingKey: pinnedKey });
+  assert.equal(pinned.partition, 3);
+  assert.equal(rec.open().flatMap((s) => s.sent.filter((f) => f.op === "pub")).length, httpBefore, "not over a socket");
+  await assert.rejects(bus.publish(topic, 1, { partition: 4 }), (e) => e.code === "invalid_request" && /partition must be 0\.\.4/.test(e.message));
 
   // What a channel gets of each partition (admin.pull({ partition })) is in per-key order.
   const delivered = new Map(keys.map((k) => [k, []]));

@@ -9,7 +9,7 @@ import { startWorker, call, publish, cloudEvent, uniqueName, Socket } from "./ha
 let w;
 const statuses = [];
 before(async () => {
-  w = await startWorker({ vars: { MAX_BATCH_BYTES: "200000" } });
+  w = await startWorker({ vars: { MAX_EVENT_BYTES: "150000", MAX_BATCH_BYTES: "200000" } });
 });
 after(async () => {
   assert.ok(!statuses.includes(500), "no request answered 500");
@@ -45,9 +45,15 @@ test("bodies: oversized, deeply nested, invalid UTF-8, wrong types", async () =>
   const topic = uniqueName();
   const path = `/v1/topics/${topic}/events`;
   const ceHeaders = { "content-type": "application/cloudevents+json" };
-  const big = await req("POST", path, { raw: "x".repeat(300_000), headers: { "content-type": "text/plain" } });
+  // One event is held to MAX_EVENT_BYTES, a batch to MAX_BATCH_BYTES; each refusal names its limit.
+  const big = await req("POST", path, { raw: "x".repeat(160_000), headers: { "content-type": "text/plain" } });
   assert.equal(big.status, 413);
-    const nested = `{"specversion":"1.0","id":"n","source":"/s","type":"t","data":${deep(50_000)}}`;
+  assert.match(big.body.error.message, /MAX_EVENT_BYTES/);
+  const batch = [1, 2, 3].map((i) => ({ specversion: "1.0", id: `b${i}`, source: "/s", type: "t", data: "x".repeat(70_000) }));
+  const bigBatch = await req("POST", path, { raw: JSON.stringify(batch), headers: { "content-type": "application/cloudevents-batch+json" } });
+  assert.equal(bigBatch.status, 413);
+  assert.match(bigBatch.body.error.message, /MAX_BATCH_BYTES/);
+  const nested = `{"specversion":"1.0","id":"n","source":"/s","type":"t","data":${deep(50_000)}}`;
   assert.equal((await req("POST", path, { raw: nested, headers: ceHeaders })).status, 400);
   assert.equal((await req("POST", path, { raw: deep(50_000), headers: { "content-type": "application/json" } })).status, 400);
   const badUtf8 = Buffer.concat([Buffer.from('{"specversion":"1.0","id":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","source":"/s","type":"t"}')]);

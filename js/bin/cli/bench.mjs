@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import process from "node:process";
 import { int, parse, UsageError } from "./args.mjs";
-import { open, partitionsOf, publishers } from "./bus.mjs";
+import { open, reach } from "./bus.mjs";
 import { Output } from "./output.mjs";
 
 const OPTIONS = {
@@ -63,13 +63,12 @@ export async function run(_command, argv) {
   const maxInFlight = int(opt, "max-in-flight", "bench", { min: 1, max: 2500 }) ?? 100;
   const out = new Output(opt.json);
   const ctx = await open(opt, "bench");
+  await reach(ctx, topic);
   const runId = randomBytes(4).toString("hex");
   const channel = opt.channel ?? (mode === "pubsub" ? `bench-${runId}` : "bench");
-  const partitions = await partitionsOf(ctx, topic);
   const state = { published: 0, received: 0, firstAt: 0, lastAt: 0, latencies: [] };
   const pad = "x".repeat(Math.max(0, size - JSON.stringify({ run: runId, n: msgs, t: now(), pad: "" }).length));
   const conns = [];
-  const pools = [];
 
   // Ctrl-C stops publishing and waiting, and reports what was measured so far.
   let interrupted;
@@ -108,13 +107,11 @@ export async function run(_command, argv) {
         if (state.received === msgs) done();
       };
       const subs = [];
-      const each = Math.max(1, Math.ceil(maxInFlight / partitions));
+      // On a partitioned topic each subscriber opens a socket per partition (the client's).
       for (let c = 0; c < clients; c++) {
-        for (let p = 0; p < partitions; p++) {
-          const conn = await ctx.connect({}, partitions > 1 ? p : undefined);
-          conns.push(conn);
-          subs.push(conn.subscribe({ topic, channel, maxInFlight: each }, handler));
-        }
+        const conn = ctx.connect();
+        conns.push(conn);
+        subs.push(conn.subscribe({ topic, channel, maxInFlight }, handler));
       }
       await Promise.all(subs.map((s) => s.start()));
       if (mode === "sub") out.note(`bench: ${clients} subscriber(s) on channel='${channel}' of topic='${topic}', waiting for ${msgs} messages`);
@@ -128,28 +125,17 @@ export async function run(_command, argv) {
       const next = () => ({ run: runId, n: n++, t: now(), pad });
       await Promise.all(
         shares.map(async (share) => {
-          // Socket publishers of a partitioned topic: one socket per partition, used in turn.
-          let conn;
-          let pool;
-          if (via === "http") {
-            conn = await ctx.connect({ publishing: { via } });
-            conns.push(conn);
-          } else {
-            pool = publishers(ctx, { partitioned: partitions > 1, publishing: { maxBatch: batch, queueCap: Math.max(10_000, window) } });
-            pools.push(pool);
-          }
-          let turn = 0;
+          // Socket publishers of a partitioned topic: one socket per partition (the client's).
+          const publishing = via === "http" ? { via } : { via, maxBatch: batch, queueCap: Math.max(10_000, window) };
+          const conn = ctx.connect({ publishing });
+          conns.push(conn);
           const slots = limiter(window);
           const failures = [];
           const pending = new Set();
           for (let sent = 0; sent < share && !failures.length && !stopping; ) {
             const k = via === "http" ? Math.min(batch, share - sent) : 1;
             await slots.take();
-            const p = pool
-              ? pool.publish(topic, next(), {}, turn++ % partitions)
-              : k === 1
-                ? conn.publish(topic, next())
-                : conn.publishBatch(topic, Array.from({ length: k }, () => ({ data: next() })));
+            const p = k === 1 ? conn.publish(topic, next()) : conn.publishBatch(topic, Array.from({ length: k }, () => ({ data: next() })));
             sent += k;
             const tracked = p.then(
               () => (state.published += k),
@@ -182,7 +168,7 @@ export async function run(_command, argv) {
     return 0;
   } finally {
     if (progress) clearInterval(progress);
-    await Promise.allSettled([...conns, ...pools].map((c) => c.close()));
+    await Promise.allSettled(conns.map((c) => c.close()));
     await ctx.bus.close();
   }
 }

@@ -1,11 +1,7 @@
 // The CLI's way to the bus: a `Connection` of the package's own client (js/dist, loaded
-// only by the commands that need it), and, for what the client's API does not offer yet,
-// direct HTTP calls with the same URL, credentials and error codes:
-//   - publishing to an explicit partition (`?partition=P`: `publish` has no such option);
-//   - sockets of a partitioned topic: the subscriber and the publisher socket open `.../ws`
-//     without `?partition=` (the bus answers 409), so the CLI gives each partition its own
-//     connection whose WebSocket adds it, and routes publishes itself by the bus's public
-//     rule (`route` below).
+// only by the commands that need it; it handles partitioned topics itself: a socket per
+// partition, publishes routed by the bus's rule, `partition` to pin one), and direct HTTP
+// calls with the same URL, credentials and error codes for what its API does not offer.
 
 import { Buffer } from "node:buffer";
 import { busUrl, credentials } from "./args.mjs";
@@ -23,25 +19,6 @@ export async function loadClient() {
     }
   }
   return client;
-}
-
-/** The WebSocket constructor of this runtime: Node 22's own, else the `ws` package. */
-async function webSocketClass() {
-  if (typeof globalThis.WebSocket === "function") return globalThis.WebSocket;
-  const name = "ws"; // optional dependency
-  const ws = await import(name).catch(() => undefined);
-  return ws?.WebSocket ?? ws?.default;
-}
-
-/** A WebSocket constructor whose sockets go to partition `p` (unless the URL names one). */
-function partitionWebSocket(Base, p) {
-  return class extends Base {
-    constructor(url, ...rest) {
-      const u = new URL(url);
-      if (!u.searchParams.has("partition")) u.searchParams.set("partition", String(p));
-      super(u.toString(), ...rest);
-    }
-  };
 }
 
 /**
@@ -68,15 +45,9 @@ export async function open(opt, command, { admin = false, connection: given = {}
     credentials: creds,
     /** The connection (one per command; more with `connect`). */
     bus: new api.Connection({ ...base, ...connection }),
-    /** Another connection with these options; `partition` pins its sockets to one partition. */
-    async connect(options = {}, partition) {
-      const extra = { ...options };
-      if (partition !== undefined) {
-        const Base = await webSocketClass();
-        if (!Base) throw new Error("no WebSocket in this runtime: install the `ws` package (Node 20)");
-        extra.WebSocket = partitionWebSocket(Base, partition);
-      }
-      return new api.Connection({ ...base, ...connection, ...extra });
+    /** Another connection with these options. */
+    connect(options = {}) {
+      return new api.Connection({ ...base, ...connection, ...options });
     },
     /**
      * A direct HTTP call: the answer's JSON, or the contract's error as an `IsmldError`.
@@ -114,51 +85,15 @@ export async function open(opt, command, { admin = false, connection: given = {}
   return ctx;
 }
 
-/** A topic's partition count (1 for a topic that does not exist yet). */
-export async function partitionsOf(ctx, topic) {
-  try {
-    const s = await ctx.bus.admin.stats(topic);
-    return s.partitions ?? 1;
-  } catch (e) {
-    if (e?.code === "not_found") return 1; // a first subscriber makes it
-    throw e;
-  }
-}
-
-/** FNV-1a, 32 bits, of the UTF-8 bytes (the bus's routing hash). */
-export function fnv1a32(text) {
-  let h = 0x811c9dc5;
-  for (const b of new TextEncoder().encode(text)) h = Math.imul(h ^ b, 16777619);
-  return h >>> 0;
-}
-
-/** The partition the bus would pick: by ordering key, else by source and id; undefined: any. */
-export function route(partitions, { key, source, id }) {
-  if (partitions <= 1) return 0;
-  if (key) return fnv1a32(key) % partitions;
-  if (id !== undefined) return fnv1a32(`${source}\n${id}`) % partitions;
-  return undefined;
-}
-
 /**
- * Publisher sockets: `publish(topic, data, options, p)` goes over partition p's socket
- * (with `partitioned`: one connection per partition, made when first used, whose socket
- * carries `?partition=p`), else over the topic's one socket.
+ * Asks for the topic's partition count over HTTP: an unreachable bus or refused
+ * credentials are reported at once (a socket would only retry). A topic not made yet is
+ * fine (a first subscriber or publisher makes it).
  */
-export function publishers(ctx, { partitioned, publishing = {} }) {
-  const conns = new Map();
-  const conn = (p) => {
-    if (!conns.has(p)) conns.set(p, ctx.connect({ publishing: { via: "socket", ...publishing } }, partitioned ? p : undefined));
-    return conns.get(p);
-  };
-  return {
-    async publish(topic, data, options, p = 0) {
-      return (await conn(p)).publish(topic, data, options);
-    },
-    async close() {
-      await Promise.allSettled([...conns.values()].map(async (c) => (await c).close()));
-    },
-  };
+export async function reach(ctx, topic) {
+  await ctx.http("GET", `${topicPath(topic)}/partitions`).catch((e) => {
+    if (e?.code !== "not_found") throw e;
+  });
 }
 
 /** `/v1/topics/{t}`, encoded. */

@@ -2,14 +2,14 @@
 // argument, or one per non-empty stdin line, published in order and printed as they are
 // acknowledged (id, seq, partition). The first event goes alone over HTTP (a bus that
 // cannot be reached, or refuses, is reported at once); the rest are pipelined over the
-// topic's publisher socket, which keeps their order. `--partition` is not in the client's
-// `publish` options: the first such event is a direct HTTP call (`?partition=P`), the
-// rest go over a publisher socket of that partition.
+// topic's publisher socket(s), which keep their order (the client opens one per partition
+// of a partitioned topic and routes each event as the bus would). `--partition` pins
+// every event to one partition: the client publishes those over HTTP, one after another.
 
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { duration, int, parse, UsageError } from "./args.mjs";
-import { open, partitionsOf, publishers, route, topicPath } from "./bus.mjs";
+import { open } from "./bus.mjs";
 import { Output } from "./output.mjs";
 
 const OPTIONS = {
@@ -58,7 +58,7 @@ export async function run(_command, argv) {
   // The client's default source is /clients/{login}; with a token the CLI says who it is.
   const source = (creds) => opt.source ?? (creds && "login" in creds ? `/clients/${creds.login}` : "/ismld-cli");
   const ctx = await open(opt, "pub", { connection: (creds) => ({ source: source(creds), publishing: { via: "http" } }) });
-  const options = strip({ orderingKey: opt.key, delayMs, ttlMs, id: opt.id, type: structured ? (opt.type ?? topic) : undefined });
+  const options = strip({ orderingKey: opt.key, delayMs, ttlMs, partition, id: opt.id, type: structured ? (opt.type ?? topic) : undefined });
 
   /** The data and options of `publish` (the client's API) for one line. */
   const publishArgs = (text) => {
@@ -66,39 +66,12 @@ export async function run(_command, argv) {
     const o = { ...options, ...(d.value === undefined && d.contentType ? { contentType: d.contentType } : {}) };
     return [d.value !== undefined ? d.value : d.text, o];
   };
-  /** Publishes one event to `partition` (direct HTTP: the client has no such option). */
-  const viaHttp = async (text) => {
-    const d = body(text, contentType);
-    const query = strip({ partition: String(partition), ordering_key: opt.key, delay_ms: num(delayMs), ttl_ms: num(ttlMs) });
-    let call;
-    if (structured) {
-      const event = { specversion: "1.0", id: opt.id ?? ctx.api.uuid(), source: ctx.bus.options.source, type: opt.type ?? topic };
-      event.datacontenttype = d.contentType ?? "text/plain; charset=utf-8";
-      event.data = d.value !== undefined ? d.value : d.text;
-      call = { body: JSON.stringify(event), contentType: "application/cloudevents+json" };
-    } else {
-      call = { body: d.text, contentType: d.contentType ?? "text/plain; charset=utf-8" };
-    }
-    const r = await ctx.http("POST", `${topicPath(topic)}/events`, { query, ...call });
-    return { partition: 0, ...r };
-  };
-
-  // After the first event: pipelined over publisher sockets, one per partition on a
-  // partitioned topic (routed as the bus would: by key, else source and id, else in turn).
+  // After the first event: pipelined over the publisher socket(s) of another connection.
   let sockets;
-  let turn = 0;
-  const later = async (text) => {
-    sockets ??= (async () => {
-      const n = partition !== undefined ? 1 : await partitionsOf(ctx, topic);
-      return { n, pool: publishers(ctx, { partitioned: partition !== undefined || n > 1, publishing: { timeoutMs: 30_000 } }) };
-    })();
-    const { n, pool } = await sockets;
-    const p = partition ?? route(n, { key: opt.key, source: ctx.bus.options.source, id: opt.id }) ?? turn++ % n;
-    return pool.publish(topic, ...publishArgs(text), p);
-  };
   const publishOne = (text, first) => {
-    if (!first) return later(text);
-    return partition !== undefined ? viaHttp(text) : ctx.bus.publish(topic, ...publishArgs(text));
+    if (first || partition !== undefined) return ctx.bus.publish(topic, ...publishArgs(text));
+    sockets ??= ctx.connect({ publishing: { via: "socket", timeoutMs: 30_000 } });
+    return sockets.publish(topic, ...publishArgs(text));
   };
   const print = (r) =>
     out.result(
@@ -117,20 +90,19 @@ export async function run(_command, argv) {
         const p = publishOne(text, first);
         p.catch(() => {}); // awaited in order below; a failure there stops the command
         pending.push(p);
-        // The first waits alone: an unreachable or refusing bus is reported at once.
-        await settle(first ? 0 : WINDOW);
+        // The first waits alone: an unreachable or refusing bus is reported at once. Pinned
+        // events go over HTTP, so one at a time keeps their order.
+        await settle(first || partition !== undefined ? 0 : WINDOW);
         first = false;
       }
     }
     await settle(0);
   } finally {
     await ctx.bus.close();
-    if (sockets) await (await sockets).pool.close();
+    if (sockets) await sockets.close();
   }
   return 0;
 }
-
-const num = (v) => (v === undefined ? undefined : String(v));
 
 function strip(o) {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));

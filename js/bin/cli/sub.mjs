@@ -2,15 +2,14 @@
 // prints each message and finishes it (`--no-ack`: requeues it). `tail` is nsq_tail: a new
 // `tail-<random>#ephemeral` channel, gone with its backlog when tail exits.
 //
-// Before subscribing, the topic's stats are read: that reports an unreachable bus or
-// refused credentials at once (a socket would only retry), and says how many partitions
-// the topic has. The client's subscriber does not open one socket per partition yet, so
-// each partition gets its own connection whose sockets carry `?partition=P`.
+// Before subscribing, the topic's partition count is asked for over HTTP: that reports an
+// unreachable bus or refused credentials at once (a socket would only retry). On a
+// partitioned topic the client's subscriber opens one socket per partition itself.
 
 import { randomBytes } from "node:crypto";
 import process from "node:process";
 import { duration, int, json, parse } from "./args.mjs";
-import { open, partitionsOf } from "./bus.mjs";
+import { open, reach } from "./bus.mjs";
 import { messageJson, messageLine, Output } from "./output.mjs";
 
 const SUB = {
@@ -37,7 +36,6 @@ export async function run(command, argv) {
   const maxAttempts = int(opt, "max-attempts", command, { min: 0 });
   const out = new Output(opt.json);
   const ctx = await open(opt, command);
-  const partitions = await partitionsOf(ctx, topic);
   if (filter !== undefined) await ctx.bus.admin.createChannel(topic, channel, { filter });
 
   let handled = 0;
@@ -67,16 +65,12 @@ export async function run(command, argv) {
     }
   };
 
-  const conns = [];
-  const subs = [];
-  const each = Math.max(1, Math.ceil(Math.min(maxInFlight, count ?? Infinity) / partitions));
-  for (let p = 0; p < partitions; p++) {
-    const conn = partitions === 1 ? ctx.bus : await ctx.connect({}, p);
-    const sub = conn.subscribe({ topic, channel, maxInFlight: each, ...(handlerTimeout ? { handlerTimeout } : {}), ...(maxAttempts !== undefined ? { maxAttempts } : {}) }, handler);
-    watch(conn, sub, ctx, { topic, channel, out, finish });
-    conns.push(conn);
-    subs.push(sub);
-  }
+  await reach(ctx, topic);
+  // One subscription: on a partitioned topic the client opens a socket per partition.
+  const conns = [ctx.bus];
+  const sub = ctx.bus.subscribe({ topic, channel, maxInFlight: Math.min(maxInFlight, count ?? Infinity), ...(handlerTimeout ? { handlerTimeout } : {}), ...(maxAttempts !== undefined ? { maxAttempts } : {}) }, handler);
+  watch(ctx.bus, sub, ctx, { topic, channel, out, finish });
+  const subs = [sub];
   const stop = () => finish({ code: 0, interrupted: true });
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
@@ -84,7 +78,7 @@ export async function run(command, argv) {
   // A refused start (bad settings, a final close) ends the command with its error.
   const outcome = await Promise.race([started.then(() => undefined, (error) => ({ error })), finished]);
   if (!outcome) {
-    const where = partitions > 1 ? ` (${partitions} partitions)` : "";
+    const where = sub.partitions > 1 ? ` (${sub.partitions} partitions)` : "";
     out.note(
       tail
         ? `Tailing topic='${topic}' on channel='${channel}'${where}; Ctrl-C to stop.`
