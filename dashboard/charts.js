@@ -98,7 +98,7 @@ export function mountChart(el, key, names) {
   const yRange = (u, min, max) => [0, Math.max(1, Number.isFinite(max) ? max * 1.15 : 1)];
   // Clock times (the window is minutes long: no dates, no years).
   const xLabels = (splits) => {
-    const labels = splits.map((v) => new Date(v * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
+    const labels = splits.map((v) => new Date(v * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }));
     el.dataset.xLabels = labels.join("|");
     return labels;
   };

@@ -58,7 +58,7 @@ export function deadPanel(topic, channel, onChange) {
   let lastDead = null;
   let loading = null;
 
-  const size = h("select", { id: "dead-limit", onchange: () => first() }, [10, 25, 100].map((n) => h("option", { value: n }, `${n} per page`)));
+  const size = h("input", { id: "dead-limit", type: "number", min: 1, max: 1000, value: 25, "aria-label": "dead letters per page", onchange: () => first() });
   const count = h("small", { id: "dead-count" });
   const [tbl, tbody] = table("dead-letters", ["Id", "Seq", "Partition", "Failures", "Event", "Checkpoint", ""]);
   const empty = h("p", { id: "dead-empty", hidden: true }, "No dead letters.");
@@ -80,7 +80,7 @@ export function deadPanel(topic, channel, onChange) {
 
   async function fetchPage() {
     for (;;) {
-      const q = new URLSearchParams({ limit: size.value });
+      const q = new URLSearchParams({ limit: String(Math.min(1000, Math.max(1, Number(size.value) || 25))) });
       if (cursors[page]) q.set("cursor", cursors[page]);
       const r = await api("GET", `${path}?${q}`);
       if (r.messages?.length || page === 0) return r;
@@ -143,7 +143,7 @@ export function deadPanel(topic, channel, onChange) {
   const el = h("section", { id: "dead" },
     h("h3", {}, "Dead letters ", count),
     h("p", { class: "hint" }, "Messages whose failures reached their consumer's max_attempts: kept, not delivered. Redriving makes them ready again."),
-    h("div", { class: "toolbar" }, size, h("button", { type: "button", id: "dead-reload", onclick: () => load() }, "Reload"), all),
+    h("form", { class: "toolbar", onsubmit: (ev) => (ev.preventDefault(), first()) }, h("label", {}, "Per page ", size), h("button", { type: "button", id: "dead-reload", onclick: () => load() }, "Reload"), all),
     tbl, empty,
     h("nav", { class: "pager" }, firstBtn, prevBtn, info, nextBtn));
 

@@ -33,7 +33,7 @@ export function topicsView(el, route, ctx) {
     placeholder: "Search topics by name",
     "aria-label": "Search topics",
     value: state.q,
-    oninput: () => update({ q: search.value, page: 1 }),
+    oninput: () => update({ q: search.value, page: 1 }, true),
   });
   const size = h(
     "select",
@@ -83,10 +83,13 @@ export function topicsView(el, route, ctx) {
     update({ sort: s === "name" ? "" : s, page: 1 });
   }
 
-  /** Applies a change of search/page/size/sort: new hash (no history entry), re-render. */
-  function update(change) {
+  /**
+   * Applies a change of search/page/size/sort to the hash and the table: typing rewrites
+   * the current history entry, a page, size or sort change makes a new one (back undoes it).
+   */
+  function update(change, replace = false) {
     state = { ...state, ...change };
-    go({ view: "topics", ...state, size: state.size === 20 ? 0 : state.size }, { replace: true });
+    go({ view: "topics", ...state, size: state.size === 20 ? 0 : state.size }, { replace });
     render();
   }
 
