@@ -7,7 +7,7 @@
 // filter of a channel made here is remembered in this tab's sessionStorage and shown on
 // the channel page as "made from this tab"; other channels' filters are not known.
 import { api, channelPath, describe } from "./api.js";
-import { h, notify, jsonBlock } from "./dom.js";
+import { h, fill, notify, jsonBlock } from "./dom.js";
 import { href } from "./router.js";
 
 const FILTERS_KEY = "ismld-filters";
@@ -109,7 +109,7 @@ export function channelForm(topic, onCreated) {
   }
 
   function showResult(name, body, secret) {
-    panel.replaceChildren(
+    fill(panel,
       h("p", {}, "Channel ", h("a", { href: href({ view: "channel", topic, channel: name }) }, `${name}@${topic}`), " is ready."),
       body.filter !== undefined ? h("div", {}, h("p", {}, "Its filter:"), jsonBlock(body.filter)) : null,
       secret

@@ -107,6 +107,7 @@ export function mountChart(el, key, names) {
     {
       width: width(),
       height: 200,
+      padding: [12, 36, 0, 0], // room for the last time label at the right edge
       scales: { x: { time: true, auto: false, range: xRange }, y: { range: yRange } },
       series: [{}, ...names.map((n, i) => ({ label: `${n}/s`, stroke: COLORS[i], width: 2, spanGaps: false }))],
       axes: [{ space: 70, values: (u, splits) => xLabels(splits) }, { label: "events/s", size: 60 }],

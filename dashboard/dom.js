@@ -23,6 +23,12 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Replaces el's children (the same kinds of children as `h`; null and false are left out). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
 function append(el, children) {
   for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;

@@ -389,6 +389,7 @@ test("a push channel made from the page shows its secret once, then its settings
   await page.click("#create-channel button[type=submit]");
   const secret = await page.locator("#push-secret").textContent();
   assert.match(secret, /^whsec_/);
+  assert.doesNotMatch(await page.textContent("#created"), /null|undefined/);
   await notice(page, `created push channel hook@${topic}`);
   await page.screenshot({ path: join(OUT, "dashboard-push-created.png"), fullPage: true });
   const stats = await topicStats(w.url, topic, "hook", ADMIN);
