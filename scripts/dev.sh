@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts ismld locally: builds the Worker and runs it in workerd with `wrangler dev`, with
 # persistent Durable Object state under .wrangler/state (kept across restarts).
-#   PORT=8787 ISMLD_ADMIN_TOKEN=... ALLOW_ANONYMOUS=true npm run dev
+#   IP=127.0.0.1 PORT=8787 ISMLD_ADMIN_TOKEN=... ALLOW_ANONYMOUS=true npm run dev
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -9,6 +9,7 @@ bash scripts/setup.sh
 # The npm package (js/dist) too, so the examples run against this bus.
 bash scripts/build-client.sh
 
+IP="${IP:-127.0.0.1}"
 PORT="${PORT:-8787}"
 ALLOW_ANONYMOUS="${ALLOW_ANONYMOUS:-true}"
 
@@ -23,7 +24,7 @@ fi
 umask 077
 printf 'ADMIN_TOKEN=%s\n' "$token" > .dev.vars
 
-url="http://127.0.0.1:$PORT"
+url="http://$IP:$PORT"
 banner() {
   log "ismld is listening at $url"
   log "dev admin token: $token   (Authorization: Bearer <token>)"
@@ -36,7 +37,7 @@ banner() {
 }
 log "starting wrangler dev on $url (state in .wrangler/state; it rebuilds on edits to src/)"
 # wrangler runs the [build] command (scripts/build-worker.sh), which skips what is current.
-wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
+wrangler dev --ip "$IP" --port "$PORT" --persist-to .wrangler/state \
   --var "ALLOW_ANONYMOUS:$ALLOW_ANONYMOUS" --show-interactive-dev-session=false &
 child=$!
 trap 'kill "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true' INT TERM EXIT

@@ -64,6 +64,15 @@ impl Socket {
     }
 }
 
+async fn sleep(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
 fn now() -> u64 {
     js_sys::Date::now() as u64
 }
@@ -83,10 +92,22 @@ async fn a_session_consumes_over_a_real_websocket_to_the_worker() {
     };
     let topic = format!("browser-{}", now());
     let url = format!("{}/v1/topics/{topic}/channels/c/ws", base.replacen("http", "ws", 1));
+    // A Worker that just started may refuse the very first upgrade while it loads: a few
+    // attempts, as any client reconnects.
     let mut sock = Socket::open(&url);
+    for attempt in 1.. {
+        match sock.next().await {
+            Event::Open => break,
+            other if attempt < 5 => {
+                let _ = other;
+                sleep(500).await;
+                sock = Socket::open(&url);
+            }
+            _ => panic!("the socket did not open in 5 attempts"),
+        }
+    }
     let mut session =
         Session::new(SessionConfig { token: Some(token.into()), max_in_flight: 2, ..Default::default() });
-    assert!(matches!(sock.next().await, Event::Open));
     sock.perform(&session.opened(now()));
 
     // Welcome, then publish one event over the same socket (consumer sockets take `pub`).

@@ -498,6 +498,7 @@ fn stats_fields() {
     let push = PushConfig { url: "https://x".into(), ..Default::default() };
     let each = ChannelStats { partition: Some(0), ..Default::default() };
     let channel = ChannelStats {
+        filter: Some(serde_json::json!({ "exact": { "type": "t" } })),
         push: Some(push),
         push_error: Some("x".into()),
         partition: Some(0),

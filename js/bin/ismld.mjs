@@ -1,121 +1,72 @@
 #!/usr/bin/env node
-// The ismld command line: client administration and browser tokens.
-//
-//   ismld clients add <login> [--publish 'orders.*,audit'] [--subscribe '*']
-//   ismld clients list | rotate <login> | remove <login>
-//   ismld token --login <login> --secret <secret> [--ttl 3600]
-//
-// Every command takes --url (or ISMLD_URL, default http://127.0.0.1:8787); client
-// commands take --admin-token (or ISMLD_ADMIN_TOKEN). --json prints the raw answer.
+// The ismld command line. Each command lives in js/bin/cli/ and is loaded only when run:
+//   ismld pub | sub | tail | stats | topics | seek | dead | pull | bench | daemon | clients | token
+// `ismld --help` lists them; `ismld <command> --help` explains one. Exit codes: 0 ok,
+// 1 the bus refused, 2 usage error, 3 the bus cannot be reached.
 
-import { parseArgs } from "node:util";
 import process from "node:process";
+import { readFileSync } from "node:fs";
+import { UsageError } from "./cli/args.mjs";
+import { COMMANDS, commandHelp, mainHelp } from "./cli/help.mjs";
+import { EXIT, isNetworkError, report, Unreachable, write } from "./cli/output.mjs";
 
-const USAGE = `usage:
-  ismld clients add <login> [--publish PATTERNS] [--subscribe PATTERNS]
-  ismld clients list
-  ismld clients rotate <login>
-  ismld clients remove <login>
-  ismld token --login LOGIN --secret SECRET [--ttl SECONDS]
-options:
-  --url URL            bus URL (env ISMLD_URL, default http://127.0.0.1:8787)
-  --admin-token TOKEN  admin token (env ISMLD_ADMIN_TOKEN)
-  --json               print the server's JSON answer
-PATTERNS are comma-separated topic patterns; * matches any run of characters (default *).`;
+/** Which module runs which command. */
+const MODULES = {
+  pub: "./cli/pub.mjs",
+  sub: "./cli/sub.mjs",
+  tail: "./cli/sub.mjs",
+  stats: "./cli/admin.mjs",
+  topics: "./cli/admin.mjs",
+  seek: "./cli/admin.mjs",
+  dead: "./cli/admin.mjs",
+  pull: "./cli/pull.mjs",
+  bench: "./cli/bench.mjs",
+  daemon: "./cli/daemon.mjs",
+  clients: "./cli/clients.mjs",
+  token: "./cli/clients.mjs",
+};
 
-function fail(message, code = 2) {
-  process.stderr.write(`ismld: ${message}\n`);
-  process.exit(code);
+async function main(argv) {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    const topic = command === "help" ? rest[0] : undefined;
+    if (topic && COMMANDS[topic]) await write(`${commandHelp(topic)}\n`);
+    else await write(`${mainHelp()}\n`);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (command === "--version" || command === "-V") {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    await write(`ismld ${pkg.version}\n`);
+    return EXIT.ok;
+  }
+  if (!MODULES[command]) throw new UsageError(`unknown command '${command}'`);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    await write(`${commandHelp(command)}\n`);
+    return EXIT.ok;
+  }
+  const mod = await import(MODULES[command]);
+  return (await mod.run(command, rest)) ?? EXIT.ok;
 }
 
-let parsed;
+/** The client's errors for a failed connection may not say why: ask once more, to say it. */
+async function why(url, e) {
+  try {
+    await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(5_000) });
+  } catch (probe) {
+    return new Unreachable(url, probe?.cause?.message ?? probe?.message ?? String(probe));
+  }
+  return e;
+}
+
+const argv = process.argv.slice(2);
+const json = argv.includes("--json");
+let code;
 try {
-  parsed = parseArgs({
-    allowPositionals: true,
-    options: {
-      url: { type: "string" },
-      "admin-token": { type: "string" },
-      publish: { type: "string" },
-      subscribe: { type: "string" },
-      login: { type: "string" },
-      secret: { type: "string" },
-      ttl: { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  code = await main(argv);
 } catch (e) {
-  fail(`${e.message}\n${USAGE}`);
+  const i = argv.indexOf("--url");
+  const given = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith("--url="))?.slice(6);
+  const url = given || process.env.ISMLD_URL || "http://127.0.0.1:8787";
+  code = report(isNetworkError(e) && !(e instanceof Unreachable) ? await why(url, e) : e, { json, url });
 }
-const { values: opt, positionals: args } = parsed;
-if (opt.help || args.length === 0) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(opt.help ? 0 : 2);
-}
-
-const url = (opt.url ?? process.env.ISMLD_URL ?? "http://127.0.0.1:8787").replace(/\/$/, "");
-const patterns = (text) => (text === undefined ? undefined : text.split(",").map((p) => p.trim()).filter(Boolean));
-
-async function request(method, path, { body, auth } = {}) {
-  let res;
-  try {
-    res = await fetch(url + path, {
-      method,
-      headers: { ...(body ? { "content-type": "application/json" } : {}), ...(auth ? { authorization: auth } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) {
-    fail(`cannot reach ${url}: ${e.cause?.message ?? e.message}`, 1);
-  }
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : {};
-  } catch {
-    json = { raw: text };
-  }
-  if (!res.ok) fail(`${res.status} ${json.error?.code ?? ""}: ${json.error?.message ?? text}`, 1);
-  return json;
-}
-
-function adminAuth() {
-  const token = opt["admin-token"] ?? process.env.ISMLD_ADMIN_TOKEN;
-  if (!token) fail("client commands need --admin-token or ISMLD_ADMIN_TOKEN");
-  return `Bearer ${token}`;
-}
-
-function print(json, human) {
-  process.stdout.write(opt.json ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
-}
-
-const [group, verb, name] = args;
-if (group === "clients") {
-  const auth = adminAuth();
-  if (verb === "add" && name) {
-    const r = await request("POST", "/v1/clients", {
-      auth,
-      body: { login: name, publish: patterns(opt.publish), subscribe: patterns(opt.subscribe) },
-    });
-    print(r, `created client ${r.login}\nsecret: ${r.secret}\n(shown once: store it now; only its hash is kept)`);
-  } else if (verb === "list") {
-    const r = await request("GET", "/v1/clients", { auth });
-    const lines = r.clients.map((c) => `${c.login}\tpublish=${c.publish.join(",")}\tsubscribe=${c.subscribe.join(",")}\t${c.created}`);
-    print(r, lines.length ? lines.join("\n") : "no clients");
-  } else if (verb === "rotate" && name) {
-    const r = await request("POST", `/v1/clients/${encodeURIComponent(name)}/secret`, { auth });
-    print(r, `new secret for ${r.login}: ${r.secret}\n(the old secret and its tokens stop working)`);
-  } else if (verb === "remove" && name) {
-    await request("DELETE", `/v1/clients/${encodeURIComponent(name)}`, { auth });
-    print({ removed: name }, `removed client ${name}`);
-  } else {
-    fail(USAGE);
-  }
-} else if (group === "token") {
-  if (!opt.login || !opt.secret) fail("token needs --login and --secret");
-  const basic = `Basic ${Buffer.from(`${opt.login}:${opt.secret}`).toString("base64")}`;
-  const body = opt.ttl === undefined ? {} : { ttl_s: Number(opt.ttl) };
-  const r = await request("POST", "/v1/tokens", { auth: basic, body });
-  print(r, opt.json ? "" : `${r.token}`);
-} else {
-  fail(USAGE);
-}
+process.exit(code);

@@ -150,13 +150,15 @@ export class Connection {
   private static raw(data: unknown, contentType?: string): { contentType: string; bytes: string | Uint8Array } {
     if (data instanceof Uint8Array) return { contentType: contentType ?? "application/octet-stream", bytes: data };
     if (data instanceof ArrayBuffer) return { contentType: contentType ?? "application/octet-stream", bytes: new Uint8Array(data) };
-    if (typeof data === "string" && contentType !== "application/json") return { contentType: contentType ?? "text/plain; charset=utf-8", bytes: data };
+    // A string with a JSON content type is JSON text: sent as it is (the bus keeps it byte for byte).
+    if (typeof data === "string") return { contentType: contentType ?? "text/plain; charset=utf-8", bytes: data };
     return { contentType: contentType ?? "application/json", bytes: JSON.stringify(data ?? null) };
   }
 
   /**
    * Publishes one event. `data` becomes the event's data (JSON values stay JSON, strings
-   * are text, bytes go to `data_base64`). Resolves once the event is durable.
+   * are text — or JSON text with a JSON `contentType` —, bytes go to `data_base64`).
+   * Resolves once the event is durable.
    */
   async publish<T>(topic: string, data: T, options: PublishOptions = {}): Promise<PublishResult> {
     this.open();
@@ -277,6 +279,12 @@ export class Connection {
           this.wireName(options.channel, true);
         },
         onStop: () => this.subscribers.delete(sub as unknown as Subscriber<never, never>),
+        prepare:
+          options.filter === undefined
+            ? undefined
+            : async () => {
+                await this.admin.createChannel(options.topic, options.channel, { filter: options.filter });
+              },
       },
       handler,
     );

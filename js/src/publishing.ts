@@ -6,7 +6,7 @@
  * or a random one made here), so a resend after a reconnect is deduplicated.
  */
 
-import { DisconnectedError, IsmldError } from "./errors.js";
+import { DisconnectedError, InvalidRequestError, IsmldError } from "./errors.js";
 import type { LinkContext } from "./link.js";
 import { TopicPublisher } from "./routing.js";
 import { seg, type Transport } from "./transport.js";
@@ -124,7 +124,15 @@ export class Publishing {
       for (const b of bytes) bin += String.fromCharCode(b);
       e.datacontenttype = contentType ?? "application/octet-stream";
       e.data_base64 = btoa(bin);
-    } else if (typeof data === "string" && contentType !== "application/json") {
+    } else if (typeof data === "string" && contentType !== undefined && isJson(contentType)) {
+      // JSON text: its value is the data (not a JSON string holding the text).
+      try {
+        e.data = JSON.parse(data);
+      } catch {
+        throw new InvalidRequestError("invalid_request", `data is not JSON text, though its content type is ${contentType}`);
+      }
+      e.datacontenttype = contentType;
+    } else if (typeof data === "string") {
       e.datacontenttype = contentType ?? "text/plain; charset=utf-8";
       e.data = data;
     } else {
@@ -140,4 +148,10 @@ export class Publishing {
     for (const s of this.sockets.values()) s.stop();
     this.sockets.clear();
   }
+}
+
+/** Whether a media type is JSON (`application/json`, `+json`). */
+function isJson(contentType: string): boolean {
+  const media = (contentType.split(";")[0] ?? "").trim().toLowerCase();
+  return media === "application/json" || media.endsWith("+json");
 }

@@ -27,6 +27,8 @@ export interface SubscriberContext extends LinkContext {
   channel: string;
   /** The connection checks names (prefix + grammar). */
   check(): void;
+  /** Runs before the first socket opens (makes a filtered channel). */
+  prepare?(): Promise<void>;
   /** Called once the subscriber stopped, with the error if it stopped for good. */
   onStop?(error?: IsmldError): void;
 }
@@ -100,6 +102,7 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
     const welcomed = new Promise<void>((resolve, reject) => (this.started = { resolve, reject }));
     try {
       this.sub.check();
+      await this.sub.prepare?.();
       this.plan(1);
     } catch (e) {
       this.phase = "idle";

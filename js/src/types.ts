@@ -185,6 +185,12 @@ export interface SubscribeOptions {
   maxInFlight?: number;
   /** Overrides the connection's `maxAttempts` for this subscriber. */
   maxAttempts?: number;
+  /**
+   * A filter for the channel: `start()` makes the channel with it first (a CloudEvents
+   * Subscriptions API filter, CESQL included). A filter is fixed when the channel is made:
+   * another one on an existing channel rejects `start()` with a `conflict` error.
+   */
+  filter?: import("./admin-types.js").Filter | import("./admin-types.js").Filter[];
 }
 
 /** Options of {@link Connection.consume}: a subscription, and a signal that ends the loop. */

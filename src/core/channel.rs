@@ -229,6 +229,7 @@ impl Channel {
             dropped_total: c.dropped,
             filtered_total: c.filtered,
             expired_total: c.expired,
+            filter: self.row.filter.as_deref().and_then(|f| serde_json::from_str(f).ok()),
             push: self.push.as_ref().map(crate::proto::push::PushConfig::view),
             push_ok_total: c.push_ok,
             push_failed_total: c.push_failed,

@@ -45,6 +45,7 @@ pub mod filter;
 mod flush;
 mod frames;
 mod http;
+mod load;
 mod mem_store;
 mod ordering;
 mod output;

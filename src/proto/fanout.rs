@@ -130,6 +130,9 @@ pub fn merge_channel(name: &str, each: Vec<(u32, ChannelStats)>) -> ChannelStats
         if sum.push.is_none() {
             sum.push = c.push.clone();
         }
+        if sum.filter.is_none() {
+            sum.filter = c.filter.clone();
+        }
         if sum.push_error.is_none() {
             sum.push_error = c.push_error.clone();
         }

@@ -1,6 +1,7 @@
 //! Tests of `grpc.rs`.
 
 use super::*;
+use crate::proto::ApiError;
 use prost::Message as _;
 use std::collections::HashMap;
 

@@ -78,6 +78,9 @@ pub struct ChannelStats {
     /// Messages not delivered (again) because they expired.
     #[serde(default)]
     pub expired_total: u64,
+    /// The channel's filter, as it was given when the channel was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<serde_json::Value>,
     /// A push channel's settings (no secret; header values hidden).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push: Option<super::push::PushConfig>,

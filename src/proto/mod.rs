@@ -11,6 +11,7 @@ pub mod event;
 pub mod fanout;
 pub mod frame;
 pub mod grpc;
+pub mod grpc_status;
 pub mod http;
 pub mod id;
 pub mod limits;

@@ -273,3 +273,23 @@ test("msg.signal.reason says why: disconnected, closed", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a string with a JSON content type is JSON text: sent byte for byte as a plain body, as its value in a CloudEvent", async () => {
+  const bus = new Connection({ url: w.url, credentials: { token: ADMIN_TOKEN } });
+  const topic = uniqueName("jsontext");
+  const got = [];
+  const all = waiter(() => got.length === 2, "both events");
+  const sub = bus.subscribe({ topic, channel: "c", maxInFlight: 5 }, (m) => {
+    got.push(m);
+    all.poke();
+  });
+  await sub.start();
+  await bus.publish(topic, '{"a": 1.50}', { contentType: "application/json" });
+  await bus.publish(topic, '{"b":2}', { contentType: "application/json", id: "j-2" });
+  await all.done;
+  assert.deepEqual(got.map((m) => m.data), [{ a: 1.5 }, { b: 2 }], "the values, not strings");
+  assert.equal(got[0].event.datacontenttype, "application/json");
+  await assert.rejects(bus.publish(topic, "not json", { contentType: "application/json", id: "j-3" }), (e) => e.code === "invalid_request");
+  await sub.stop();
+  await bus.close();
+});

@@ -148,3 +148,30 @@ test("the Node examples run as written on the system Node 20: publisher, subscri
   const rr = await run(node, ["examples/node/request-response.mjs"]);
   assert.match(rr, /1 \+ 2 = 3 \(rpc\.add\.response from \/admin\)/);
 });
+
+test("the browser example subscribes on load, shows what arrives, and shows a refused publish on the page", async () => {
+  const site = await serve(0);
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    const failed = [];
+    page.on("response", (r) => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
+    const topic = `browser-example-${process.pid}`;
+    await page.goto(`${site.url}/?url=${encodeURIComponent(w.url)}&token=${ADMIN_TOKEN}&topic=${topic}`);
+    await page.waitForFunction(() => document.getElementById("status").textContent === "connected", null, { timeout: 20_000 });
+    await page.fill("#message", '{"n":1}');
+    await page.click("#publish button");
+    await page.waitForFunction(() => document.querySelectorAll("#messages li").length === 1, null, { timeout: 20_000 });
+    assert.match(await page.textContent("#messages li"), /#1 \{"n":1\}/);
+    assert.match(await page.textContent("#published"), /published seq 1/);
+    // A name the bus refuses: the error is on the page, not an uncaught rejection.
+    await page.fill("#topic", "bad name!");
+    await page.click("#publish button");
+    await page.waitForFunction(() => document.getElementById("published").textContent.startsWith("refused"), null, { timeout: 20_000 });
+    assert.match(await page.textContent("#published"), /invalid_name/);
+    assert.deepEqual(failed.filter((f) => !f.includes("bad%20name")), [], "no failed request on load (no favicon 404)");
+  } finally {
+    await browser.close();
+    site.close();
+  }
+});
