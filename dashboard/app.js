@@ -17,8 +17,8 @@ const VIEWS = { topics: topicsView, topic: topicView, channel: channelView, clie
 
 let current = null; // { key, view }
 let timer = null;
-let polling = null; // the running refresh, so two never overlap
-let again = false;
+let polling = null; // the running poll
+let queued = null; // the poll asked for while one runs
 
 /** Opens the page of the current hash (or passes a same-page change, like a search, on). */
 function route() {
@@ -41,33 +41,39 @@ function route() {
   refresh();
 }
 
-/** One poll of the open page, then the next one after INTERVAL_MS. */
-async function refresh() {
-  if (polling) {
-    again = true; // an action asked while a poll runs: poll once more after it
+/** One poll of the open page: its data, then the header's "updated" line. */
+async function poll() {
+  clearTimeout(timer);
+  try {
+    await current?.view.refresh?.();
+    setText($("poll-state"), `updated ${new Date().toLocaleTimeString()}`);
+    $("poll-state").classList.remove("error");
+  } catch (e) {
+    setText($("poll-state"), `refresh failed: ${describe(e)}`);
+    $("poll-state").classList.add("error");
+  }
+  document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes) + 1);
+}
+
+/**
+ * Polls now (two polls never overlap: asked during one, it polls once more right after,
+ * and answers when that one is done, so an action that awaits it sees its own effect),
+ * then every INTERVAL_MS.
+ */
+function refresh() {
+  if (!polling) {
+    polling = poll().finally(() => {
+      polling = null;
+      clearTimeout(timer);
+      if (session.token) timer = setTimeout(refresh, INTERVAL_MS);
+    });
     return polling;
   }
-  clearTimeout(timer);
-  const view = current?.view;
-  polling = (async () => {
-    try {
-      await view?.refresh?.();
-      setText($("poll-state"), `updated ${new Date().toLocaleTimeString()}`);
-      $("poll-state").classList.remove("error");
-    } catch (e) {
-      setText($("poll-state"), `refresh failed: ${describe(e)}`);
-      $("poll-state").classList.add("error");
-    }
-    document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes) + 1);
-  })();
-  await polling;
-  polling = null;
-  if (!session.token) return;
-  if (again) {
-    again = false;
+  queued ??= polling.then(() => {
+    queued = null;
     return refresh();
-  }
-  timer = setTimeout(refresh, INTERVAL_MS);
+  });
+  return queued;
 }
 
 function logout(message = "") {
