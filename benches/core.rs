@@ -42,7 +42,7 @@ fn cycles(c: &mut Criterion) {
             let mut store = MemStore::new();
             let mut broker = Broker::new(Limits::default(), Partition::default());
             let ch = ismld::proto::ChannelName::parse("c").expect("name");
-            broker.open(1, 99, Some(&ch), None).expect("open");
+            broker.open(1, 99, Some(&ch), None, None).expect("open");
             let hello = r#"{"op":"hello","max_in_flight":100,"batch":true}"#;
             if let Ok(FrameOutcome::Authenticate(h)) = broker.frame(1, &mut store, 99, hello, [0; 16]) {
                 let caller =

@@ -2,41 +2,10 @@
 // from_seq, a filter (JSON) and push settings. The answer of a PUT that made a push
 // channel is the only place its signing secret ever appears: it is shown once, in the
 // panel under the form, and forgotten when the panel is dismissed or the page left.
-//
-// Channel stats do not carry a channel's filter (ChannelStats has no such field), so the
-// filter of a channel made here is remembered in this tab's sessionStorage and shown on
-// the channel page as "made from this tab"; other channels' filters are not known.
+
 import { api, channelPath, describe } from "./api.js";
 import { h, fill, notify, jsonBlock } from "./dom.js";
 import { href } from "./router.js";
-
-const FILTERS_KEY = "ismld-filters";
-const filterKey = (t, c) => `${t}\u0000${c}`;
-
-function filters() {
-  try {
-    return JSON.parse(sessionStorage.getItem(FILTERS_KEY)) ?? {};
-  } catch {
-    return {};
-  }
-}
-
-/** The filter this tab gave channel c of topic t when it made it, or undefined. */
-export const knownFilter = (t, c) => filters()[filterKey(t, c)];
-
-function rememberFilter(t, c, filter) {
-  const all = filters();
-  if (filter === undefined) delete all[filterKey(t, c)];
-  else all[filterKey(t, c)] = filter;
-  sessionStorage.setItem(FILTERS_KEY, JSON.stringify(all));
-}
-
-/** Forgets what this tab knew of a deleted channel (or of every channel of a topic). */
-export function forgetFilters(t, c) {
-  const all = filters();
-  for (const k of Object.keys(all)) if (c === undefined ? k.startsWith(`${t}\u0000`) : k === filterKey(t, c)) delete all[k];
-  sessionStorage.setItem(FILTERS_KEY, JSON.stringify(all));
-}
 
 const field = (id, label, attrs = {}) => h("label", {}, `${label} `, h("input", { id, ...attrs }));
 
@@ -99,7 +68,6 @@ export function channelForm(topic, onCreated) {
     } catch (e) {
       return notify(`create ${name}@${topic} failed: ${describe(e)}`, true);
     }
-    if (body.filter !== undefined) rememberFilter(topic, name, body.filter);
     const secret = stats?.push?.secret;
     notify(secret ? `created push channel ${name}@${topic}` : `created ${name}@${topic} (${stats?.ready ?? 0} ready)`);
     showResult(name, body, secret);

@@ -1,7 +1,7 @@
 // A channel's page (#/topics/{topic}/channels/{channel}): its stats and counters, a rate
-// chart, its consumers (the API gives the count of attached socket consumers, per
-// partition; there is no per-consumer listing), push settings and outcomes, the filter
-// when this tab knows it, pause/unpause, seek by seq (with the partition on a
+// chart, its consumers (one row per attached socket: who, from where, credit, in flight,
+// delivered / finished / requeued, connected since; per partition), push settings and
+// outcomes, the filter, pause/unpause, seek by seq (with the partition on a
 // partitioned topic) or by time, delete, peek and the dead letters. Polls
 // GET /v1/topics/{topic}.
 import { api, topicPath, channelPath } from "./api.js";
@@ -9,7 +9,6 @@ import { h, setText, syncRows, row, act, num, rate, statList, confirmDialog, not
 import { observeTopic, rateOf, mountChart } from "./charts.js";
 import { go, href } from "./router.js";
 import { badges } from "./topic.js";
-import { knownFilter, forgetFilters } from "./channel-form.js";
 import { peekPanel, deadPanel } from "./messages.js";
 
 const GAUGES = [["depth", "Depth"], ["ready", "Ready"], ["in_flight", "In flight"], ["deferred", "Deferred"], ["dead", "Dead"], ["consumers", "Consumers"], ["delivered_rate", "Delivered/s"], ["finished_rate", "Finished/s"]];
@@ -40,6 +39,11 @@ export function channelView(el, route, ctx) {
   const counters = statList("channel-counters", COUNTERS.map((k) => [k, k]));
   const chartEl = h("div", { id: "channel-chart", class: "chart" });
   const consumerSummary = h("p", { id: "consumer-summary" });
+  const [attachedTable, attachedBody] = (() => {
+    const b = h("tbody");
+    const heads = ["Session", "Who", "Address", "Partition", "Credit", "In flight", "Delivered", "Finished", "Requeued", "Connected since"];
+    return [h("table", { id: "attached", class: "data", hidden: true }, h("thead", {}, h("tr", {}, heads.map((x) => h("th", {}, x)))), b), b];
+  })();
   const [partTable, partBody] = (() => {
     const b = h("tbody");
     const heads = ["Partition", "Consumers", "Depth", "Ready", "In flight", "Deferred", "Dead", "State"];
@@ -61,7 +65,8 @@ export function channelView(el, route, ctx) {
     h("div", { class: "split" }, gauges.el, chartEl),
     h("details", { class: "counters" }, h("summary", {}, "Counters since the channel was made"), counters.el),
     h("section", { id: "consumers" }, h("h3", {}, "Consumers"), consumerSummary,
-      h("p", { class: "hint" }, "The API reports how many socket consumers are attached (per partition), not who they are: there is no per-consumer listing, and pull and push consumers are not counted."),
+      attachedTable,
+      h("p", { class: "hint" }, "Socket consumers only: pull and push consumers are not listed. A consumer's counters start again when the topic's object restarts."),
       partTable),
     pushSection,
     h("section", { id: "filter" }, h("h3", {}, "Filter"), filterBody),
@@ -90,7 +95,6 @@ export function channelView(el, route, ctx) {
     const ok = await confirmDialog({ title: `Delete channel ${full}?`, message: "Its backlog, dead letters and counters are removed and its consumers disconnected.", confirm: "Delete channel" });
     if (!ok) return;
     if (await act(`delete ${full}`, () => api("DELETE", path), () => `deleted ${full}`)) {
-      forgetFilters(topic, channel);
       go({ view: "topic", topic });
     }
   }
@@ -135,6 +139,15 @@ export function channelView(el, route, ctx) {
     setText(consumerSummary, s.push
       ? `A push channel: messages are POSTed to its URL, no consumer attaches. ${num(s.consumers)} socket consumers.`
       : `${num(s.consumers)} socket consumer${s.consumers === 1 ? "" : "s"} attached${n ? ` over ${n} partitions` : ""}.`);
+    const attached = s.attached ?? [];
+    attachedTable.hidden = attached.length === 0;
+    syncRows(attachedBody, attached, (a) => `${a.partition ?? 0}/${a.session}`, () => row(10), (tr, a) => {
+      tr.dataset.session = a.session;
+      const since = new Date(a.connected_at);
+      [a.session, a.source, a.address ?? "—", a.partition ?? 0, num(a.max_in_flight), num(a.in_flight), num(a.delivered), num(a.finished), num(a.requeued), since.toLocaleString()]
+        .forEach((v, i) => setText(tr.cells[i], String(v)));
+      tr.cells[9].title = a.connected_at;
+    });
     partTable.hidden = !n;
     if (n) {
       syncRows(partBody, s.partitions, (p) => String(p.partition), () => row(8), (tr, p) => {
@@ -157,15 +170,18 @@ export function channelView(el, route, ctx) {
       push.el.querySelector('[data-stat="push_error"]').classList.toggle("error", Boolean(s.push_error));
     }
     dead.onStats(s.dead);
+    renderFilter(s.filter);
   }
 
-  function renderFilter() {
-    const f = knownFilter(topic, channel);
+  let shownFilter;
+  function renderFilter(f) {
+    const text = JSON.stringify(f ?? null);
+    if (text === shownFilter) return;
+    shownFilter = text;
     filterBody.replaceChildren(f === undefined
-      ? h("p", { class: "hint" }, "Not known here: the channel stats do not carry the filter. (Channels made from this tab show the filter they were made with.)")
-      : h("div", {}, h("p", { class: "hint" }, "As given when the channel was made from this tab (the stats do not carry it):"), jsonBlock(f)));
+      ? h("p", { class: "hint" }, "None: the channel gets every event of the topic.")
+      : h("div", {}, h("p", { class: "hint" }, "As given when the channel was made:"), jsonBlock(f)));
   }
-  renderFilter();
 
   let loaded = false;
   return {

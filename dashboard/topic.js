@@ -6,7 +6,7 @@ import { api, topicPath, channelPath } from "./api.js";
 import { h, setText, syncRows, row, act, num, rate, statList, confirmDialog } from "./dom.js";
 import { observeTopic, rateOf, mountChart } from "./charts.js";
 import { go, href } from "./router.js";
-import { channelForm, forgetFilters } from "./channel-form.js";
+import { channelForm } from "./channel-form.js";
 
 export const STATS = ["depth", "ready", "in_flight", "deferred", "dead", "consumers"];
 const sum = (chans, k) => chans.reduce((n, c) => n + c[k], 0);
@@ -66,7 +66,6 @@ export function topicView(el, route, ctx) {
     });
     if (!ok) return;
     if (await act(`delete topic ${topic}`, () => api("DELETE", topicPath(topic)), () => `deleted topic ${topic}`)) {
-      forgetFilters(topic);
       go({ view: "topics", q: "", page: 1 });
     }
   }

@@ -388,15 +388,15 @@ fn batched_frames_settle_many_ids_and_deliver_in_msgs() {
 fn pending_sockets_are_capped_and_closed_without_a_hello_and_store_nothing() {
     let mut h = Harness::new();
     for i in 0..ismld::core::MAX_PENDING_SOCKETS as u64 {
-        h.call(|b, _, now| Ok(b.open(now, 1_000 + i, None, None))).unwrap().unwrap();
+        h.call(|b, _, now| Ok(b.open(now, 1_000 + i, None, None, None))).unwrap().unwrap();
     }
-    let refused = h.call(|b, _, now| Ok(b.open(now, 9_999, None, None))).unwrap();
+    let refused = h.call(|b, _, now| Ok(b.open(now, 9_999, None, None, None))).unwrap();
     assert_eq!(refused.unwrap_err().code.http_status(), 503);
     assert_eq!(h.store.rows_written, 0, "nothing stored before credentials");
     h.advance(ismld::core::HELLO_TIMEOUT_MS);
     assert_eq!(h.closed.len(), ismld::core::MAX_PENDING_SOCKETS);
     assert!(h.closed.values().all(|&c| c == 4001));
-    assert!(h.call(|b, _, now| Ok(b.open(now, 9_999, None, None))).unwrap().is_ok(), "room again");
+    assert!(h.call(|b, _, now| Ok(b.open(now, 9_999, None, None, None))).unwrap().is_ok(), "room again");
 }
 
 #[test]

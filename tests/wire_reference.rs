@@ -17,7 +17,7 @@ use ismld::proto::frame::{
     CLIENT_OPS,
 };
 use ismld::proto::grpc::{Code, RpcError};
-use ismld::proto::http::{BatchItem, ChannelStats, TopicStats};
+use ismld::proto::http::{AttachedConsumer, BatchItem, ChannelStats, TopicStats};
 use ismld::proto::nsq::{self, Framing, NsqError};
 use ismld::proto::push::{self, PushConfig};
 use ismld::proto::route::{Route, ROUTES};
@@ -36,6 +36,7 @@ const TABLES: &[&str] = &[
     "routes",
     "topic-stats",
     "channel-stats",
+    "attached-consumer",
     "metrics",
     "fnv",
     "push-settings",
@@ -507,6 +508,9 @@ fn stats_fields() {
     };
     let doc = keys(&table("channel-stats"));
     assert_eq!(doc, fields(&serde_json::to_string(&channel).unwrap()), "ChannelStats");
+    let attached = AttachedConsumer { address: Some("a".into()), partition: Some(0), ..Default::default() };
+    let doc = keys(&table("attached-consumer"));
+    assert_eq!(doc, fields(&serde_json::to_string(&attached).unwrap()), "AttachedConsumer");
     let topic = TopicStats { partition: Some(0), ..Default::default() };
     let doc = keys(&table("topic-stats"));
     assert_eq!(doc, fields(&serde_json::to_string(&topic).unwrap()), "TopicStats");

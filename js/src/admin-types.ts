@@ -17,6 +17,8 @@ export interface ChannelStats {
   deferred: number;
   dead: number;
   consumers: number;
+  /** The attached socket consumers, one entry each (nsqd's `clients`). */
+  attached: AttachedConsumer[];
   paused: boolean;
   published_total: number;
   delivered_total: number;
@@ -42,6 +44,30 @@ export interface ChannelStats {
    * Absent on a topic of one partition.
    */
   partitions?: ChannelStats[];
+}
+
+/**
+ * One socket consumer attached to a channel. Its counters start again when the topic's
+ * object restarts (a deploy, or waking from hibernation).
+ */
+export interface AttachedConsumer {
+  /** The `session` of its `welcome`. */
+  session: string;
+  /** `/clients/{login}`, `/admin` or `/anonymous`. */
+  source: string;
+  /** The address it connected from, when the runtime says (`CF-Connecting-IP`). */
+  address?: string;
+  max_in_flight: number;
+  in_flight: number;
+  delivered: number;
+  finished: number;
+  requeued: number;
+  /** It asked for `msgs` frames. */
+  batch: boolean;
+  /** When its socket was opened (RFC 3339). */
+  connected_at: string;
+  /** Its partition, in a partitioned topic's channel stats. */
+  partition?: number;
 }
 
 /** `GET /v1/topics/{topic}`. */

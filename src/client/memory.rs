@@ -187,7 +187,7 @@ impl MemoryBus {
         let channel = channel.map(ChannelName::parse).transpose()?;
         self.next += 1;
         let conn = self.next;
-        self.call(now, topic.as_str(), |b, _| Ok(b.open(now, conn, channel.as_ref(), None)))??;
+        self.call(now, topic.as_str(), |b, _| Ok(b.open(now, conn, channel.as_ref(), None, None)))??;
         self.conns.insert(conn, topic.as_str().to_owned());
         Ok(conn)
     }

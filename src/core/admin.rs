@@ -364,7 +364,9 @@ impl Broker {
             } else {
                 store.count_events_from(c.row.cursor)?
             };
-            out.push(c.stats(self.head, fresh));
+            let mut stats = c.stats(self.head, fresh);
+            stats.attached = self.attached(c);
+            out.push(stats);
         }
         Ok(out)
     }

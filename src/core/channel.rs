@@ -220,6 +220,7 @@ impl Channel {
             deferred,
             dead: self.counts.dead,
             consumers: self.consumers.iter().filter(|c| c.is_socket()).count() as u64,
+            attached: Vec::new(), // the broker fills it (it has the sockets)
             paused: self.row.paused,
             published_total: head.saturating_sub(self.row.base_seq),
             delivered_total: c.delivered,

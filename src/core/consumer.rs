@@ -65,6 +65,20 @@ pub struct Socket {
     pub heartbeat_at: Option<Millis>,
     /// When its credentials are due for a check, if a check is armed.
     pub recheck_at: Option<Millis>,
+    /// Deliveries to it, messages it finished, messages it gave back (since the broker
+    /// started: not stored).
+    pub counts: SocketCounts,
+}
+
+/// A socket consumer's counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SocketCounts {
+    /// Messages sent to it.
+    pub delivered: u64,
+    /// Messages it finished.
+    pub finished: u64,
+    /// Messages taken back from it.
+    pub requeued: u64,
 }
 
 impl Socket {
@@ -77,6 +91,7 @@ impl Socket {
             last_seen: now,
             heartbeat_at: None,
             recheck_at: None,
+            counts: SocketCounts::default(),
         }
     }
 

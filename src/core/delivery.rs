@@ -346,6 +346,7 @@ impl Broker {
             Target::Socket(s) => {
                 if let Some(sock) = self.sockets.get_mut(&s) {
                     sock.in_flight.insert(seq);
+                    sock.counts.delivered += 1;
                 }
                 self.refresh_heartbeat(s);
                 self.arm_recheck(now, s);

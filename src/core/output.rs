@@ -133,4 +133,7 @@ pub struct SocketRecord {
     /// It asked for `msgs` frames.
     #[serde(default)]
     pub batch: bool,
+    /// The address it connected from, if the driver knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }

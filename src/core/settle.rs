@@ -54,6 +54,9 @@ impl Broker {
         if f.lease.is_none() {
             store.delete_message(ch, seq)?;
         }
+        if let Some(s) = self.sockets.get_mut(&f.owner.0).filter(|_| f.owner.is_socket()) {
+            s.counts.finished += 1;
+        }
         if let Some(c) = self.channels.get_mut(&ch) {
             c.row.counters.finished += 1;
         }
@@ -110,6 +113,9 @@ impl Broker {
         checkpoint: &CheckpointWrite,
     ) -> StoreResult<()> {
         let Some(f) = self.take_back(ch, seq) else { return Ok(()) };
+        if let Some(s) = self.sockets.get_mut(&f.owner.0).filter(|_| f.owner.is_socket()) {
+            s.counts.requeued += 1;
+        }
         let failures = f.failures + u32::from(failure);
         let dead = failure && f.max_attempts > 0 && failures >= f.max_attempts;
         let key = f.key.as_deref().map(str::to_owned);

@@ -6,12 +6,14 @@
 //! lives in memory and in its driver-side record only.
 
 use super::broker::Broker;
+use super::channel::Channel;
 use super::consumer::{ConsumerSettings, Socket};
 use super::output::{LogLevel, Output, SocketRecord};
 use super::store::{CheckpointWrite, Store, StoreResult};
 use super::timers::Timer;
 use super::{ConsumerId, Millis, SocketId, HELLO_TIMEOUT_MS, MAX_PENDING_SOCKETS};
 use crate::proto::frame::{Hello, ServerFrame};
+use crate::proto::http::AttachedConsumer;
 use crate::proto::{close, ApiError, ChannelName, ErrorCode};
 
 /// Who a socket's credentials say it is, as the driver resolved them for this topic.
@@ -28,6 +30,26 @@ pub struct Caller {
 }
 
 impl Broker {
+    /// A channel's attached socket consumers, for its stats.
+    pub(super) fn attached(&self, c: &Channel) -> Vec<AttachedConsumer> {
+        let sockets = c.consumers.iter().filter(|id| id.is_socket()).filter_map(|id| self.sockets.get(&id.0));
+        sockets
+            .map(|s| AttachedConsumer {
+                session: format!("{:x}", s.record.id),
+                source: s.record.source.clone(),
+                address: s.record.address.clone(),
+                max_in_flight: s.record.rdy,
+                in_flight: s.in_flight.len() as u64,
+                delivered: s.counts.delivered,
+                finished: s.counts.finished,
+                requeued: s.counts.requeued,
+                batch: s.record.batch,
+                connected_at: crate::proto::event::rfc3339(s.record.opened_at),
+                partition: None,
+            })
+            .collect()
+    }
+
     /// A socket was opened on `channel` (a consumer socket) or on the topic (a
     /// publisher socket). `caller` is set when the upgrade carried accepted credentials.
     /// Refused with `503` when too many sockets are waiting for their `hello`.
@@ -37,6 +59,7 @@ impl Broker {
         id: SocketId,
         channel: Option<&ChannelName>,
         caller: Option<&Caller>,
+        address: Option<&str>,
     ) -> Result<(), ApiError> {
         let pending = self.sockets.values().filter(|s| !s.record.welcomed).count();
         if pending >= MAX_PENDING_SOCKETS {
@@ -54,6 +77,7 @@ impl Broker {
             preauthorized: caller.is_some(),
             source: caller.map(|c| c.source.clone()).unwrap_or_default(),
             may_publish: caller.is_some_and(|c| c.may_publish),
+            address: address.map(str::to_owned),
             ..Default::default()
         };
         self.out.push(Output::Attach { socket: id, record: record.clone() });

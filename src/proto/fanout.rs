@@ -4,7 +4,7 @@
 //! answers, dead-letter pages). The front Worker (`worker/front/partitions.rs`) only
 //! sends and receives.
 
-use super::http::{BatchItem, ChannelStats, TopicStats};
+use super::http::{AttachedConsumer, BatchItem, ChannelStats, TopicStats};
 use super::{ApiError, ErrorCode};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -116,6 +116,7 @@ pub fn merge_channel(name: &str, each: Vec<(u32, ChannelStats)>) -> ChannelStats
         sum.deferred += c.deferred;
         sum.dead += c.dead;
         sum.consumers += c.consumers;
+        sum.attached.extend(c.attached.iter().cloned().map(|a| AttachedConsumer { partition: Some(p), ..a }));
         sum.paused |= c.paused;
         sum.published_total += c.published_total;
         sum.delivered_total += c.delivered_total;

@@ -58,6 +58,9 @@ pub struct ChannelStats {
     pub dead: u64,
     /// Attached consumers.
     pub consumers: u64,
+    /// The attached socket consumers, one entry each, in attach order (nsqd's `clients`).
+    #[serde(default)]
+    pub attached: Vec<AttachedConsumer>,
     /// Whether delivery is paused.
     pub paused: bool,
     /// Events published to the topic since the channel was created.
@@ -100,6 +103,36 @@ pub struct ChannelStats {
     /// them up).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitions: Option<Vec<ChannelStats>>,
+}
+
+/// One socket consumer attached to a channel. Its counters are kept in memory: they start
+/// again when the topic object restarts (a deploy, or waking from hibernation).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachedConsumer {
+    /// The socket's session id (the `session` of its `welcome`).
+    pub session: String,
+    /// Who it is: `/clients/{login}`, `/admin` or `/anonymous`.
+    pub source: String,
+    /// The address it connected from, when the runtime says (`CF-Connecting-IP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Its credit (`max_in_flight`, changed by `rdy`).
+    pub max_in_flight: u32,
+    /// Messages in flight to it.
+    pub in_flight: u64,
+    /// Messages sent to it.
+    pub delivered: u64,
+    /// Messages it finished.
+    pub finished: u64,
+    /// Messages taken back from it (`req`, `shelve`, a passed deadline).
+    pub requeued: u64,
+    /// It asked for `msgs` frames.
+    pub batch: bool,
+    /// When its socket was opened (RFC 3339).
+    pub connected_at: String,
+    /// Its partition, in a partitioned topic's channel stats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
 }
 
 /// `GET /v1/topics/{topic}`.

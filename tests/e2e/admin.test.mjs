@@ -75,6 +75,36 @@ async function topicOperations(bus, { server }) {
   assert.ok(listed.some((t) => t.topic === topic && t.channels.includes("all")), JSON.stringify(listed));
   await a.deleteChannel(topic, "orders-only");
   assert.equal((await a.stats(topic)).channels.length, 1);
+
+  // A subscriber is listed in its channel's `attached`: who, its credit, what it finished.
+  let handled = 0;
+  let done;
+  const both = new Promise((r) => (done = r));
+  const sub = bus.subscribe({ topic, channel: "live", maxInFlight: 2 }, () => {
+    if (++handled === 2) done();
+  });
+  await sub.start();
+  for (const n of [1, 2]) await bus.publish(topic, { n });
+  await both;
+  let live;
+  for (let i = 0; i < 200 && !(live?.attached[0]?.finished === 2); i++) {
+    if (i) await new Promise((r) => setTimeout(r, 10)); // the fins are sent after the handler returns
+    live = (await a.stats(topic)).channels.find((c) => c.channel === "live");
+  }
+  assert.equal(live.attached.length, 1);
+  const [me] = live.attached;
+  assert.deepEqual([me.max_in_flight, me.in_flight, me.delivered, me.finished, me.requeued], [2, 0, 2, 2, 0]);
+  assert.equal(me.source, server ? "/admin" : "/memory");
+  if (server) assert.equal(me.address, "127.0.0.1", "workerd says where a socket came from");
+  assert.ok(Date.parse(me.connected_at) <= Date.now());
+  await sub.stop();
+  let left = live.attached;
+  for (let i = 0; i < 200 && left.length; i++) {
+    await new Promise((r) => setTimeout(r, 10)); // the bus sees the close after stop() resolves
+    left = (await a.stats(topic)).channels.find((c) => c.channel === "live").attached;
+  }
+  assert.deepEqual(left, [], "a closed socket leaves the list");
+  await a.deleteChannel(topic, "live");
   return topic;
 }
 

@@ -515,7 +515,7 @@ test("a partitioned topic: its count, each channel's partitions (depth, in fligh
   const c = new Socket(w.url, `/v1/topics/${enc(topic)}/channels/work/ws?partition=1`);
   await c.opened;
   c.send({ op: "hello", max_in_flight: 1, token: ADMIN_TOKEN });
-  await c.next((f) => f.op === "welcome");
+  const welcome = await c.next((f) => f.op === "welcome");
   await c.msg();
 
   const page = await open(`#/topics?q=${topic}`);
@@ -552,6 +552,12 @@ test("a partitioned topic: its count, each channel's partitions (depth, in fligh
   await work.locator("a").first().click();
   await page.locator("#consumer-summary", { hasText: "1 socket consumer attached over 3 partitions" }).waitFor();
   await page.locator('#partition-stats tr[data-partition="1"] td:nth-child(2)', { hasText: "1" }).waitFor();
+  // Its row: session, who, address, partition, credit, in flight, delivered, finished, requeued.
+  const consumer = page.locator(`#attached tr[data-session="${welcome.session}"]`);
+  await consumer.waitFor();
+  const shown = await consumer.locator("td").allTextContents();
+  assert.deepEqual(shown.slice(0, 9).filter((_, i) => i !== 2), [welcome.session, "/admin", "1", "1", "1", "1", "0", "0"]);
+  assert.ok(shown[9].length > 0, "connected since");
   await page.selectOption("#seek-partition", "2");
   await page.fill("#seek-seq", "1");
   await page.click("#seek-seq-form button[type=submit]");

@@ -160,7 +160,9 @@ impl Harness {
         self.next_socket += 1;
         let id = self.next_socket;
         let channel = channel.map(|c| ismld::proto::ChannelName::parse(c).expect("channel name"));
-        self.call(|b, _, now| Ok(b.open(now, id, channel.as_ref(), None))).expect("store").expect("open");
+        self.call(|b, _, now| Ok(b.open(now, id, channel.as_ref(), None, None)))
+            .expect("store")
+            .expect("open");
         id
     }
 

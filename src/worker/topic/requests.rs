@@ -160,13 +160,15 @@ impl Topic {
         }
         let caller: Option<Caller> =
             req.headers().get(CALLER_HEADER)?.and_then(|h| attach::caller_from_header(&h));
+        // Shown in the channel's stats only (Cloudflare sets it; bounded all the same).
+        let address = req.headers().get("cf-connecting-ip")?.filter(|a| a.len() <= 64);
         let id = http::socket_id();
         let expected = super::partition_of(req);
         let opened = self.run(now, |b, _| {
             if b.partition() != expected {
                 return Ok(Err(Err(b.partition())));
             }
-            Ok(b.open(now, id, channel.as_ref(), caller.as_ref()).map_err(Ok))
+            Ok(b.open(now, id, channel.as_ref(), caller.as_ref(), address.as_deref()).map_err(Ok))
         });
         let outputs = match opened {
             Ok((Ok(()), out)) => out,

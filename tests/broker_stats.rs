@@ -1,0 +1,70 @@
+//! A channel's `attached` consumers in its stats: one entry per socket consumer, with its
+//! credit, what is in flight to it and what it delivered, finished and gave back.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use serde_json::{json, Value};
+use support::Harness;
+
+fn attached(h: &mut Harness, channel: &str) -> Vec<Value> {
+    h.stats(channel)["attached"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn each_consumer_socket_is_listed_with_its_credit_and_counters() {
+    let mut h = Harness::new();
+    let a = h.consumer("c", json!({ "max_in_flight": 3 }));
+    let b = h.consumer("c", json!({ "max_in_flight": 1, "batch": true }));
+    let list = attached(&mut h, "c");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["session"], format!("{a:x}"), "the welcome's session, in attach order");
+    assert_eq!(list[1]["session"], format!("{b:x}"));
+    assert_eq!(list[0]["source"], "/anonymous");
+    assert_eq!((list[0]["max_in_flight"].as_u64(), list[1]["max_in_flight"].as_u64()), (Some(3), Some(1)));
+    assert_eq!((list[0]["batch"].as_bool(), list[1]["batch"].as_bool()), (Some(false), Some(true)));
+    assert!(list[0]["connected_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{}", list[0]);
+    assert!(list[0].get("address").is_none(), "no address given by this driver");
+
+    h.publish_n(4);
+    let got = h.msgs(a);
+    assert_eq!(got.len(), 3);
+    h.ask(a, json!({ "op": "fin", "id": got[0]["id"] }));
+    h.ask(a, json!({ "op": "req", "id": got[1]["id"] }));
+    h.ask(a, json!({ "op": "rdy", "count": 7 }));
+    let list = attached(&mut h, "c");
+    let of_a = list.iter().find(|x| x["session"] == format!("{a:x}")).cloned().unwrap_or_default();
+    let counts = |x: &Value, k: &str| x[k].as_u64().unwrap_or(u64::MAX);
+    assert_eq!(counts(&of_a, "max_in_flight"), 7, "rdy changes the credit shown");
+    assert_eq!(counts(&of_a, "finished"), 1);
+    assert_eq!(counts(&of_a, "requeued"), 1);
+    let in_flight: u64 = list.iter().map(|x| counts(x, "in_flight")).sum();
+    let delivered: u64 = list.iter().map(|x| counts(x, "delivered")).sum();
+    assert_eq!(
+        in_flight,
+        h.stats("c")["in_flight"].as_u64().unwrap_or(0),
+        "the entries add up to the channel's"
+    );
+    assert_eq!(delivered, h.stats("c")["delivered_total"].as_u64().unwrap_or(0));
+
+    // A closed socket leaves the list; a socket that kept its place across hibernation
+    // stays, its counters started again.
+    h.disconnect(b);
+    assert_eq!(attached(&mut h, "c").len(), 1);
+    h.hibernate();
+    let list = attached(&mut h, "c");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["session"], format!("{a:x}"));
+    assert_eq!(list[0]["finished"], 0);
+    assert_eq!(list[0]["in_flight"], h.stats("c")["in_flight"]);
+}
+
+#[test]
+fn publisher_sockets_and_other_channels_are_not_listed() {
+    let mut h = Harness::new();
+    let _p = h.publisher();
+    let _x = h.consumer("x", json!({}));
+    let _y = h.consumer("y", json!({}));
+    assert_eq!(attached(&mut h, "x").len(), 1);
+    assert_eq!(attached(&mut h, "y").len(), 1);
+}
