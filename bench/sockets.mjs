@@ -168,7 +168,8 @@ export async function idlePings(t, count, pingMs, ms) {
 /** The JS client publishing over its shared publisher socket (`via: "socket"`, linger 5 ms): `total` publishes at once, events/s until every one resolved (durable). */
 export async function clientSocketPublish(t, total) {
   const { Connection } = await import("ismld");
-  const bus = new Connection({ url: t.url, publishing: { via: "socket" } });
+  // All at once: the queue must hold them (the default cap, 10,000, would refuse the rest).
+  const bus = new Connection({ url: t.url, publishing: { via: "socket", queueCap: total } });
   const topic = topicName("cpub");
   await bus.publish(topic, { warm: true });
   const start = now();

@@ -8,7 +8,6 @@ use super::output::LogLevel;
 use super::store::{ChannelRow, CheckpointWrite, DeadRow, RowCounts, RowState, Store, StoreResult};
 use super::timers::Timer;
 use super::{ConsumerId, Millis, Seq};
-use crate::proto::http::{ChannelStats, TopicStats};
 use crate::proto::id::parse_message_id;
 use crate::proto::{close, ApiError, ChannelName, ErrorCode};
 use std::collections::HashSet;
@@ -350,37 +349,6 @@ impl Broker {
         );
         self.pump(now, store, id)?;
         Ok(n)
-    }
-
-    /// Stats of every channel, by name.
-    pub(super) fn channel_stats(&self, store: &dyn Store) -> StoreResult<Vec<ChannelStats>> {
-        let mut names: Vec<(&String, &u32)> = self.by_name.iter().collect();
-        names.sort();
-        let mut out = Vec::with_capacity(names.len());
-        for (_, id) in names {
-            let Some(c) = self.channels.get(id) else { continue };
-            let fresh = if c.row.cursor > self.max_pruned {
-                (self.head + 1).saturating_sub(c.row.cursor)
-            } else {
-                store.count_events_from(c.row.cursor)?
-            };
-            let mut stats = c.stats(self.head, fresh);
-            stats.attached = self.attached(c);
-            out.push(stats);
-        }
-        Ok(out)
-    }
-
-    /// `GET /v1/topics/{topic}`.
-    pub(super) fn topic_stats(&self, store: &dyn Store, topic: &str) -> StoreResult<TopicStats> {
-        Ok(TopicStats {
-            topic: topic.to_owned(),
-            seq: self.head,
-            retained: self.retained(),
-            partition: (self.partition.count > 1).then_some(self.partition.index),
-            partitions: self.partition.count,
-            channels: self.channel_stats(store)?,
-        })
     }
 
     /// Whether the topic has stored anything.

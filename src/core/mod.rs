@@ -57,6 +57,7 @@ mod request;
 mod retention;
 mod settle;
 mod sockets;
+mod stats;
 pub mod store;
 mod timers;
 

@@ -6,14 +6,12 @@
 //! lives in memory and in its driver-side record only.
 
 use super::broker::Broker;
-use super::channel::Channel;
 use super::consumer::{ConsumerSettings, Socket};
 use super::output::{LogLevel, Output, SocketRecord};
 use super::store::{CheckpointWrite, Store, StoreResult};
 use super::timers::Timer;
 use super::{ConsumerId, Millis, SocketId, HELLO_TIMEOUT_MS, MAX_PENDING_SOCKETS};
 use crate::proto::frame::{Hello, ServerFrame};
-use crate::proto::http::AttachedConsumer;
 use crate::proto::{close, ApiError, ChannelName, ErrorCode};
 
 /// Who a socket's credentials say it is, as the driver resolved them for this topic.
@@ -30,26 +28,6 @@ pub struct Caller {
 }
 
 impl Broker {
-    /// A channel's attached socket consumers, for its stats.
-    pub(super) fn attached(&self, c: &Channel) -> Vec<AttachedConsumer> {
-        let sockets = c.consumers.iter().filter(|id| id.is_socket()).filter_map(|id| self.sockets.get(&id.0));
-        sockets
-            .map(|s| AttachedConsumer {
-                session: format!("{:x}", s.record.id),
-                source: s.record.source.clone(),
-                address: s.record.address.clone(),
-                max_in_flight: s.record.rdy,
-                in_flight: s.in_flight.len() as u64,
-                delivered: s.counts.delivered,
-                finished: s.counts.finished,
-                requeued: s.counts.requeued,
-                batch: s.record.batch,
-                connected_at: crate::proto::event::rfc3339(s.record.opened_at),
-                partition: None,
-            })
-            .collect()
-    }
-
     /// A socket was opened on `channel` (a consumer socket) or on the topic (a
     /// publisher socket). `caller` is set when the upgrade carried accepted credentials.
     /// Refused with `503` when too many sockets are waiting for their `hello`.

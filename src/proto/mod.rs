@@ -24,6 +24,7 @@ pub mod push;
 pub mod response;
 pub mod route;
 pub mod server_frame;
+pub mod server_message;
 
 pub use error::{ApiError, ErrorCode};
 pub use limits::Limits;

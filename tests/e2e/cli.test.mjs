@@ -1,91 +1,14 @@
-// The ismld CLI (js/bin/ismld.mjs) against the real Worker (anonymous access off): every
-// command, its human and --json output, and the exit codes scripts rely on (0 ok, 1 the
-// bus refused, 2 usage, 3 unreachable). Long-running commands (tail, sub, bench sub,
-// daemon up) are waited on by their output, never by time.
-import { test, before, after } from "node:test";
+// The ismld CLI (js/bin/ismld.mjs) against the real Worker (anonymous access off), part 1:
+// help and usage errors, clients and tokens, pub, sub, tail, stats and topics, with their
+// human and --json output and exit codes (0 ok, 1 the bus refused, 2 usage, 3
+// unreachable). Part 2 is cli-more.test.mjs. Long-running commands are waited on by their
+// output, never by time.
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startWorker, call, ADMIN_TOKEN, uniqueName, topicStats } from "./harness.mjs";
+import { call, ADMIN_TOKEN, uniqueName, topicStats } from "./harness.mjs";
+import { ADMIN, env, ismld, jsonLines, lines, start, topicWithChannel, useWorker } from "./cli-lib.mjs";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CLI = join(ROOT, "js", "bin", "ismld.mjs");
-const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
-let w;
-before(async () => {
-  w = await startWorker({ vars: { ALLOW_ANONYMOUS: "false" } });
-});
-after(async () => {
-  await w?.destroy();
-});
-
-/** The environment of a CLI run: none of the caller's ISMLD_* variables, then `env`. */
-function cliEnv(env) {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("ISMLD_")));
-  return { ...base, ISMLD_URL: w.url, ISMLD_TOKEN: ADMIN_TOKEN, ...env };
-}
-
-/**
- * Starts the CLI; `until(pred, what)` waits for its output to satisfy `pred`, `done` for
- * its exit: `{ code, signal, stdout, stderr }`.
- */
-function start(args, { env = {}, input, cli = CLI } = {}) {
-  const child = spawn(process.execPath, [cli, ...args], { env: cliEnv(env), stdio: ["pipe", "pipe", "pipe"] });
-  const p = { child, stdout: "", stderr: "", exit: undefined, waiters: new Set() };
-  const wake = () => [...p.waiters].forEach((f) => f());
-  child.stdout.on("data", (d) => ((p.stdout += d), wake()));
-  child.stderr.on("data", (d) => ((p.stderr += d), wake()));
-  p.done = new Promise((resolve) =>
-    child.on("close", (code, signal) => {
-      p.exit = { code, signal, stdout: p.stdout, stderr: p.stderr };
-      wake();
-      resolve(p.exit);
-    }),
-  );
-  if (input !== undefined) child.stdin.end(input);
-  else child.stdin.end();
-  p.until = (pred, what, timeoutMs = 60_000) =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        if (pred(p)) finish(resolve);
-        else if (p.exit) finish(() => reject(new Error(`exited (${p.exit.code}) before ${what}:\n${p.stdout}\n${p.stderr}`)));
-      };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms:\n${p.stdout}\n${p.stderr}`))), timeoutMs);
-      const finish = (f) => {
-        clearTimeout(timer);
-        p.waiters.delete(check);
-        f();
-      };
-      p.waiters.add(check);
-      check();
-    });
-  return p;
-}
-
-/** Runs the CLI to its end. */
-const ismld = (args, options) => start(args, options).done;
-const lines = (text) => text.split("\n").filter(Boolean);
-const jsonLines = (text) => lines(text).map((l) => JSON.parse(l));
-
-/** A port nothing listens on. */
-async function closedPort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** A topic with a channel made before any publish. */
-async function topicWithChannel(prefix, channel = "c") {
-  const topic = uniqueName(prefix);
-  assert.equal((await call(w.url, "PUT", `/v1/topics/${topic}/channels/${channel}`, { headers: ADMIN })).status, 201);
-  return topic;
-}
+useWorker();
 
 test("--help lists every command; each command has its --help; usage errors exit 2", async () => {
   const help = await ismld(["--help"]);
@@ -212,12 +135,12 @@ test("pub: argument, stdin lines in order, structured attributes, key, delay, tt
   assert.deepEqual([g.type, g.source, g.orderingkey ?? "k", g.data], ["greeting", "/cli-test", "k", "hello"]);
   assert.ok(!pulled.some((m) => m.event.data === "later"), "--delay defers");
   assert.ok(!pulled.some((m) => m.event.data === "gone"), "--ttl expires");
-  const s = await topicStats(w.url, topic, "c", ADMIN);
+  const s = await topicStats(env.w.url, topic, "c", ADMIN);
   assert.deepEqual([s.deferred, s.expired_total], [1, 1]);
 
   // Partitioned topics: --partition pins, --key routes as the bus does, stdin spreads.
   const parts = uniqueName("pubparts");
-  assert.equal((await call(w.url, "PUT", `/v1/topics/${parts}`, { headers: ADMIN, body: { partitions: 4 } })).status, 201);
+  assert.equal((await call(env.w.url, "PUT", `/v1/topics/${parts}`, { headers: ADMIN, body: { partitions: 4 } })).status, 201);
   const pinned = await ismld(["pub", parts, "-", "--partition", "2", "--json"], { input: "x\ny\n" });
   assert.deepEqual(jsonLines(pinned.stdout).map((r) => [r.partition, r.seq]), [[2, 1], [2, 2]]);
   const keyed = await ismld(["pub", parts, "-", "--key", "user-7", "--json"], { input: "a\nb\nc\n" });
@@ -249,14 +172,14 @@ test("sub: prints each message and finishes it; --json, --count, --filter, --no-
   assert.deepEqual(got.map((m) => m.event.data), [{ n: 1 }, { n: 2 }, "plain"]);
   assert.match(sub.stderr, /Subscribed to channel='work'/);
   assert.match(sub.stderr, /Stopped after 3 messages\./);
-  const s = await topicStats(w.url, topic, "work", ADMIN);
+  const s = await topicStats(env.w.url, topic, "work", ADMIN);
   assert.deepEqual([s.finished_total, s.depth], [3, 0]);
 
   // Human lines; --no-ack requeues (a failure) instead of finishing.
   await ismld(["pub", topic, "redo"]);
   const noAck = await ismld(["sub", topic, "work", "--count", "1", "--no-ack"]);
   assert.match(noAck.stdout, /^seq=4 partition=0 id=\S+ type=\S+ redo\n$/);
-  const after = await topicStats(w.url, topic, "work", ADMIN);
+  const after = await topicStats(env.w.url, topic, "work", ADMIN);
   assert.deepEqual([after.finished_total, after.requeued_total, after.ready], [3, 1, 1]);
   const redelivered = await ismld(["sub", topic, "work", "--count", "1"]);
   assert.match(redelivered.stdout, /^seq=4 partition=0 id=\S+ attempt=2 type=\S+ redo\n$/);
@@ -277,15 +200,15 @@ test("sub: prints each message and finishes it; --json, --count, --filter, --no-
   // A final close (the channel deleted) ends sub with the bus's code.
   const deleted = start(["sub", topic, "doomed"]);
   await deleted.until((p) => /Subscribed/.test(p.stderr), "the subscription");
-  assert.equal((await call(w.url, "DELETE", `/v1/topics/${topic}/channels/doomed`, { headers: ADMIN })).status, 204);
+  assert.equal((await call(env.w.url, "DELETE", `/v1/topics/${topic}/channels/doomed`, { headers: ADMIN })).status, 204);
   const d = await deleted.done;
   assert.equal(d.code, 1);
   assert.match(d.stderr, /^ismld: not_found: channel deleted/m);
 
   // A partitioned topic: one socket per partition, every partition's messages.
   const parts = uniqueName("subparts");
-  assert.equal((await call(w.url, "PUT", `/v1/topics/${parts}`, { headers: ADMIN, body: { partitions: 3 } })).status, 201);
-  assert.equal((await call(w.url, "PUT", `/v1/topics/${parts}/channels/all`, { headers: ADMIN })).status, 201);
+  assert.equal((await call(env.w.url, "PUT", `/v1/topics/${parts}`, { headers: ADMIN, body: { partitions: 3 } })).status, 201);
+  assert.equal((await call(env.w.url, "PUT", `/v1/topics/${parts}/channels/all`, { headers: ADMIN })).status, 201);
   for (const p of [0, 1, 2]) await ismld(["pub", parts, `p${p}`, "--partition", String(p)]);
   const ps = await ismld(["sub", parts, "all", "--count", "3", "--max-in-flight", "3", "--json"]);
   assert.equal(ps.code, 0, ps.stderr);
@@ -306,7 +229,7 @@ test("tail prints events as they are published, on an ephemeral channel; --count
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(lines(r.stdout).map((l) => l.replace(/ id=\S+/, "")), [`seq=2 partition=0 type=${topic} first`, `seq=3 partition=0 type=${topic} {"second":2}`]);
   // The ephemeral channel went with the tail.
-  assert.equal((await topicStats(w.url, topic, channel, ADMIN)) ?? null, null);
+  assert.equal((await topicStats(env.w.url, topic, channel, ADMIN)) ?? null, null);
 
   const json = start(["tail", topic, "--json"]);
   await json.until((p) => /Tailing/.test(p.stderr), "the tail to start");
@@ -339,150 +262,4 @@ test("stats and topics: tables and --json; stats of every topic needs the admin 
   assert.equal(anonymous.code, 1);
   assert.match(anonymous.stderr, /^ismld: unauthorized: /);
   assert.equal((await ismld(["topics"], { env: { ISMLD_TOKEN: "" } })).code, 2);
-});
-
-test("seek by seq and by time; pull with --ack fin, none and req, and --wait long-polls", async () => {
-  const topic = await topicWithChannel("seek", "replay");
-  const before = new Date(Date.now() - 60_000).toISOString();
-  await ismld(["pub", topic, "-"], { input: "1\n2\n3\n" });
-  const fin = await ismld(["pull", topic, "replay", "--max", "10"]);
-  assert.equal(fin.code, 0, fin.stderr);
-  assert.equal(lines(fin.stdout).length, 3);
-  assert.match(fin.stderr, /Finished 3 of 3 messages\./);
-  const empty = await ismld(["pull", topic, "replay"]);
-  assert.deepEqual([empty.code, empty.stdout], [0, ""]);
-  assert.match(empty.stderr, /No messages ready/);
-
-  const bySeq = await ismld(["seek", topic, "replay", "--seq", "2", "--json"]);
-  assert.deepEqual(JSON.parse(bySeq.stdout), { topic, channel: "replay", ready: 2 });
-  const held = JSON.parse((await ismld(["pull", topic, "replay", "--max", "1", "--ack", "none", "--json"])).stdout);
-  assert.deepEqual([held.messages[0].seq, held.results], [2, []]);
-  const rest = JSON.parse((await ismld(["pull", topic, "replay", "--max", "5", "--json"])).stdout);
-  assert.deepEqual(rest.messages.map((m) => m.seq), [3], "the held one stays in flight");
-  const byTime = await ismld(["seek", topic, "replay", "--time", before]);
-  assert.match(byTime.stdout, /^ismld: Channel='replay' of topic='.+' now starts at .+: 3 ready\.\n$/);
-  assert.equal((await ismld(["seek", topic, "replay", "--time", "yesterday"])).code, 2);
-  assert.equal((await ismld(["seek", topic, "nope", "--seq", "1"])).code, 1);
-
-  const req = JSON.parse((await ismld(["pull", topic, "replay", "--max", "1", "--ack", "req", "--json"])).stdout);
-  assert.equal(req.results[0].ok, true);
-  assert.equal((await topicStats(w.url, topic, "replay", ADMIN)).requeued_total, 1);
-
-  // --wait: the answer comes when a message is published.
-  const topic2 = await topicWithChannel("wait", "c");
-  const waiting = start(["pull", topic2, "c", "--wait", "20s", "--json"]);
-  await ismld(["pub", topic2, "woken"]);
-  const woke = await waiting.done;
-  assert.equal(woke.code, 0, woke.stderr);
-  assert.equal(JSON.parse(woke.stdout).messages[0].event.data, "woken");
-});
-
-test("dead ls (pages, --all) and dead redrive (given ids, all)", async () => {
-  const topic = await topicWithChannel("dead", "jobs");
-  await ismld(["pub", topic, "-"], { input: "a\nb\nc\n" });
-  const failed = await ismld(["pull", topic, "jobs", "--max", "3", "--ack", "req", "--max-attempts", "1"]);
-  assert.equal(failed.code, 0, failed.stderr);
-  const ls = await ismld(["dead", "ls", topic, "jobs"]);
-  assert.deepEqual(lines(ls.stdout).map((l) => l.match(/^seq=(\d) partition=0 id=\S+ failures=1 type=\S+ [abc]$/)?.[1]), ["1", "2", "3"]);
-  const page = await ismld(["dead", "ls", topic, "jobs", "--limit", "2"]);
-  assert.equal(lines(page.stdout).length, 2);
-  const cursor = page.stderr.match(/--cursor (\S+)/)[1];
-  const next = JSON.parse((await ismld(["dead", "ls", topic, "jobs", "--limit", "2", "--cursor", cursor, "--json"])).stdout);
-  assert.deepEqual([next.messages.map((m) => m.seq), next.cursor], [[3], undefined]);
-  const all = JSON.parse((await ismld(["dead", "ls", topic, "jobs", "--limit", "1", "--all", "--json"])).stdout);
-  assert.deepEqual(all.messages.map((m) => m.seq), [1, 2, 3]);
-
-  const one = await ismld(["dead", "redrive", topic, "jobs", all.messages[0].id]);
-  assert.match(one.stdout, /^ismld: Redrove 1 of 1 given dead letters of channel='jobs'/);
-  const rest = JSON.parse((await ismld(["dead", "redrive", topic, "jobs", "--json"])).stdout);
-  assert.equal(rest.redriven, 2);
-  const none = await ismld(["dead", "ls", topic, "jobs"]);
-  assert.deepEqual([none.code, none.stdout], [0, ""]);
-  assert.match(none.stderr, /No dead letters/);
-  assert.equal((await topicStats(w.url, topic, "jobs", ADMIN)).ready, 3);
-  assert.equal((await ismld(["dead", "purge", topic, "jobs"])).code, 2);
-});
-
-test("bench pubsub, pub and sub print rates and latency percentiles", async () => {
-  const topic = uniqueName("bench");
-  const r = await ismld(["bench", "pubsub", topic, "--msgs", "300", "--size", "64"]);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^Pub stats: [\d,]+ msgs\/s ~ \d+\.\d\d MB\/s \(300 msgs in \d+\.\d\d s\)$/m);
-  assert.match(r.stdout, /^Sub stats: [\d,]+ msgs\/s ~ \d+\.\d\d MB\/s \(300 msgs in \d+\.\d\d s\)$/m);
-  assert.match(r.stdout, /^Latency \(publish -> handler\): p50 [\d.]+ ms, p90 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms$/m);
-  const j = JSON.parse((await ismld(["bench", "pubsub", topic, "--msgs", "200", "--clients", "2", "--json", "--quiet"])).stdout);
-  assert.equal(j.pub.msgs, 200);
-  assert.equal(j.sub.msgs, 200);
-  assert.ok(j.pub.msgs_per_s > 0 && j.sub.mb_per_s >= 0);
-  assert.ok(j.latency_ms.p50 <= j.latency_ms.p90 && j.latency_ms.p90 <= j.latency_ms.p99 && j.latency_ms.p99 <= j.latency_ms.max);
-  // The pubsub channels are gone; bench sub consumes what bench pub publishes.
-  assert.deepEqual((await topicStats(w.url, topic, undefined, ADMIN)).body.channels, []);
-  const sub = start(["bench", "sub", topic, "--msgs", "150", "--json"]);
-  await sub.until((p) => /waiting for 150 messages/.test(p.stderr), "the subscribers");
-  const pub = JSON.parse((await ismld(["bench", "pub", topic, "--msgs", "150", "--via", "http", "--batch", "50", "--json"])).stdout);
-  assert.deepEqual([pub.pub.msgs, pub.via, pub.batch], [150, "http", 50]);
-  const got = await sub.done;
-  assert.equal(got.code, 0, got.stderr);
-  const s = JSON.parse(got.stdout);
-  assert.deepEqual([s.sub.msgs, s.channel], [150, "bench"]);
-  assert.ok(s.latency_ms.max > 0);
-});
-
-test("exit code 3 when the bus cannot be reached, for every kind of command", async () => {
-  const url = `http://127.0.0.1:${await closedPort()}`;
-  for (const args of [["pub", "t", "x"], ["sub", "t", "c"], ["tail", "t"], ["stats", "t"], ["topics"], ["clients", "list"], ["pull", "t", "c"], ["bench", "pub", "t", "--msgs", "5"]]) {
-    const r = await ismld([...args, "--url", url]);
-    assert.equal(r.code, 3, `${args.join(" ")}: ${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`^ismld: cannot reach the bus at ${url}: .*ECONNREFUSED`), args.join(" "));
-  }
-  const j = await ismld(["pub", "t", "x", "--url", url, "--json"]);
-  assert.equal(JSON.parse(j.stderr).error.code, "unreachable");
-});
-
-test("daemon up: argument checks; an installed package (no checkout) says how to run the bus", async () => {
-  assert.equal((await ismld(["daemon", "up", "--bind", "nowhere"])).code, 2);
-  assert.equal((await ismld(["daemon", "up", "--bind", "127.0.0.1:99999"])).code, 2);
-  assert.equal((await ismld(["daemon", "down"])).code, 2);
-  assert.equal((await ismld(["daemon", "up", "--checkout", tmpdir()])).code, 2);
-  // The package as npm installs it: bin/, dist/, wasm/, package.json, outside any checkout.
-  const scratch = mkdtempSync(join(tmpdir(), "ismld-cli-"));
-  try {
-    const pkg = join(scratch, "node_modules", "ismld");
-    mkdirSync(pkg, { recursive: true });
-    for (const part of ["bin", "dist", "wasm", "package.json"]) cpSync(join(ROOT, "js", part), join(pkg, part), { recursive: true });
-    const cli = join(pkg, "bin", "ismld.mjs");
-    const r = await ismld(["daemon", "up"], { cli });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^ismld: No checkout of ismld here\.\n/);
-    assert.match(r.stdout, /npm run dev/);
-    assert.match(r.stdout, /npx wrangler deploy/);
-    const j = JSON.parse((await ismld(["daemon", "up", "--json"], { cli })).stdout);
-    assert.equal(j.checkout, null);
-    // The installed CLI works against the bus.
-    const pub = await ismld(["pub", uniqueName("installed"), "x", "--json"], { cli });
-    assert.equal(pub.code, 0, pub.stderr);
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-});
-
-test("daemon up from this checkout runs scripts/dev.sh on --bind and prints the URL once the bus answers", { timeout: 240_000 }, async (t) => {
-  if (process.env.ISMLD_TEST_SKIP_DAEMON) return t.skip("ISMLD_TEST_SKIP_DAEMON is set");
-  const port = await closedPort();
-  const url = `http://127.0.0.1:${port}`;
-  const daemon = start(["daemon", "up", "--bind", `127.0.0.1:${port}`]);
-  try {
-    // scripts/dev.sh checks the toolchain, rebuilds what changed and starts wrangler dev.
-    await daemon.until((p) => p.stdout.includes("The bus is up"), "the bus to come up", 220_000);
-    assert.equal(daemon.stdout, `ismld: The bus is up at ${url} (admin token in ${join(ROOT, ".dev.vars")}); Ctrl-C stops it.\n`);
-    assert.equal((await call(url, "GET", "/v1/health")).body.ok, true);
-    // npm run dev allows anonymous access: the CLI publishes without credentials.
-    const pub = await ismld(["pub", uniqueName("daemon"), "hello", "--url", url], { env: { ISMLD_TOKEN: "" } });
-    assert.equal(pub.code, 0, pub.stderr);
-  } finally {
-    daemon.child.kill("SIGINT");
-  }
-  const r = await daemon.done;
-  assert.equal(r.code, 0, r.stderr);
-  await assert.rejects(fetch(`${url}/v1/health`));
 });

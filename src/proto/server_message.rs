@@ -1,0 +1,312 @@
+//! The client's decoding of the frames a server sends (`docs/PROTOCOL.md`, "WebSocket
+//! protocol"), without typed serde visitors (see [`Fields`]). `codec.rs` encodes the
+//! client's own frames.
+
+use super::frame::Json;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// A server frame's fields, read without typed serde visitors: everything goes through
+/// `deserialize_any` (values as [`Value`], `event` and `checkpoint` as raw JSON, `messages`
+/// as a list of such objects). Typed visitors would bring serde's "invalid type" messages,
+/// and with them float formatting, into the client's wasm (about a tenth of it).
+#[derive(Debug, Default)]
+struct Fields {
+    values: Vec<(String, Value)>,
+    event: Option<Json>,
+    checkpoint: Option<Json>,
+    messages: Option<Vec<Fields>>,
+}
+
+/// An error that names no value (see [`Fields`]).
+fn not<E: serde::de::Error>(what: &'static str) -> E {
+    E::custom(what)
+}
+
+macro_rules! only_maps_or_seqs {
+    ($what:literal) => {
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str($what)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Err(not($what))
+        }
+    };
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Fields;
+            only_maps_or_seqs!("a frame is a JSON object");
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<Fields, A::Error> {
+                Err(not("a frame is a JSON object"))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Fields, A::Error> {
+                let mut f = Fields::default();
+                while let Some(key) = m.next_key::<String>()? {
+                    match key.as_str() {
+                        "event" => f.event = Some(m.next_value()?),
+                        "checkpoint" => {
+                            f.checkpoint = Some(m.next_value::<Json>()?).filter(|c| c.get() != "null")
+                        }
+                        "messages" => f.messages = Some(m.next_value::<List>()?.0),
+                        _ => f.values.push((key, m.next_value()?)),
+                    }
+                }
+                Ok(f)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `messages`: a list of delivery objects.
+struct List(Vec<Fields>);
+
+impl<'de> Deserialize<'de> for List {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = List;
+            only_maps_or_seqs!("messages is a list of objects");
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<List, A::Error> {
+                Err(not("messages is a list of objects"))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<List, A::Error> {
+                let mut all = Vec::new();
+                while let Some(f) = s.next_element::<Fields>()? {
+                    all.push(f);
+                }
+                Ok(List(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Fields {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    fn text(&self, key: &str) -> Option<String> {
+        self.get(key).and_then(Value::as_str).map(str::to_owned)
+    }
+    fn int(&self, key: &str) -> Option<u64> {
+        self.get(key).and_then(Value::as_u64)
+    }
+    fn small(&self, key: &str) -> Option<u32> {
+        self.int(key).and_then(|n| u32::try_from(n).ok())
+    }
+    fn flag(&self, key: &str) -> Option<bool> {
+        self.get(key).and_then(Value::as_bool)
+    }
+
+    fn delivery(self, op: &str) -> Result<Delivered, String> {
+        let need = |what: &str| format!("{op} without \"{what}\"");
+        Ok(Delivered {
+            id: self.text("id").ok_or_else(|| need("id"))?,
+            seq: self.int("seq").ok_or_else(|| need("seq"))?,
+            partition: self.small("partition").unwrap_or(0),
+            attempt: self.small("attempt").unwrap_or(1),
+            failures: self.small("failures").unwrap_or(0),
+            deadline: self.int("deadline").ok_or_else(|| need("deadline"))?,
+            reply: self.flag("reply").unwrap_or(false),
+            checkpoint: self.checkpoint,
+            event: self.event.ok_or_else(|| need("event"))?,
+        })
+    }
+}
+
+/// One entry of the answer to a `pub` with `events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PubResult {
+    /// Message id.
+    pub id: String,
+    /// Sequence number (per partition).
+    pub seq: u64,
+    /// Partition.
+    pub partition: u32,
+    /// Whether the event had been accepted before.
+    pub duplicate: bool,
+}
+
+impl PubResult {
+    fn read(v: &Value) -> Option<PubResult> {
+        Some(PubResult {
+            id: v.get("id")?.as_str()?.to_owned(),
+            seq: v.get("seq")?.as_u64()?,
+            partition: v.get("partition").and_then(Value::as_u64).unwrap_or(0) as u32,
+            duplicate: v.get("duplicate").and_then(Value::as_bool).unwrap_or(false),
+        })
+    }
+}
+
+/// A delivery as the client sees it.
+#[derive(Debug)]
+pub struct Delivered {
+    /// Message id (what fin/touch/req/shelve/respond take).
+    pub id: String,
+    /// Sequence number (per partition).
+    pub seq: u64,
+    /// Partition of the topic the message is in.
+    pub partition: u32,
+    /// Deliveries so far, this one included.
+    pub attempt: u32,
+    /// Failed deliveries so far.
+    pub failures: u32,
+    /// In-flight deadline, ms since the epoch.
+    pub deadline: u64,
+    /// Whether a `respond` is expected.
+    pub reply: bool,
+    /// Last saved handler state, if any.
+    pub checkpoint: Option<Json>,
+    /// The CloudEvent.
+    pub event: Json,
+}
+
+/// A decoded server frame.
+#[derive(Debug)]
+pub enum ServerMessage {
+    /// `hello` accepted.
+    Welcome {
+        /// Topic (wire name).
+        topic: String,
+        /// Channel (wire name), none on a publisher socket.
+        channel: Option<String>,
+        /// Session id.
+        session: String,
+        /// Credit granted.
+        max_in_flight: u64,
+        /// Keep-alive interval in force.
+        heartbeat_ms: u64,
+        /// The server takes settling frames with `ids` and may send `msgs` (v1.1).
+        batch: bool,
+        /// This socket's partition.
+        partition: u32,
+        /// The topic's number of partitions.
+        partitions: u32,
+    },
+    /// A delivery.
+    Msg(Delivered),
+    /// Several deliveries in one frame.
+    Msgs(Vec<Delivered>),
+    /// A frame took effect.
+    Ok(OkAnswer),
+    /// A frame was refused.
+    Error {
+        /// The frame's `ref`, if it is a number (the client's refs are).
+        reference: Option<u64>,
+        /// Contract error code (kept as text: a newer server may send a newer code).
+        code: String,
+        /// Human text.
+        message: String,
+    },
+    /// Answer to ping.
+    Pong,
+}
+
+/// What an `ok` frame carries beyond its `ref`, depending on what it answers.
+#[derive(Debug, Default)]
+pub struct OkAnswer {
+    /// The frame's `ref`, if it is a number (the client's refs are).
+    pub reference: Option<u64>,
+    /// Message id (`pub` answers).
+    pub id: Option<String>,
+    /// Sequence number (`pub` answers).
+    pub seq: Option<u64>,
+    /// Partition (`pub` answers).
+    pub partition: Option<u32>,
+    /// Duplicate flag (`pub` answers).
+    pub duplicate: Option<bool>,
+    /// New deadline (touch answers).
+    pub deadline: Option<u64>,
+    /// How many took effect (frames with `ids`).
+    pub settled: Option<u64>,
+    /// Ids that were not in flight (frames with `ids`).
+    pub missing: Option<Vec<String>>,
+    /// One entry per event (a `pub` with `events`).
+    pub results: Option<Vec<PubResult>>,
+}
+
+impl ServerMessage {
+    /// Decodes one server frame; `Err` names what is wrong with it.
+    pub fn decode(text: &str) -> Result<ServerMessage, String> {
+        let f: Fields = serde_json::from_str(text).map_err(|e| format!("malformed frame: {e}"))?;
+        let op = f.text("op").ok_or("frame has no \"op\"")?;
+        let need = |what: &str| format!("{op} frame without \"{what}\"");
+        Ok(match op.as_str() {
+            "welcome" => ServerMessage::Welcome {
+                topic: f.text("topic").ok_or_else(|| need("topic"))?,
+                channel: f.text("channel"),
+                session: f.text("session").ok_or_else(|| need("session"))?,
+                max_in_flight: f.int("max_in_flight").unwrap_or(0),
+                heartbeat_ms: f.int("heartbeat_ms").ok_or_else(|| need("heartbeat_ms"))?,
+                batch: f.flag("batch").unwrap_or(false),
+                partition: f.small("partition").unwrap_or(0),
+                partitions: f.small("partitions").unwrap_or(1),
+            },
+            "msg" => ServerMessage::Msg(f.delivery("msg frame")?),
+            "msgs" => ServerMessage::Msgs(
+                f.messages
+                    .ok_or_else(|| need("messages"))?
+                    .into_iter()
+                    .map(|d| d.delivery("msgs element"))
+                    .collect::<Result<_, _>>()?,
+            ),
+            "ok" => ServerMessage::Ok(OkAnswer {
+                // A ref that is not a number is not one of the client's.
+                reference: f.int("ref"),
+                id: f.text("id"),
+                seq: f.int("seq"),
+                partition: f.small("partition"),
+                duplicate: f.flag("duplicate"),
+                deadline: f.int("deadline"),
+                settled: f.int("settled"),
+                missing: f
+                    .get("missing")
+                    .and_then(Value::as_array)
+                    .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect()),
+                results: f
+                    .get("results")
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().filter_map(PubResult::read).collect()),
+            }),
+            "error" => ServerMessage::Error {
+                reference: f.int("ref"),
+                code: f.text("code").ok_or_else(|| need("code"))?,
+                message: f.text("message").unwrap_or_default(),
+            },
+            "pong" => ServerMessage::Pong,
+            other => return Err(format!("unknown op \"{other}\"")),
+        })
+    }
+
+    /// Name of the op.
+    pub fn op(&self) -> &'static str {
+        match self {
+            ServerMessage::Welcome { .. } => "welcome",
+            ServerMessage::Msg(_) => "msg",
+            ServerMessage::Msgs(_) => "msgs",
+            ServerMessage::Ok(_) => "ok",
+            ServerMessage::Error { .. } => "error",
+            ServerMessage::Pong => "pong",
+        }
+    }
+}
