@@ -7,7 +7,7 @@
 use crate::core::{
     Answer, Broker, MemStore, Operation, Output, Partition, SocketRecord, Store, StoreError, TopicRequest,
 };
-use crate::proto::route::{Route, TopicOp};
+use crate::proto::route::{ChannelOp, TopicOp};
 use crate::proto::{ApiError, ChannelName, ErrorCode, Limits, TopicName};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -132,22 +132,16 @@ impl MemoryBus {
         content_type: Option<&str>,
         body: &[u8],
     ) -> String {
-        let (topic, op) = match Route::parse(method, path) {
-            Ok(Route::Topic(t, op)) if op != TopicOp::Socket => (t, Operation::Topic(op)),
-            Ok(Route::Channel(t, c, op)) => (t, Operation::Channel(c, op)),
-            Ok(_) => {
-                return answer_json(&Answer::error(&ApiError::new(
-                    ErrorCode::NotFound,
-                    "memory:// serves topic operations only",
-                )))
+        let (topic, op) = match Operation::parse(method, path) {
+            Ok((_, Operation::Topic(TopicOp::Socket) | Operation::Channel(_, ChannelOp::Socket))) => {
+                return answer_json(
+                    &Answer::error(&ApiError::new(ErrorCode::NotFound, "sockets open with open()")),
+                    "",
+                )
             }
-            Err(e) => return answer_json(&Answer::error(&e)),
+            Ok(r) => r,
+            Err(e) => return answer_json(&Answer::error(&e), ""),
         };
-        // memory:// topics have one partition, as the Worker's `?partition=P` check says.
-        if let Some((_, p)) = query.iter().find(|(k, _)| k == "partition").filter(|(_, p)| p != "0") {
-            let e = ApiError::invalid(format!("partition must be 0..1 on this topic, not {p:?}"));
-            return answer_json(&Answer::error(&e));
-        }
         let entropy = self.entropy();
         let headers =
             content_type.map(|c| vec![("content-type".to_owned(), c.to_owned())]).unwrap_or_default();
@@ -164,16 +158,8 @@ impl MemoryBus {
             routed: Default::default(),
         };
         let name = topic.as_str().to_owned();
-        match self.call(now, &name, |b, s| b.http(now, s, &req)) {
-            Ok(Answer::AwaitResponse { seq, id, timeout_ms }) => {
-                serde_json::json!({ "await": "response", "topic": name, "seq": seq, "id": id, "timeout_ms": timeout_ms }).to_string()
-            }
-            Ok(Answer::AwaitPull { waiter, wait_ms }) => {
-                serde_json::json!({ "await": "pull", "topic": name, "waiter": waiter, "wait_ms": wait_ms }).to_string()
-            }
-            Ok(a) => answer_json(&a),
-            Err(e) => answer_json(&Answer::error(&e)),
-        }
+        let answer = self.call(now, &name, |b, s| b.http(now, s, &req));
+        answer_json(&answer.unwrap_or_else(|e| Answer::error(&e)), &name)
     }
 
     /// A waiting pull ran out of time: its empty answer, if it was still waiting.
@@ -198,12 +184,7 @@ impl MemoryBus {
         let entropy = self.entropy();
         let outcome = self.call(now, &topic, |b, s| b.frame(now, s, conn, text, entropy));
         if let Ok(crate::core::FrameOutcome::Authenticate(hello)) = outcome {
-            let caller = crate::core::Caller {
-                source: MEMORY_SOURCE.into(),
-                login: None,
-                may_publish: true,
-                may_subscribe: true,
-            };
+            let caller = crate::core::Caller::anyone(MEMORY_SOURCE);
             let _ = self.call(now, &topic, |b, s| b.hello(now, s, conn, &topic, &hello, Ok(caller)));
         }
     }
@@ -266,9 +247,16 @@ impl MemoryBus {
     }
 }
 
-fn answer_json(a: &Answer) -> String {
-    match a {
-        Answer::Done { status, body } => serde_json::json!({ "status": status, "body": body }).to_string(),
-        _ => serde_json::json!({ "status": 500, "body": "" }).to_string(),
-    }
+/// An answer as the TypeScript side reads it: `{"status", "body"}`, or what to wait for.
+fn answer_json(a: &Answer, topic: &str) -> String {
+    let v = match a {
+        Answer::Done { status, body } => serde_json::json!({ "status": status, "body": body }),
+        Answer::AwaitResponse { seq, id, timeout_ms } => {
+            serde_json::json!({ "await": "response", "topic": topic, "seq": seq, "id": id, "timeout_ms": timeout_ms })
+        }
+        Answer::AwaitPull { waiter, wait_ms } => {
+            serde_json::json!({ "await": "pull", "topic": topic, "waiter": waiter, "wait_ms": wait_ms })
+        }
+    };
+    v.to_string()
 }

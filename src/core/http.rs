@@ -55,6 +55,15 @@ impl Broker {
 
     fn serve(&mut self, now: Millis, store: &mut dyn Store, req: &TopicRequest<'_>) -> StoreResult<Answer> {
         let topic = req.topic.as_str();
+        // `?partition=P` names one of this topic's partitions (the front Worker checked it
+        // already; memory:// topics have one).
+        let count = self.partition.count;
+        if let Some((_, p)) = req.query.iter().find(|(k, _)| k == "partition") {
+            if !p.parse::<u32>().is_ok_and(|p| p < count) && req.op != Operation::Topic(TopicOp::Create) {
+                let e = ApiError::invalid(format!("partition must be 0..{count} on this topic, not {p:?}"));
+                return Ok(Answer::error(&e));
+            }
+        }
         match &req.op {
             Operation::Topic(TopicOp::Publish) => self.http_publish(now, store, req, false),
             Operation::Topic(TopicOp::Request) => self.http_publish(now, store, req, true),

@@ -7,7 +7,7 @@ use super::{Millis, Seq};
 use crate::proto::event::{self, parse_rfc3339};
 use crate::proto::http::{Pull, Redrive, Seek, SettleBody};
 use crate::proto::nsq::Framing;
-use crate::proto::route::{ChannelOp, TopicOp};
+use crate::proto::route::{ChannelOp, Route, TopicOp};
 use crate::proto::{ApiError, ChannelName, ErrorCode, Limits, TopicName};
 use serde::de::DeserializeOwned;
 
@@ -23,6 +23,18 @@ pub enum Operation {
     Topic(TopicOp),
     /// A channel operation.
     Channel(ChannelName, ChannelOp),
+}
+
+impl Operation {
+    /// The topic and operation of a request's method and path (`404` for a route that is
+    /// not a topic's: the front Worker answers those itself).
+    pub fn parse(method: &str, path: &str) -> Result<(TopicName, Operation), ApiError> {
+        match Route::parse(method, path)? {
+            Route::Topic(t, op) => Ok((t, Operation::Topic(op))),
+            Route::Channel(t, c, op) => Ok((t, Operation::Channel(c, op))),
+            _ => Err(ApiError::new(ErrorCode::NotFound, "not a topic route")),
+        }
+    }
 }
 
 /// One HTTP operation on the topic.

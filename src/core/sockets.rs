@@ -27,6 +27,13 @@ pub struct Caller {
     pub may_subscribe: bool,
 }
 
+impl Caller {
+    /// A caller allowed everything on the topic, publishing as `source`.
+    pub fn anyone(source: &str) -> Caller {
+        Caller { source: source.to_owned(), login: None, may_publish: true, may_subscribe: true }
+    }
+}
+
 impl Broker {
     /// A socket was opened on `channel` (a consumer socket) or on the topic (a
     /// publisher socket). `caller` is set when the upgrade carried accepted credentials.

@@ -249,6 +249,7 @@ test("stats and topics: tables and --json; stats of every topic needs the admin 
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, new RegExp(`^topic=${topic} seq=2 retained=2 partitions=1 channels=1\\nCHANNEL +DEPTH +READY +IN_FLIGHT`));
   assert.match(human.stdout, /^audit +2 +2 +0 +0 +0 +0 +2 +0 +0 +0 +active$/m);
+  assert.doesNotMatch(human.stdout, /SESSION/, "no consumer table without consumers");
   const json = JSON.parse((await ismld(["stats", topic, "--json"])).stdout);
   assert.equal(json.channels[0].depth, 2);
   const all = JSON.parse((await ismld(["stats", "--json"])).stdout);
@@ -262,4 +263,12 @@ test("stats and topics: tables and --json; stats of every topic needs the admin 
   assert.equal(anonymous.code, 1);
   assert.match(anonymous.stderr, /^ismld: unauthorized: /);
   assert.equal((await ismld(["topics"], { env: { ISMLD_TOKEN: "" } })).code, 2);
+
+  // An attached consumer gets a row: session, who, address, partition, credit, in flight.
+  const sub = start(["sub", topic, "audit", "--max-in-flight", "3", "--no-ack"]);
+  await sub.until((p) => /seq=2/.test(p.stdout), "the subscriber's messages");
+  const withConsumer = await ismld(["stats", topic]);
+  assert.match(withConsumer.stdout, /\n\nCHANNEL +SESSION +SOURCE +ADDRESS +PARTITION +RDY +IN_FLIGHT +FINISHED +REQUEUED +CONNECTED\naudit +[0-9a-f]+ +\/admin +127\.0\.0\.1 +0 +3 +\d +\d +\d+ +\S+Z$/m);
+  sub.child.kill("SIGINT");
+  await sub.done;
 });

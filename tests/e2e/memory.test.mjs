@@ -41,6 +41,9 @@ test("dedup, ordering keys, batches, request-response and errors on memory://", 
   assert.equal(b.seq, a.seq);
   await assert.rejects(bus.publish("bad topic", 1), (e) => e instanceof InvalidRequestError && e.code === "invalid_name");
   await assert.rejects(bus.publish("t", 1, { delayMs: 8 * 24 * 3600 * 1000 }), InvalidRequestError);
+  // A memory:// topic has one partition: 0 may be named, another is refused.
+  assert.equal((await bus.publish("t", 2, { partition: 0 })).partition, 0);
+  await assert.rejects(bus.publish("t", 3, { partition: 1 }), (e) => e instanceof InvalidRequestError && /partition must be 0\.\.1/.test(e.message));
 
   const order = [];
   let all;

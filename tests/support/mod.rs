@@ -7,7 +7,6 @@ use ismld::core::{
     Answer, Broker, Caller, FrameOutcome, MemStore, Operation, Output, Partition, SocketRecord, Store,
     StoreError, TopicRequest,
 };
-use ismld::proto::route::Route;
 use ismld::proto::{Limits, TopicName};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -178,8 +177,7 @@ impl Harness {
         entropy[..8].copy_from_slice(&self.next_ref.to_le_bytes());
         let outcome = self.call(|b, s, now| b.frame(now, s, socket, text, entropy));
         if let Ok(FrameOutcome::Authenticate(hello)) = outcome {
-            let caller =
-                Caller { source: "/anonymous".into(), login: None, may_publish: true, may_subscribe: true };
+            let caller = Caller::anyone("/anonymous");
             let _ = self.call(|b, s, now| b.hello(now, s, socket, TOPIC, &hello, Ok(caller)));
         }
     }
@@ -258,11 +256,7 @@ impl Harness {
         ct: Option<&str>,
         body: &[u8],
     ) -> (u16, Value) {
-        let (topic, op) = match Route::parse(method, path).expect("route") {
-            Route::Topic(t, op) => (t, Operation::Topic(op)),
-            Route::Channel(t, c, op) => (t, Operation::Channel(c, op)),
-            other => panic!("not a topic route: {other:?}"),
-        };
+        let (topic, op) = Operation::parse(method, path).expect("a topic route");
         let query: Vec<(String, String)> =
             query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let headers = ct.map(|c| vec![("content-type".to_owned(), c.to_owned())]).unwrap_or_default();

@@ -38,6 +38,14 @@ function channelTable(channels) {
   return table([CHANNEL_COLUMNS.map(([h]) => h), ...channels.map((c) => CHANNEL_COLUMNS.map(([, get]) => cell(c, get)))]);
 }
 
+/** The attached consumers of every channel, a row each (nsqadmin's client rows). */
+function consumerTable(channels) {
+  const rows = channels.flatMap((c) =>
+    (c.attached ?? []).map((a) => [c.channel, a.session, a.source, a.address ?? "-", a.partition ?? 0, a.max_in_flight, a.in_flight, a.finished, a.requeued, a.connected_at]),
+  );
+  return rows.length ? table([["CHANNEL", "SESSION", "SOURCE", "ADDRESS", "PARTITION", "RDY", "IN_FLIGHT", "FINISHED", "REQUEUED", "CONNECTED"], ...rows]) : "";
+}
+
 const sum = (channels, field) => channels.reduce((n, c) => n + (c[field] ?? 0), 0);
 
 async function stats(argv) {
@@ -48,7 +56,8 @@ async function stats(argv) {
   if (topic !== undefined) {
     const s = await bus.admin.stats(topic);
     const head = `topic=${s.topic} seq=${s.seq} retained=${s.retained} partitions=${s.partitions ?? 1} channels=${s.channels.length}`;
-    await out.result(s, s.channels.length ? `${head}\n${channelTable(s.channels)}` : head);
+    const consumers = consumerTable(s.channels);
+    await out.result(s, s.channels.length ? `${head}\n${channelTable(s.channels)}${consumers ? `\n\n${consumers}` : ""}` : head);
     return 0;
   }
   const list = await bus.admin.topics({ stats: true });

@@ -20,7 +20,7 @@ mod sql;
 use super::http::{self, now_ms};
 use super::log;
 use crate::core::{Broker, Operation, Output, Partition, SocketId, Store, StoreError};
-use crate::proto::route::{ChannelOp, Route, TopicOp};
+use crate::proto::route::{ChannelOp, TopicOp};
 use crate::proto::{close, ApiError, ErrorCode, Limits};
 use attach::Attachment;
 use futures::channel::oneshot;
@@ -111,10 +111,8 @@ impl DurableObject for Topic {
         if req.path() == "/_partitions" {
             return self.partitions(now);
         }
-        let (topic, op) = match Route::parse(req.method().as_ref(), &req.path()) {
-            Ok(Route::Topic(t, op)) => (t, Operation::Topic(op)),
-            Ok(Route::Channel(t, c, op)) => (t, Operation::Channel(c, op)),
-            Ok(_) => return http::fail(ErrorCode::NotFound, "not a topic route"),
+        let (topic, op) = match Operation::parse(req.method().as_ref(), &req.path()) {
+            Ok(r) => r,
             Err(e) => return http::error(&e),
         };
         let answer = match op {
