@@ -136,6 +136,41 @@ export async function socketLatency(t, rate, ms) {
   return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: lat[lat.length - 1], achieved };
 }
 
+/**
+ * The same latency through the JS client at both ends: its publisher socket (`lingerMs`)
+ * and a subscriber with batch delivery and coalesced acks, timed from `publish` to the
+ * handler; each handler's `fin` goes with the next coalesced frame.
+ */
+export async function clientLatency(t, rate, ms, lingerMs) {
+  const { Connection } = await import("ismld");
+  const topic = topicName("clat");
+  await t.createChannel(topic, "c");
+  const bus = new Connection({ url: t.url, publishing: { via: "socket", lingerMs } });
+  const lat = [];
+  const sub = bus.subscribe({ topic, channel: "c", maxInFlight: 1000 }, (msg) => {
+    lat.push(now() - msg.data.t);
+  });
+  await sub.start();
+  await bus.publish(topic, { warm: true, t: now() });
+  await until(() => lat.length >= 1, 10_000, "the warm-up message");
+  lat.length = 0;
+  const total = Math.floor((rate * ms) / 1000);
+  const pending = [];
+  let sent = 0;
+  const start = now();
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((now() - start) * rate) / 1000));
+    while (sent < due) pending.push(bus.publish(topic, { n: sent++, t: now() }));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const achieved = total / ((now() - start) / 1000);
+  await Promise.all(pending);
+  await until(() => lat.length >= total, 60_000, "every message handled");
+  await bus.close();
+  lat.sort((a, b) => a - b);
+  return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: lat[lat.length - 1], achieved, lingerMs };
+}
+
 /** `count` consumers on one channel pinging every `pingMs` (heartbeat `pingMs`) for `ms`: wake-ups and rows. */
 export async function idlePings(t, count, pingMs, ms) {
   const topic = topicName("ping");

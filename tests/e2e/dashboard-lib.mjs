@@ -2,11 +2,12 @@
 // a Worker with anonymous off and headless Chromium per test file, a logged-in page, and
 // small helpers to publish, confirm dialogs and wait for polls.
 import { before, after } from "node:test";
+import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { ADMIN_TOKEN, CHROMIUM_ARGS, call, cloudEvent, startWorker } from "./harness.mjs";
+import { ADMIN_TOKEN, CHROMIUM_ARGS, Socket, call, cloudEvent, startWorker } from "./harness.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const OUT = join(ROOT, "tests/out");

@@ -9,12 +9,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ADMIN_TOKEN, topicStats, uniqueName, Socket } from "./harness.mjs";
-import { ADMIN, OUT, confirm, env, notice, open, polls, pub, put, stat, useDashboard } from "./dashboard-lib.mjs";
+import { ADMIN, OUT, confirm, dash, env, notice, open, polls, pub, put, stat, useDashboard } from "./dashboard-lib.mjs";
 
 useDashboard();
 
 test("a wrong admin token is refused", async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   await page.goto(dash());
   await page.fill("#token", "not-the-token");
   await page.click("#login button[type=submit]");
