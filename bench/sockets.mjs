@@ -141,11 +141,11 @@ export async function socketLatency(t, rate, ms) {
  * and a subscriber with batch delivery and coalesced acks, timed from `publish` to the
  * handler; each handler's `fin` goes with the next coalesced frame.
  */
-export async function clientLatency(t, rate, ms, lingerMs) {
+export async function clientLatency(t, rate, ms, lingerMs, maxFrames) {
   const { Connection } = await import("ismld");
   const topic = topicName("clat");
   await t.createChannel(topic, "c");
-  const bus = new Connection({ url: t.url, publishing: { via: "socket", lingerMs } });
+  const bus = new Connection({ url: t.url, publishing: { via: "socket", lingerMs, ...(maxFrames ? { maxFrames } : {}) } });
   const lat = [];
   const sub = bus.subscribe({ topic, channel: "c", maxInFlight: 1000 }, (msg) => {
     lat.push(now() - msg.data.t);
@@ -201,10 +201,10 @@ export async function idlePings(t, count, pingMs, ms) {
 }
 
 /** The JS client publishing over its shared publisher socket (`via: "socket"`, linger 5 ms): `total` publishes at once, events/s until every one resolved (durable). */
-export async function clientSocketPublish(t, total) {
+export async function clientSocketPublish(t, total, maxFrames) {
   const { Connection } = await import("ismld");
   // All at once: the queue must hold them (the default cap, 10,000, would refuse the rest).
-  const bus = new Connection({ url: t.url, publishing: { via: "socket", queueCap: total } });
+  const bus = new Connection({ url: t.url, publishing: { via: "socket", queueCap: total, ...(maxFrames ? { maxFrames } : {}) } });
   const topic = topicName("cpub");
   await bus.publish(topic, { warm: true });
   const start = now();

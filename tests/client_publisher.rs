@@ -83,7 +83,7 @@ fn publishes_linger_then_go_in_one_frame_each_answered() {
 
 #[test]
 fn a_full_batch_goes_at_once_and_a_refused_batch_is_retried_one_by_one() {
-    let mut p = live();
+    let mut p = live_with(PublisherConfig { max_frames: 2, ..cfg() });
     p.publish(10, &event("a"), None, None);
     p.publish(10, &event("b"), None, None);
     let frames = sent(&p.publish(10, &event("c"), None, None).1);
@@ -92,9 +92,34 @@ fn a_full_batch_goes_at_once_and_a_refused_batch_is_retried_one_by_one() {
         r#"{{"op":"error","ref":{},"code":"invalid_request","message":"event 2 is bad"}}"#,
         frames[0]["ref"]
     );
-    let again = sent(&p.received(11, &err));
-    assert_eq!(again.len(), 3, "each alone");
+    let mut again = sent(&p.received(11, &err));
+    assert_eq!(again.len(), 2, "each alone, two frames at a time (max_frames)");
+    let ok = format!(
+        r#"{{"op":"ok","ref":{},"id":"m","seq":2,"partition":0,"duplicate":false}}"#,
+        again[0]["ref"]
+    );
+    again.extend(sent(&p.received(12, &ok)));
     assert_eq!(again.iter().map(|f| f["event"]["id"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "b", "c"]);
+}
+
+#[test]
+fn while_max_frames_wait_for_their_answer_later_publishes_share_the_next_frame() {
+    let mut p = live_with(PublisherConfig { max_batch: 10, max_frames: 1, ..cfg() });
+    p.publish(10, &event("a"), None, None);
+    let first = sent(&p.timer(15));
+    assert_eq!(first.len(), 1);
+    p.publish(16, &event("b"), None, None);
+    p.publish(17, &event("c"), None, None);
+    assert!(sent(&p.timer(30)).is_empty(), "the window is full: nothing goes, even after the linger");
+    let ok = format!(
+        r#"{{"op":"ok","ref":{},"id":"m","seq":2,"partition":0,"duplicate":false}}"#,
+        first[0]["ref"]
+    );
+    let next = sent(&p.received(31, &ok));
+    assert_eq!(next.len(), 1, "the answer makes room: what waited goes at once, in one frame");
+    let ids: Vec<&str> =
+        next[0]["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["b", "c"]);
 }
 
 #[test]

@@ -130,6 +130,7 @@ export class Connection {
     const s = this.common();
     if (p.lingerMs !== undefined) s["linger_ms"] = p.lingerMs;
     if (p.maxBatch !== undefined) s["max_batch"] = p.maxBatch;
+    if (p.maxFrames !== undefined) s["max_frames"] = p.maxFrames;
     if (p.queueCap !== undefined) s["queue_cap"] = p.queueCap;
     if (p.timeoutMs !== undefined) s["timeout_ms"] = p.timeoutMs;
     if (p.idleMs !== undefined) s["idle_ms"] = p.idleMs;

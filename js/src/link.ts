@@ -66,6 +66,8 @@ export abstract class Link {
   protected ws: WebSocketLike | undefined;
   protected linkState: LinkState = "idle";
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When `timer` fires (ms since the epoch). */
+  private timerAt: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private attempts = 0;
@@ -208,8 +210,8 @@ export abstract class Link {
     this.linkState = "stopped";
     this.clearHandshake();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.timer) clearTimeout(this.timer);
-    this.reconnectTimer = this.timer = undefined;
+    this.clearTimer();
+    this.reconnectTimer = undefined;
   }
 
   /** Does what the state machine asks, then sets its timer. */
@@ -274,16 +276,28 @@ export abstract class Link {
     this.schedule();
   }
 
+  /**
+   * Sets the state machine's timer. A timer already set for the same time or earlier is
+   * kept: re-arming it on every call would starve it when calls come faster than a timer
+   * can fire (a publish every millisecond would never see its linger end). One that fires
+   * early finds nothing due and sets the next.
+   */
   private schedule(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.linkState === "stopped" || !this.core) return;
+    if (this.linkState === "stopped" || !this.core) return this.clearTimer();
     const now = Date.now();
     const at = this.core.nextTimer(now);
-    if (at === undefined) return;
+    if (at === undefined) return this.clearTimer();
+    if (this.timer && this.timerAt !== undefined && this.timerAt <= at) return;
+    this.clearTimer();
+    this.timerAt = at;
     this.timer = setTimeout(() => {
-      this.timer = undefined;
+      this.timer = this.timerAt = undefined;
       if (this.core) this.perform(this.core.timer(Date.now()));
     }, Math.max(0, at - now));
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = this.timerAt = undefined;
   }
 }

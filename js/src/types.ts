@@ -65,6 +65,12 @@ export interface PublishingOptions {
   lingerMs?: number;
   /** Most events in one `pub` frame. Default 500 (the bus takes 1,000). */
   maxBatch?: number;
+  /**
+   * Most `pub` frames waiting for their answer on a socket. Publishes made meanwhile wait
+   * for one and then share a frame, so under load frames grow instead of multiplying (the
+   * bus's cost is per frame). Default 16.
+   */
+  maxFrames?: number;
   /** Most publishes waiting for an answer per topic (sent or queued while disconnected); more are refused with `unavailable`. Default 10,000. */
   queueCap?: number;
   /** A socket publish not acknowledged in this time rejects with `TimeoutError`. Default 30,000. */

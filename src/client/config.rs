@@ -114,6 +114,9 @@ pub struct PublisherConfig {
     pub linger_ms: u64,
     /// Most events in one frame (the server takes 1,000).
     pub max_batch: usize,
+    /// Most frames sent and not answered; more publishes wait for an answer and then go
+    /// together (Nagle's rule: under load frames grow instead of multiplying).
+    pub max_frames: usize,
     /// Most bytes of events in one frame.
     pub max_batch_bytes: usize,
     /// Most publishes waiting for their answer; more are refused at once.
@@ -137,6 +140,7 @@ impl Default for PublisherConfig {
             reconnect_max_ms: 30_000,
             linger_ms: 5,
             max_batch: 500,
+            max_frames: 16,
             max_batch_bytes: 1 << 20,
             queue_cap: 10_000,
             timeout_ms: 30_000,
@@ -167,7 +171,8 @@ impl PublisherConfig {
         read!(o => c {
             login: text, secret: text, token: text, refresh: flag, client_id: text,
             heartbeat_ms: int, reconnect_min_ms: int, reconnect_max_ms: int, linger_ms: int,
-            max_batch: int, max_batch_bytes: int, queue_cap: int, timeout_ms: int, idle_ms: int,
+            max_batch: int, max_frames: int, max_batch_bytes: int, queue_cap: int, timeout_ms: int,
+            idle_ms: int,
         });
         Ok(c)
     }

@@ -1,7 +1,9 @@
 //! The publisher socket's session (`docs/PROTOCOL.md`, "WebSocket protocol" and "Batched
 //! frames"): publishes pipelined as `pub` frames on `GET /v1/topics/{topic}/ws`, several
 //! batched into one frame with `events` after a short linger (like Kafka's `linger.ms`),
-//! each answered once durable.
+//! each answered once durable. At most `max_frames` frames wait for their answer: more
+//! publishes wait for one and then share a frame, so under load frames grow rather than
+//! multiply (the bus's cost is per frame).
 //!
 //! Owns: the bounded queue of publishes not yet sent (made while disconnected too, sent
 //! after the next `welcome`), the frames sent and not answered (sent again after a
@@ -128,7 +130,7 @@ impl Publisher {
         } else if self.link.live() {
             if self.unsent.len() >= self.cfg.max_batch.max(1) {
                 out.extend(self.flush());
-            } else {
+            } else if self.waiting_frames() < self.window() {
                 self.linger_at.get_or_insert(now + self.cfg.linger_ms);
             }
         }
@@ -166,11 +168,23 @@ impl Publisher {
         vec![Action::Send { frame: hello.encode() }]
     }
 
-    /// Sends every unsent publish, batching runs of plain ones.
+    /// How many frames may wait for their answer.
+    fn window(&self) -> usize {
+        self.cfg.max_frames.max(1)
+    }
+
+    /// Frames sent whose answer someone still waits for (one whose publishes all timed out
+    /// no longer holds the window).
+    fn waiting_frames(&self) -> usize {
+        self.sent.values().filter(|f| f.iter().any(|i| !i.answered)).count()
+    }
+
+    /// Sends unsent publishes, batching runs of plain ones, while the window has room.
     fn flush(&mut self) -> Vec<Action> {
         self.linger_at = None;
         let mut out = Vec::new();
-        while let Some(first) = self.unsent.pop_front() {
+        while self.waiting_frames() < self.window() {
+            let Some(first) = self.unsent.pop_front() else { break };
             let r = self.next_ref;
             self.next_ref += 1;
             let mut items = vec![first];
@@ -264,6 +278,10 @@ impl Publisher {
                 }
             }
             ServerMessage::Msg(_) | ServerMessage::Msgs(_) | ServerMessage::Pong => {}
+        }
+        // An answer made room: what waited for it goes now, together (no second linger).
+        if !self.unsent.is_empty() && self.link.live() && self.waiting_frames() < self.window() {
+            out.extend(self.flush());
         }
         out
     }

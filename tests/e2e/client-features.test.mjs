@@ -219,6 +219,32 @@ test("publishing over the socket: a burst goes in batches, each answered once du
   await Promise.all([bus.close(), auto.close()]);
 });
 
+test("a steady stream of socket publishes goes out while it lasts (the linger is not re-armed by each publish)", async () => {
+  // One publish per timer tick: a linger timer re-armed by every publish would never fire,
+  // and nothing would be sent until the stream stopped.
+  const frames = [];
+  let made = 0;
+  class Recording extends WebSocket {
+    send(data) {
+      if (JSON.parse(data).op === "pub") frames.push(made);
+      super.send(data);
+    }
+  }
+  const bus = new Connection({ url: w.url, credentials: admin, WebSocket: Recording, publishing: { via: "socket", lingerMs: 3 } });
+  const topic = uniqueName("stream");
+  await bus.publish(topic, { warm: true });
+  frames.length = 0;
+  const pending = [];
+  for (made = 1; made <= 200; made++) {
+    pending.push(bus.publish(topic, { n: made }));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  const during = frames.filter((m) => m < 200).length;
+  assert.ok(during >= 10, `frames went out while publishing (${during} of ${frames.length} before the last publish)`);
+  await bus.close();
+});
+
 test("publishes made while the runtime is down wait and are sent on reconnect, once", async () => {
   const dir = tempDir();
   let w1 = await startWorker({ persist: dir });
