@@ -39,13 +39,14 @@ export function event(i, extra = {}) {
  * A consumer socket speaking the subset of ismld's protocol the baseline also speaks:
  * hello -> welcome, msg -> fin. `onMsg(frame)` runs for each message before its fin.
  */
-export function consumer(url, { maxInFlight = 100, heartbeatMs, onMsg = () => {}, fin = true } = {}) {
+export function consumer(url, { maxInFlight = 100, heartbeatMs, onMsg = () => {}, fin = true, batch = false } = {}) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url.replace(/^http/, "ws"));
     ws.once("error", reject);
     ws.on("open", () => {
       const hello = { op: "hello", max_in_flight: maxInFlight };
       if (heartbeatMs) hello.heartbeat_ms = heartbeatMs;
+      if (batch) hello.batch = true;
       ws.send(JSON.stringify(hello));
     });
     ws.on("message", (data) => {
@@ -55,6 +56,9 @@ export function consumer(url, { maxInFlight = 100, heartbeatMs, onMsg = () => {}
       if (f.op === "msg") {
         onMsg(f);
         if (fin) ws.send(`{"op":"fin","id":"${f.id}"}`);
+      } else if (f.op === "msgs") {
+        for (const m of f.messages) onMsg(m);
+        if (fin) ws.send(JSON.stringify({ op: "fin", ids: f.messages.map((m) => m.id) }));
       } else if (f.op === "error" && !ws.welcomed) reject(new Error(text));
     });
   });
@@ -78,6 +82,8 @@ export async function ismld() {
   return {
     name: "ismld",
     url: base,
+    /** It speaks the batched frames (`msgs`, multi-id `fin`). */
+    batchFrames: true,
     publish: (t, e) => post(`${base}/v1/topics/${t}/events`, JSON.stringify(e), "application/cloudevents+json"),
     publishBatch: (t, es) => post(`${base}/v1/topics/${t}/events`, JSON.stringify(es), "application/cloudevents-batch+json"),
     createChannel: async (t, c) => {

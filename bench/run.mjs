@@ -247,7 +247,11 @@ nothing to do for ${r.quick ? 10 : 60} s: **${r.idle.wakes} object wake-ups**, *
 
 Counted by the Worker (\`rows_written\` of every statement, \`BENCH_COUNTERS\`):
 publish only (no channel): **${fmt(r.rows.publish, 2)}** rows/event; published + delivered +
-finished on one channel: **${fmt(r.rows.endToEnd, 2)}** rows/event (target <= 2: ${pass(r.rows.endToEnd <= 2)}).
+finished on one channel, each with its own \`fin\`: **${fmt(r.rows.endToEnd, 2)}** rows/event (target <= 2: ${pass(r.rows.endToEnd <= 2)})${
+  r.rows.batched === undefined
+    ? "."
+    : `; the same with batches of 100 published and \`msgs\` frames finished by one multi-id \`fin\` each: **${fmt(r.rows.batched, 2)}** rows/event (target <= 2: ${pass(r.rows.batched <= 2)}).`
+}
 
 ## 8. Sizes
 
