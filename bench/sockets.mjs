@@ -158,15 +158,18 @@ export async function clientLatency(t, rate, ms, lingerMs, maxFrames) {
   await sub.start();
   const pending = [];
   let sent = 0;
-  let start = now();
-  let measured = 0;
-  while (sent < warm + total) {
-    if (sent === warm && !measured) measured = start = now() - (warm * 1000) / rate;
-    const due = Math.min(warm + total, Math.floor(((now() - start) * rate) / 1000));
-    while (sent < due) pending.push(bus.publish(topic, { n: sent++, t: now() }));
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  const achieved = (warm + total) / ((now() - start) / 1000);
+  /** Publishes up to event `last` (exclusive) at `rate` from now: events/s achieved. */
+  const pace = async (last) => {
+    const [start, first] = [now(), sent];
+    while (sent < last) {
+      const due = Math.min(last, first + Math.floor(((now() - start) * rate) / 1000));
+      while (sent < due) pending.push(bus.publish(topic, { n: sent++, t: now() }));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return (last - first) / ((now() - start) / 1000);
+  };
+  await pace(warm);
+  const achieved = await pace(warm + total);
   await Promise.all(pending);
   await until(() => handled >= warm + total, 60_000, "every message handled");
   await bus.close();

@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { Connection, DisconnectedError, UnauthorizedError } from "../../js/dist/node.js";
-import { ADMIN_TOKEN, call, startWorker, tempDir, topicStats, uniqueName } from "./harness.mjs";
+import { ADMIN_TOKEN, call, startWorker, tempDir, topicStats, uniqueName, waiter } from "./harness.mjs";
 
 let w;
 before(async () => {
@@ -19,21 +19,6 @@ after(async () => {
 
 const admin = { token: ADMIN_TOKEN };
 const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
-
-/** Resolves when `check()` is true, re-checked on every `poke()`. */
-function waiter(check, what, timeoutMs = 30_000) {
-  let poke;
-  const done = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-    poke = () => {
-      if (check()) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-  });
-  return { done, poke: () => poke() };
-}
 
 async function newClient(url) {
   const login = uniqueName("c");

@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { Connection, ForbiddenError, InvalidRequestError, UnauthorizedError } from "../../js/dist/node.js";
-import { ADMIN_TOKEN, startWorker, tempDir, uniqueName } from "./harness.mjs";
+import { ADMIN_TOKEN, fnv1a32, startWorker, tempDir, uniqueName } from "./harness.mjs";
 
 let w;
 before(async () => {
@@ -16,16 +16,6 @@ before(async () => {
 after(async () => {
   await w?.destroy();
 });
-
-// FNV-1a 32 as the contract defines it, to check where events land.
-function fnv1a32(text) {
-  let h = 2166136261;
-  for (const b of Buffer.from(text, "utf8")) {
-    h ^= b;
-    h = Math.imul(h, 16777619) >>> 0;
-  }
-  return h >>> 0;
-}
 
 /** Keys covering every one of `n` partitions, `each` keys per partition. */
 function keysOver(n, each) {

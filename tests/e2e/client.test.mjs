@@ -16,7 +16,7 @@ import {
 // The golden-fixture decoders are in the memory entry's wasm (the main one has no server decoder).
 import "../../js/dist/memory-node.js";
 import { decodeClientFrame, decodeServerFrame } from "../../js/wasm/ismld_memory.js";
-import { ADMIN_TOKEN, call, startWorker, tempDir, uniqueName } from "./harness.mjs";
+import { ADMIN_TOKEN, call, startWorker, tempDir, uniqueName, waiter } from "./harness.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 let w;
@@ -28,21 +28,6 @@ after(async () => {
 });
 
 const admin = { token: ADMIN_TOKEN };
-
-/** Resolves when `check()` is true, re-checked on every `poke()`. */
-function waiter(check, what, timeoutMs = 30_000) {
-  let poke;
-  const done = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-    poke = () => {
-      if (check()) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-  });
-  return { done, poke: () => poke() };
-}
 
 async function newClient(login, permissions = {}) {
   const r = await call(w.url, "POST", "/v1/clients", {

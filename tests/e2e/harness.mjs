@@ -236,3 +236,28 @@ export class Socket {
     this.ws.close();
   }
 }
+
+// FNV-1a 32 as the contract defines it, to check where events land.
+export function fnv1a32(text) {
+  let h = 2166136261;
+  for (const b of Buffer.from(text, "utf8")) {
+    h ^= b;
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/** Resolves when `check()` is true, re-checked on every `poke()`. */
+export function waiter(check, what, timeoutMs = 30_000) {
+  let poke;
+  const done = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    poke = () => {
+      if (check()) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+  });
+  return { done, poke: () => poke() };
+}

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { startWorker, call, cloudEvent, uniqueName, Socket, ADMIN_TOKEN } from "./harness.mjs";
+import { startWorker, call, cloudEvent, fnv1a32, uniqueName, Socket, ADMIN_TOKEN } from "./harness.mjs";
 
 let w;
 before(async () => {
@@ -28,16 +28,6 @@ const one = (topic, e, query = "") =>
   });
 const stats = async (topic) => (await call(w.url, "GET", `/v1/topics/${enc(topic)}`, { headers: admin })).body;
 const channelPath = (topic, channel) => `/v1/topics/${enc(topic)}/channels/${enc(channel)}`;
-
-// FNV-1a 32 as the contract defines it, to check where events land.
-function fnv1a32(text) {
-  let h = 2166136261;
-  for (const b of Buffer.from(text, "utf8")) {
-    h ^= b;
-    h = Math.imul(h, 16777619) >>> 0;
-  }
-  return h >>> 0;
-}
 
 async function partitioned(n) {
   const topic = uniqueName("parts");

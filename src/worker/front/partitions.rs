@@ -328,14 +328,7 @@ async fn publish(
         Ok(b) => b,
         Err(e) => return Ok(Answered { status: e.code.http_status(), body: e.to_body() }),
     };
-    let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let content_type = req.headers().get("content-type")?;
-    let key = out.param("ordering_key").filter(|k| !k.is_empty());
-    let split = match explicit {
-        Some(p) => Split::One(Some(p)),
-        None => partition::split(content_type.as_deref(), &headers, &body, key, n),
-    };
-    let items = match split {
+    let items = match split_of(req, out, &body, n, explicit)? {
         Split::One(p) => {
             let p = p.unwrap_or_else(|| any(n));
             return ask(env, topic, p, out.to(p, n, Some(&body), &[])?).await;
@@ -376,15 +369,26 @@ async fn request(
         Ok(b) => b,
         Err(e) => return Ok(Answered { status: e.code.http_status(), body: e.to_body() }),
     };
+    let p = match split_of(req, out, &body, n, explicit)? {
+        Split::One(Some(p)) => p,
+        _ => any(n),
+    };
+    ask(env, topic, p, out.to(p, n, Some(&body), &[])?).await
+}
+
+/// Where a publish body goes: `?partition=P` if given, else the bus's routing of it.
+fn split_of<'a>(
+    req: &Request,
+    out: &Outgoing,
+    body: &'a [u8],
+    n: u32,
+    explicit: Option<u32>,
+) -> Result<Split<'a>> {
+    if let Some(p) = explicit {
+        return Ok(Split::One(Some(p)));
+    }
     let headers: Vec<(String, String)> = req.headers().entries().collect();
     let content_type = req.headers().get("content-type")?;
     let key = out.param("ordering_key").filter(|k| !k.is_empty());
-    let p = match explicit {
-        Some(p) => p,
-        None => match partition::split(content_type.as_deref(), &headers, &body, key, n) {
-            Split::One(Some(p)) => p,
-            _ => any(n),
-        },
-    };
-    ask(env, topic, p, out.to(p, n, Some(&body), &[])?).await
+    Ok(partition::split(content_type.as_deref(), &headers, body, key, n))
 }
