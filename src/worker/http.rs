@@ -54,8 +54,10 @@ pub fn declared_over(req: &Request, limit: usize) -> Result<bool> {
     Ok(declared.is_some_and(|n| n > limit))
 }
 
-/// Bodies up to this size are read and dropped before an early refusal.
-const DISCARD_LIMIT: usize = 4 << 20;
+/// Bodies up to this size are read and dropped before an early refusal: above the
+/// largest body any endpoint takes (a 5 MiB batch), so a body a little over its limit
+/// still gets a readable `413`.
+const DISCARD_LIMIT: usize = 16 << 20;
 
 /// Reads and drops what is left of the request's body (up to [`DISCARD_LIMIT`] bytes)
 /// before an early refusal (a bad credential, a forbidden topic, a bad query): answering

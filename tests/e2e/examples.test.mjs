@@ -162,6 +162,8 @@ test("the browser example subscribes on load, shows what arrives, and shows a re
     await page.fill("#message", '{"n":1}');
     await page.click("#publish button");
     await page.waitForFunction(() => document.querySelectorAll("#messages li").length === 1, null, { timeout: 20_000 });
+    // The delivery can come before the publish's answer: wait for both.
+    await page.waitForFunction(() => document.getElementById("published").textContent !== "", null, { timeout: 20_000 });
     assert.match(await page.textContent("#messages li"), /#1 \{"n":1\}/);
     assert.match(await page.textContent("#published"), /published seq 1/);
     // A name the bus refuses: the error is on the page, not an uncaught rejection.
