@@ -4,7 +4,8 @@
 //! code under test, or a broken invariant it states.
 #![doc(hidden)]
 
-use crate::client::memory::{Event, MemoryBus};
+use crate::client::memory::MemoryBus;
+use crate::core::Output;
 use crate::proto::event::{accept, accept_batch, from_binary};
 use crate::proto::frame::{ClientFrame, ServerFrame};
 use crate::proto::grpc::{self, Method, Protocol};
@@ -91,8 +92,8 @@ pub fn broker_frames(data: &[u8]) {
             bus.frame(now, if n % 3 == 2 { p } else { c }, line);
         }
         for e in bus.drain() {
-            if let Event::Frame { frame, .. } = e {
-                serde_json::from_str::<serde_json::Value>(&frame).expect("every frame is JSON");
+            if let Output::Send { text, .. } = e.inner {
+                serde_json::from_str::<serde_json::Value>(&text).expect("every frame is JSON");
             }
         }
     }

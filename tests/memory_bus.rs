@@ -2,14 +2,15 @@
 //! HTTP operations and frames as the Worker.
 #![cfg(not(target_arch = "wasm32"))]
 
-use ismld::client::memory::{Event, MemoryBus};
+use ismld::client::memory::MemoryBus;
+use ismld::core::Output;
 use serde_json::Value;
 
 fn frames(bus: &mut MemoryBus, conn: u64) -> Vec<Value> {
     bus.drain()
         .into_iter()
-        .filter_map(|o| match o {
-            Event::Frame { conn: c, frame } if c == conn => serde_json::from_str(&frame).ok(),
+        .filter_map(|o| match o.inner {
+            Output::Send { socket, text, .. } if socket == conn => serde_json::from_str(&text).ok(),
             _ => None,
         })
         .collect()
@@ -74,7 +75,8 @@ fn the_first_respond_answers_a_request() {
     bus.frame(2, c, &format!(r#"{{"op":"respond","id":{},"data":{{"sum":3}},"ref":1}}"#, m["id"]));
     let out = bus.drain();
     assert!(
-        out.iter().any(|e| matches!(e, Event::Response { seq: 1, event, .. } if event.contains("\"sum\":3"))),
+        out.iter().any(|e| e.topic == "rpc"
+            && matches!(&e.inner, Output::Response { seq: 1, event } if event.contains("\"sum\":3"))),
         "{out:?}"
     );
 }

@@ -59,15 +59,16 @@ export function memoryHub(url: string): MemoryHub {
   return hub;
 }
 
+/** What the wasm bus asks of its TypeScript half: the broker's outputs, with their topic. */
 type Output =
-  | { to: "frame"; conn: number; frame: string }
-  | { to: "close"; conn: number; code: number; reason: string }
+  | { to: "send"; topic: string; socket: number; text: string }
+  | { to: "close"; topic: string; socket: number; code: number; reason: string }
   | { to: "response"; topic: string; seq: number; event: string }
-  | { to: "pull"; waiter: number; body: string };
+  | { to: "pull_ready"; topic: string; waiter: number; body: string };
 
 /** What the wasm bus answers an HTTP operation. */
 type BusAnswer =
-  | { status: number; body: string }
+  | { await: "done"; topic: string; status: number; body: string }
   | { await: "response"; topic: string; seq: number; id: string; timeout_ms: number }
   | { await: "pull"; topic: string; waiter: number; wait_ms: number };
 
@@ -101,7 +102,7 @@ export class MemoryHub {
     } finally {
       this.flush();
     }
-    if ("status" in answer) {
+    if (answer.await === "done") {
       this.lastStatus = answer.status;
       if (answer.status >= 400) throw httpError(answer.status, answer.body);
       if (answer.status === 201 && /^\/v1\/topics\/[^/]+\/(events|channels\/)/.test(path)) this.known.add(decodeURIComponent(path.split("/")[3] ?? ""));
@@ -187,12 +188,12 @@ export class MemoryHub {
   private flush(): void {
     const out = JSON.parse(this.bus.drain()) as Output[];
     for (const o of out) {
-      if (o.to === "frame") this.sockets.get(o.conn)?.receive(o.frame);
+      if (o.to === "send") this.sockets.get(o.socket)?.receive(o.text);
       else if (o.to === "close") {
-        const s = this.sockets.get(o.conn);
-        this.sockets.delete(o.conn);
+        const s = this.sockets.get(o.socket);
+        this.sockets.delete(o.socket);
         s?.remoteClose(o.code, o.reason);
-      } else if (o.to === "pull") {
+      } else if (o.to === "pull_ready") {
         this.pulls.get(o.waiter)?.(o.body);
         this.pulls.delete(o.waiter);
       } else {

@@ -65,6 +65,12 @@ impl Broker {
             }
         }
         match &req.op {
+            Operation::Topic(TopicOp::Socket) | Operation::Channel(_, ChannelOp::Socket) => {
+                Ok(Answer::error(&ApiError::new(
+                    ErrorCode::NotFound,
+                    "a socket opens with a WebSocket upgrade, not a request",
+                )))
+            }
             Operation::Topic(TopicOp::Publish) => self.http_publish(now, store, req, false),
             Operation::Topic(TopicOp::Request) => self.http_publish(now, store, req, true),
             Operation::Topic(TopicOp::Stats) => {
@@ -85,9 +91,6 @@ impl Broker {
                 200,
                 &serde_json::json!({ "topic": topic, "partitions": self.partition.count }),
             )),
-            Operation::Topic(_) => {
-                Ok(Answer::error(&ApiError::new(ErrorCode::NotFound, "not a topic operation")))
-            }
             Operation::Channel(name, op) => self.channel_op(now, store, req, name, *op),
         }
     }

@@ -3,8 +3,10 @@
 use super::{Millis, Seq, SocketId};
 use serde::{Deserialize, Serialize};
 
-/// One thing for the driver to do, in order.
-#[derive(Debug, Clone, PartialEq)]
+/// One thing for the driver to do, in order. Serialized (`{"to": "send", ...}`) for the
+/// TypeScript half of `memory://`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
 pub enum Output {
     /// Send a text frame. `ack` frames acknowledge a durable change: the driver sends
     /// them only once the commit is durable (`storage.sync()` on Cloudflare).
@@ -85,7 +87,8 @@ pub enum Output {
 }
 
 /// Log levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     /// Significant events.
     Info,

@@ -62,8 +62,11 @@ pub struct TopicRequest<'a> {
     pub routed: super::Partition,
 }
 
-/// The answer to an HTTP operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The answer to an HTTP operation. Serialized (`{"await": "done", "status", "body"}`,
+/// `{"await": "response", ...}`, `{"await": "pull", ...}`) for the TypeScript half of
+/// `memory://`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "await", rename_all = "snake_case")]
 pub enum Answer {
     /// Answered: a status and a JSON body (empty for 204).
     Done {
@@ -74,6 +77,7 @@ pub enum Answer {
     },
     /// A request was published: wait up to `timeout_ms` for [`Output::Response`] with
     /// `seq`, else answer [`Answer::request_timeout`].
+    #[serde(rename = "response")]
     AwaitResponse {
         /// The request event's seq.
         seq: Seq,
@@ -84,6 +88,7 @@ pub enum Answer {
     },
     /// A pull waits for messages: up to `wait_ms` for [`Output::PullReady`] with
     /// `waiter`, else [`Broker::pull_expired`].
+    #[serde(rename = "pull")]
     AwaitPull {
         /// The waiting pull.
         waiter: u64,

@@ -28,6 +28,20 @@ impl StoreError {
     pub fn other(message: impl Into<String>) -> Self {
         StoreError { full: false, message: message.into() }
     }
+
+    /// What a client is told: `507 storage_full` at the size limit, else a bare
+    /// `500 internal` (the message is for the log only).
+    pub fn to_api(&self) -> crate::proto::ApiError {
+        use crate::proto::{ApiError, ErrorCode};
+        if self.full {
+            ApiError::new(
+                ErrorCode::StorageFull,
+                "the topic's storage is full; finish or delete events first",
+            )
+        } else {
+            ApiError::new(ErrorCode::Internal, "internal error")
+        }
+    }
 }
 
 /// Result of a storage call.

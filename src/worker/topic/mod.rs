@@ -350,14 +350,7 @@ impl Topic {
     /// Logs a failed call (the detail only in the log); the client gets a generic error.
     fn failed(&self, event: &'static str, f: Failed) -> ApiError {
         log::error(event, serde_json::json!({ "error": f.0 }));
-        if f.1 {
-            ApiError::new(
-                ErrorCode::StorageFull,
-                "the topic's storage is full; finish or delete events first",
-            )
-        } else {
-            ApiError::new(ErrorCode::Internal, "internal error")
-        }
+        StoreError { full: f.1, message: f.0 }.to_api()
     }
 }
 
