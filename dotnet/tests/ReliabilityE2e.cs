@@ -46,8 +46,10 @@ namespace Ismld.Tests
                 Check.True(lost.Code != 1000, $"an abnormal close ({lost.Code})");
                 await connected.Next(null, 60, "the reconnect");
                 for (var i = 6; i <= 10; i++) await conn.PublishAsync(topic, i);
+                // At least once: a fin the stopped runtime had not made durable may bring one of
+                // 1..4 back as well, so wait for 5..10 rather than for six finishes.
                 var after = new List<int>();
-                for (var i = 0; i < 6; i++) after.Add(await finished.Next(null, 30, "events after the restart"));
+                while (!new[] { 5, 6, 7, 8, 9, 10 }.All(after.Contains)) after.Add(await finished.Next(null, 30, "events after the restart"));
                 var all = before.Concat(after).OrderBy(x => x).ToList();
                 Check.Equal("1,2,3,4,5,6,7,8,9,10", string.Join(",", all.Distinct()), "every event finished, event 5 redelivered");
                 Check.Equal(SubscriberState.Connected, sub.State);

@@ -56,7 +56,8 @@ test("a token provider keeps a subscriber alive past its token's expiry and a ru
   });
   const topic = uniqueName("expiry");
   const got = [];
-  const seen = waiter(() => got.length === 2, "2 messages");
+  // At least once: a fin the stopped runtime had not committed brings event 1 again.
+  const seen = waiter(() => got.includes(1) && got.includes(2), "events 1 and 2");
   const sub = bus.subscribe({ topic, channel: "c" }, (msg) => {
     got.push(msg.data.n);
     seen.poke();
@@ -70,10 +71,11 @@ test("a token provider keeps a subscriber alive past its token's expiry and a ru
   try {
     const back = waiter(() => sub.state === "connected" && refused, "reconnected after a 4001");
     bus.on("connected", () => back.poke());
+    back.poke();
     await back.done;
     await call(w1.url, "POST", `/v1/topics/${topic}/events`, { body: { n: 2 }, headers: adminHeaders });
     await seen.done;
-    assert.deepEqual(got, [1, 2]);
+    assert.deepEqual([...new Set(got)], [1, 2]);
     assert.ok(codes.includes(4001), `the expired token was refused (${codes})`);
     assert.ok(calls >= 3, `the provider was called at every connect (${calls})`);
   } finally {

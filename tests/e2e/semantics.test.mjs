@@ -76,8 +76,9 @@ test("deferred: delay_ms and deliverafter hold a message until its time; req del
   const topic = uniqueName();
   const c = await consumer(topic, "ch", { max_in_flight: 10 });
   const t0 = Date.now();
-  const late = await publish(w.url, topic, cloudEvent("late", 1), "?delay_ms=1500");
-  const at = new Date(Date.now() + 1000).toISOString();
+  // Times long enough for the stats below to be read before either is due on a slow machine.
+  const late = await publish(w.url, topic, cloudEvent("late", 1), "?delay_ms=6000");
+  const at = new Date(Date.now() + 4000).toISOString();
   await publish(w.url, topic, cloudEvent("after", 2, { deliverafter: at }));
   await publish(w.url, topic, cloudEvent("now", 3));
   const first = await c.msg();
@@ -86,9 +87,9 @@ test("deferred: delay_ms and deliverafter hold a message until its time; req del
   const second = await c.msg(10_000);
   assert.equal(second.event.id, "after");
   assert.ok(Date.now() >= Date.parse(at) - 50, "not before deliverafter");
-  const third = await c.msg(10_000);
+  const third = await c.msg(15_000);
   assert.equal(third.id, late.body.id);
-  assert.ok(Date.now() - t0 >= 1450, "not before delay_ms");
+  assert.ok(Date.now() - t0 >= 5950, "not before delay_ms");
   const t1 = Date.now();
   await c.request({ op: "req", id: third.id, delay_ms: 1000 });
   const again = await c.msg(10_000);

