@@ -11,9 +11,10 @@ export function criterion(quick) {
   try {
     const time = quick ? ["--warm-up-time", "1", "--measurement-time", "2"] : ["--warm-up-time", "2", "--measurement-time", "5"];
     execFileSync("cargo", ["bench", "-q", "--bench", "core", "--", ...time], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-    const est = JSON.parse(readFileSync(join(ROOT, "target/criterion/core/cycles_1000/new/estimates.json"), "utf8"));
-    const nsPerCycle = est.median.point_estimate / CYCLES_PER_ITERATION;
-    return { nsPerCycle, cyclesPerSecond: 1e9 / nsPerCycle };
+    const median = (name) => JSON.parse(readFileSync(join(ROOT, `target/criterion/core/${name}/new/estimates.json`), "utf8")).median.point_estimate;
+    const nsPerCycle = median("cycles_1000") / CYCLES_PER_ITERATION;
+    const nsPerPublished = median("publish_batch_1000") / CYCLES_PER_ITERATION;
+    return { nsPerCycle, cyclesPerSecond: 1e9 / nsPerCycle, nsPerPublished };
   } catch (e) {
     return { error: String(e.message ?? e) };
   }

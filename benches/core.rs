@@ -1,7 +1,8 @@
 //! The broker natively (bench item 9): publish + deliver + fin cycles over the in-memory
 //! store, one channel, one batch consumer with `max_in_flight` 100, batches of 1,000
-//! messages and batched fins. `npm run bench` reads the estimate from
-//! `target/criterion/core_cycles_1000/new/estimates.json`.
+//! messages and batched fins; and the publish of a batch of 1,000 events alone (validation,
+//! dedup, append, the answer) to a topic with one channel. `npm run bench` reads the
+//! estimates from `target/criterion/core/{cycles_1000,publish_batch_1000}/new/estimates.json`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ismld::core::{
@@ -50,18 +51,7 @@ fn cycles(c: &mut Criterion) {
                 broker.hello(1, &mut store, 99, "t", &h, Ok(caller)).expect("hello");
             }
             broker.drain();
-            let req = TopicRequest {
-                topic: &topic,
-                op: Operation::Topic(TopicOp::Publish),
-                query: &[],
-                headers: &[],
-                content_type: Some("application/cloudevents-batch+json"),
-                body: &body,
-                source: "/bench",
-                nsq: None,
-                entropy: [1; 16],
-                routed: Default::default(),
-            };
+            let req = request(&topic, &body);
             let answer = broker.http(2, &mut store, &req).expect("publish");
             assert!(matches!(answer, Answer::Done { status: 201, .. }));
             let mut pending = ids(broker.drain());
@@ -76,7 +66,49 @@ fn cycles(c: &mut Criterion) {
             black_box(store.rows_written);
         })
     });
+    let events: Vec<serde_json::Value> = (0..N)
+        .map(|i| {
+            let data = serde_json::json!({ "i": i, "pad": "x".repeat(64) });
+            serde_json::json!({ "specversion": "1.0", "id": format!("e-{i}"), "source": "/bench", "type": "bench.event", "data": data })
+        })
+        .collect();
+    let batch_body = serde_json::to_vec(&events).expect("json");
+    g.bench_function("publish_batch_1000", |b| {
+        b.iter_batched(
+            || {
+                let mut store = MemStore::new();
+                let mut broker = Broker::new(Limits::default(), Partition::default());
+                let (_, op) = Operation::parse("PUT", "/v1/topics/t/channels/c").expect("route");
+                let put = TopicRequest { op, body: b"{}", ..request(&topic, &[]) };
+                broker.http(1, &mut store, &put).expect("channel");
+                (store, broker)
+            },
+            |(mut store, mut broker)| {
+                let req = request(&topic, &batch_body);
+                let answer = broker.http(2, &mut store, &req).expect("publish");
+                assert!(matches!(answer, Answer::Done { status: 201, .. }));
+                black_box(store.rows_written);
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
     g.finish();
+}
+
+/// A batch publish of `body` to `topic`.
+fn request<'a>(topic: &'a TopicName, body: &'a [u8]) -> TopicRequest<'a> {
+    TopicRequest {
+        topic,
+        op: Operation::Topic(TopicOp::Publish),
+        query: &[],
+        headers: &[],
+        content_type: Some("application/cloudevents-batch+json"),
+        body,
+        source: "/bench",
+        nsq: None,
+        entropy: [1; 16],
+        routed: Default::default(),
+    }
 }
 
 criterion_group!(benches, cycles);

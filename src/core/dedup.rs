@@ -73,7 +73,11 @@ impl DedupFilter {
     /// Records that (`source`, `id`) was accepted as `seq` at `at` (in acceptance order).
     /// Returns the entry forgotten to make room, if the filter was full.
     pub fn insert(&mut self, at: Millis, source: &str, id: &str, seq: Seq) -> Option<Spilled> {
-        let h = pair_hash(source, id);
+        self.insert_hashed(at, pair_hash(source, id), seq)
+    }
+
+    /// [`DedupFilter::insert`] of a pair whose [`pair_hash`] is `h`.
+    pub fn insert_hashed(&mut self, at: Millis, h: u64, seq: Seq) -> Option<Spilled> {
         self.by_hash.insert(h, seq);
         self.order.push_back((at, h, seq));
         let mut spilled = None;
@@ -106,7 +110,12 @@ impl DedupFilter {
 
     /// What the filter knows of (`source`, `id`) for a window starting at `since`.
     pub fn lookup(&self, source: &str, id: &str, since: Millis) -> Lookup {
-        match self.by_hash.get(&pair_hash(source, id)) {
+        self.lookup_hashed(pair_hash(source, id), since)
+    }
+
+    /// [`DedupFilter::lookup`] of a pair whose [`pair_hash`] is `h`.
+    pub fn lookup_hashed(&self, h: u64, since: Millis) -> Lookup {
+        match self.by_hash.get(&h) {
             Some(&seq) => Lookup::Maybe(seq),
             None if self.complete_since <= since => Lookup::New,
             None => Lookup::Unknown,
@@ -180,18 +189,18 @@ impl Dedup {
         Ok(())
     }
 
-    /// The seq of the event accepted with (`source`, `id`) at or after `since`, if any.
+    /// The seq of the event accepted with (`source`, `id`) at or after `since`, if any
+    /// (`hash`: the pair's [`pair_hash`]).
     pub fn lookup(
         &self,
         store: &dyn Store,
-        source: &str,
-        id: &str,
+        (source, id, hash): (&str, &str, u64),
         since: Millis,
     ) -> StoreResult<Option<Seq>> {
-        let candidate = match self.filter.lookup(source, id, since) {
+        let candidate = match self.filter.lookup_hashed(hash, since) {
             Lookup::New => return Ok(None),
             Lookup::Maybe(seq) => Some(seq),
-            Lookup::Unknown => store.spilled(pair_hash(source, id), since)?,
+            Lookup::Unknown => store.spilled(hash, since)?,
         };
         match candidate {
             Some(seq) if store.confirm_pair(seq, source, id, since)? => Ok(Some(seq)),
@@ -210,11 +219,10 @@ impl Dedup {
         store: &mut dyn Store,
         now: Millis,
         window: Millis,
-        source: &str,
-        id: &str,
+        hash: u64,
         seq: Seq,
     ) -> StoreResult<()> {
-        if let Some(s) = self.filter.insert(now, source, id, seq) {
+        if let Some(s) = self.filter.insert_hashed(now, hash, seq) {
             store.spill(s.hash, s.seq, s.at)?;
             self.sweep_at.get_or_insert(now.saturating_add(window));
         }

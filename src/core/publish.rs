@@ -4,7 +4,7 @@
 //! covers the writes.
 
 use super::broker::Broker;
-use super::dedup::Dedup;
+use super::dedup::{pair_hash, Dedup};
 use super::output::LogLevel;
 use super::store::{EventHead, EventRow, Store, StoreResult};
 use super::{Millis, Seq, EPHEMERAL_BACKLOG};
@@ -14,7 +14,6 @@ use crate::proto::http::BatchItem;
 use crate::proto::id::{made_id, message_id};
 use crate::proto::publish;
 use crate::proto::{ApiError, ErrorCode};
-use std::collections::HashMap;
 
 /// How a publish asks for its events to be treated (query parameters or frame fields;
 /// they win over the events' own extensions).
@@ -62,13 +61,11 @@ impl Broker {
         }
         let Some(dedup) = self.dedup.as_mut() else { return Ok(Err(internal())) };
         dedup.expire(store, now, since, window)?;
-        let mut known: HashMap<(String, String), Option<Seq>> = HashMap::new();
-        for e in &events {
-            let pair = (e.meta.source.clone(), e.meta.id.clone());
-            if let std::collections::hash_map::Entry::Vacant(v) = known.entry(pair) {
-                let seq = dedup.lookup(store, &e.meta.source, &e.meta.id, since)?;
-                v.insert(seq);
-            }
+        // Each pair is hashed once, for the lookup here and for `accepted` below.
+        let hashes: Vec<u64> = events.iter().map(|e| pair_hash(&e.meta.source, &e.meta.id)).collect();
+        let mut earlier = Vec::with_capacity(events.len());
+        for (e, &h) in events.iter().zip(&hashes) {
+            earlier.push(dedup.lookup(store, (&e.meta.source, &e.meta.id, h), since)?);
         }
         let plan = publish::plan(
             events,
@@ -77,7 +74,7 @@ impl Broker {
             &self.limits,
             opts.ordering_key.as_deref(),
             opts.delay_ms,
-            |source, id| Ok(known.get(&(source.to_owned(), id.to_owned())).copied().flatten()),
+            |i| earlier.get(i).copied().flatten(),
         );
         let plan = match plan {
             Ok(p) => p,
@@ -105,7 +102,7 @@ impl Broker {
         let mut heads = Vec::with_capacity(fresh as usize);
         // Filtered channels judge new events now, so `depth` never counts one they skip.
         let filtered = self.channels.values().any(|c| c.filter.is_some());
-        for item in plan {
+        for (item, hash) in plan.into_iter().zip(hashes) {
             out.push(BatchItem {
                 id: message_id(p, item.seq),
                 seq: item.seq,
@@ -130,7 +127,7 @@ impl Broker {
                 self.judge(now, row.seq, &row.body);
             }
             if let Some(d) = self.dedup.as_mut() {
-                d.accepted(store, now, window, &row.source, &row.eid, row.seq)?;
+                d.accepted(store, now, window, hash, row.seq)?;
             }
             heads.push(EventHead::from(&row));
         }

@@ -6,13 +6,14 @@
 //! reads the attributes as unparsed [`RawValue`]s, so `data` is checked to be JSON but is
 //! never rebuilt.
 
+use super::attrs::{self, Attrs};
 use super::error::{ApiError, ErrorCode};
 use super::limits::Limits;
 use base64::Engine as _;
 use chrono::{DateTime, SecondsFormat};
 use serde_json::value::RawValue;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 /// What the bus reads from an accepted event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,18 +84,24 @@ pub fn check_json(json: &str, max_depth: usize) -> Result<(), ApiError> {
             }
             if b == b'"' {
                 in_string = false;
+                i += 1;
+            } else {
+                // Plain characters: on to the next quote or escape.
+                i += bytes[i..].iter().position(|&c| c == b'"' || c == b'\\').unwrap_or(bytes.len() - i);
             }
-            i += 1;
             continue;
         }
         match b {
             b'"' => in_string = true,
             b'-' | b'0'..=b'9' => {
                 let start = i;
+                let mut plain = true; // digits only (and a sign): a short one is always finite
                 while i < bytes.len() && matches!(bytes[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    plain &= matches!(bytes[i], b'-' | b'0'..=b'9');
                     i += 1;
                 }
-                let finite = json[start..i].parse::<f64>().is_ok_and(f64::is_finite);
+                let finite =
+                    (plain && i - start <= 300) || json[start..i].parse::<f64>().is_ok_and(f64::is_finite);
                 if !finite {
                     return Err(ApiError::invalid("JSON number out of the range of a double (I-JSON)"));
                 }
@@ -132,11 +139,27 @@ fn attr_name_ok(name: &str) -> bool {
         || (!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
-fn string_attr(name: &str, raw: &RawValue) -> Result<Option<String>, ApiError> {
-    match serde_json::from_str::<Value>(raw.get()) {
-        Ok(Value::String(s)) => Ok(Some(s)),
-        Ok(Value::Null) => Ok(None),
-        _ => Err(ApiError::invalid(format!("CloudEvent attribute {name:?} must be a string"))),
+fn string_attr<'a>(name: &str, raw: &'a RawValue) -> Result<Option<Cow<'a, str>>, ApiError> {
+    attrs::string(raw)
+        .map_err(|_| ApiError::invalid(format!("CloudEvent attribute {name:?} must be a string")))
+}
+
+/// The `time` the bus adds to events without one: formatted once per publish, however
+/// many events it carries.
+pub struct Stamp {
+    now: u64,
+    text: Option<String>,
+}
+
+impl Stamp {
+    /// The time `now` (ms since the epoch), not formatted yet.
+    pub fn new(now: u64) -> Self {
+        Stamp { now, text: None }
+    }
+
+    fn text(&mut self) -> &str {
+        let now = self.now;
+        self.text.get_or_insert_with(|| rfc3339(now))
     }
 }
 
@@ -144,15 +167,20 @@ fn string_attr(name: &str, raw: &RawValue) -> Result<Option<String>, ApiError> {
 ///
 /// `now` is used only to add `time` when the event has none.
 pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiError> {
+    accept_stamped(text, &mut Stamp::new(now), limits)
+}
+
+/// [`accept`] with the `time` to add, if needed, from `stamp`.
+pub fn accept_stamped(text: &str, stamp: &mut Stamp, limits: &Limits) -> Result<Accepted, ApiError> {
     if text.len() > limits.max_event_bytes {
         return Err(too_large(text.len(), limits));
     }
-    let attrs: HashMap<String, &RawValue> = serde_json::from_str(text)
+    let attrs = Attrs::parse(text)
         .map_err(|e| ApiError::invalid(format!("a CloudEvent must be a JSON object: {e}")))?;
-    let get = |name: &str| -> Result<Option<String>, ApiError> {
+    let get = |name: &str| -> Result<Option<Cow<'_, str>>, ApiError> {
         attrs.get(name).map_or(Ok(None), |raw| string_attr(name, raw))
     };
-    let required = |name: &str| -> Result<String, ApiError> {
+    let required = |name: &str| -> Result<Cow<'_, str>, ApiError> {
         match get(name)? {
             Some(s) if !s.is_empty() => Ok(s),
             _ => Err(ApiError::invalid(format!("CloudEvent attribute {name:?} is required"))),
@@ -161,8 +189,8 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
     if required("specversion")? != "1.0" {
         return Err(ApiError::invalid("CloudEvent specversion must be \"1.0\""));
     }
-    let id = required("id")?;
-    let source = required("source")?;
+    let id = required("id")?.into_owned();
+    let source = required("source")?.into_owned();
     required("type")?;
     for name in ["subject", "datacontenttype", "dataschema"] {
         if get(name)?.is_some_and(|s| s.is_empty()) {
@@ -178,7 +206,7 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
     };
     // The event object is one level around its data.
     check_json(text, MAX_JSON_DEPTH + 1)?;
-    if attrs.contains_key("data") && attrs.contains_key("data_base64") {
+    if attrs.has("data") && attrs.has("data_base64") {
         return Err(ApiError::invalid("a CloudEvent has data or data_base64, not both"));
     }
     if let Some(b64) = get("data_base64")? {
@@ -186,7 +214,7 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
             .decode(b64.as_bytes())
             .map_err(|_| ApiError::invalid("data_base64 is not valid base64"))?;
     }
-    for (name, raw) in &attrs {
+    for (name, raw) in &attrs.0 {
         if !attr_name_ok(name) {
             return Err(ApiError::invalid(format!(
                 "CloudEvent attribute names are lower-case letters and digits, not {name:?}"
@@ -202,7 +230,8 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
         Some(k) => Some(k),
         None => get("partitionkey")?,
     }
-    .filter(|k| !k.is_empty());
+    .filter(|k| !k.is_empty())
+    .map(Cow::into_owned);
     check_ordering_key(ordering_key.as_deref())?;
     let deliver_at = match get("deliverafter")? {
         Some(t) => Some(
@@ -215,8 +244,13 @@ pub fn accept(text: &str, now: u64, limits: &Limits) -> Result<Accepted, ApiErro
     } else {
         let body = text.trim_end();
         let open = body.strip_suffix('}').unwrap_or(body);
-        let sep = if attrs.is_empty() { "" } else { "," };
-        format!("{open}{sep}\"time\":\"{}\"}}", rfc3339(now))
+        let time = stamp.text();
+        let mut with = String::with_capacity(open.len() + time.len() + 12);
+        with.push_str(open);
+        with.push_str(if attrs.is_empty() { "\"time\":\"" } else { ",\"time\":\"" });
+        with.push_str(time);
+        with.push_str("\"}");
+        with
     };
     if text.len() > limits.max_event_bytes {
         return Err(too_large(text.len(), limits));
@@ -266,11 +300,12 @@ pub fn accept_batch(text: &str, now: u64, limits: &Limits) -> Result<Vec<Accepte
             format!("batch has {} events; the limit is {}", items.len(), limits.max_batch_events),
         ));
     }
+    let mut stamp = Stamp::new(now);
     items
         .iter()
         .enumerate()
         .map(|(i, raw)| {
-            accept(raw.get(), now, limits)
+            accept_stamped(raw.get(), &mut stamp, limits)
                 .map_err(|e| ApiError::new(e.code, format!("event {i}: {}", e.message)))
         })
         .collect()

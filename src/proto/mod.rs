@@ -3,6 +3,7 @@
 //!
 //! Owns no state and does no I/O. Time comes in as an argument (ms since the epoch).
 
+pub mod attrs;
 pub mod auth;
 pub mod close;
 pub mod codec;

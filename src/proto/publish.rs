@@ -107,9 +107,9 @@ pub struct Planned {
 }
 
 /// Plans an append after `head`: checks delays against the limit and finds duplicates,
-/// earlier in the topic (`find(source, id)`, within the dedup window) or earlier in the
-/// same batch. Every check happens here, before the first write: a refused publish
-/// changes nothing.
+/// earlier in the topic (`earlier(i)`: the seq of event `i`'s pair within the dedup
+/// window) or earlier in the same batch. Every check happens here, before the first
+/// write: a refused publish changes nothing.
 pub fn plan(
     events: Vec<Accepted>,
     head: u64,
@@ -117,7 +117,7 @@ pub fn plan(
     limits: &Limits,
     ordering_key: Option<&str>,
     delay_ms: Option<u64>,
-    mut find: impl FnMut(&str, &str) -> Result<Option<u64>, ApiError>,
+    earlier: impl Fn(usize) -> Option<u64>,
 ) -> Result<Vec<Planned>, ApiError> {
     if delay_ms.is_some_and(|d| d > limits.max_delay_ms) {
         return Err(ApiError::invalid(format!("delay_ms must be at most {}", limits.max_delay_ms)));
@@ -131,19 +131,28 @@ pub fn plan(
             limits.max_delay_ms
         )));
     }
-    let mut seen: std::collections::HashMap<(String, String), u64> = Default::default();
+    // The original of each duplicate: earlier in the topic, or earlier in this batch.
+    let mut originals = Vec::with_capacity(events.len());
+    {
+        let mut seen: std::collections::HashMap<(&str, &str), u64> =
+            std::collections::HashMap::with_capacity(events.len());
+        let mut next = head + 1;
+        for (i, e) in events.iter().enumerate() {
+            let pair = (e.meta.source.as_str(), e.meta.id.as_str());
+            let original = seen.get(&pair).copied().or_else(|| earlier(i));
+            if original.is_none() {
+                seen.insert(pair, next);
+                next += 1;
+            }
+            originals.push(original);
+        }
+    }
     let mut out = Vec::with_capacity(events.len());
     let mut next = head + 1;
-    for e in events {
-        let pair = (e.meta.source.clone(), e.meta.id.clone());
-        let original = match seen.get(&pair) {
-            Some(&seq) => Some(seq),
-            None => find(&pair.0, &pair.1)?,
-        };
+    for (e, original) in events.into_iter().zip(originals) {
         out.push(match original {
             Some(seq) => Planned { seq, duplicate: true, event: None, deliver_at: None, key: None },
             None => {
-                seen.insert(pair, next);
                 next += 1;
                 Planned {
                     seq: next - 1,

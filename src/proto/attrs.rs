@@ -1,0 +1,98 @@
+//! The attributes of a structured CloudEvent as sent: each name with its value as
+//! unparsed JSON ([`RawValue`]), names borrowed from the text when they have no escapes.
+//! Validating an event reads a dozen attributes; a list scanned from the end (the last of
+//! a repeated name wins, as in a map) costs far less than building a hash map of owned
+//! names, and values are parsed only when read.
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// An event's attributes, in the order sent.
+#[derive(Debug, Default)]
+pub struct Attrs<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> Attrs<'a> {
+    /// Parses a JSON object.
+    pub fn parse(text: &'a str) -> serde_json::Result<Attrs<'a>> {
+        serde_json::from_str(text)
+    }
+
+    /// The raw value of `name` (the last one, if repeated).
+    pub fn get(&self, name: &str) -> Option<&'a RawValue> {
+        self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// Whether `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Whether the object has no attribute.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Attrs<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Object<'a> {
+            type Value = Attrs<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Attrs<'a>, M::Error> {
+                let mut attrs = Vec::with_capacity(m.size_hint().unwrap_or(8).min(64));
+                while let Some(Name(name)) = m.next_key()? {
+                    attrs.push((name, m.next_value()?));
+                }
+                Ok(Attrs(attrs))
+            }
+        }
+        d.deserialize_map(Object(PhantomData))
+    }
+}
+
+/// An attribute name, borrowed unless it has escapes.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Text<'a> {
+            type Value = Name<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Name<'a>, E> {
+                Ok(Name(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Name<'a>, E> {
+                Ok(Name(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Name<'a>, E> {
+                Ok(Name(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(Text(PhantomData))
+    }
+}
+
+/// An attribute that should be a string is another JSON value.
+#[derive(Debug)]
+pub struct NotAString;
+
+/// A string attribute's value: `None` for `null`, borrowed unless it has escapes.
+pub fn string<'a>(raw: &'a RawValue) -> Result<Option<Cow<'a, str>>, NotAString> {
+    let text = raw.get();
+    if text == "null" {
+        return Ok(None);
+    }
+    if let Ok(s) = serde_json::from_str::<&'a str>(text) {
+        return Ok(Some(Cow::Borrowed(s)));
+    }
+    serde_json::from_str::<String>(text).map(|s| Some(Cow::Owned(s))).map_err(|_| NotAString)
+}
