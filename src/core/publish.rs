@@ -102,6 +102,8 @@ impl Broker {
         let mut heads = Vec::with_capacity(fresh as usize);
         // Filtered channels judge new events now, so `depth` never counts one they skip.
         let filtered = self.channels.values().any(|c| c.filter.is_some());
+        let mut rows = Vec::with_capacity(fresh as usize);
+        let mut row_hashes = Vec::with_capacity(fresh as usize);
         for (item, hash) in plan.into_iter().zip(hashes) {
             out.push(BatchItem {
                 id: message_id(p, item.seq),
@@ -122,14 +124,19 @@ impl Broker {
                 reply: opts.reply,
                 body: e.text,
             };
-            store.insert_event(&row)?;
+            rows.push(row);
+            row_hashes.push(hash);
+        }
+        // One call for the whole publish: the store writes as few statements as it can.
+        store.insert_events(&rows)?;
+        for (row, hash) in rows.iter().zip(row_hashes) {
             if filtered {
                 self.judge(now, row.seq, &row.body);
             }
             if let Some(d) = self.dedup.as_mut() {
                 d.accepted(store, now, window, hash, row.seq)?;
             }
-            heads.push(EventHead::from(&row));
+            heads.push(EventHead::from(row));
         }
         if fresh > 0 {
             self.head += fresh;

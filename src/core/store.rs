@@ -286,6 +286,10 @@ pub trait Store {
     fn max_seq(&self) -> StoreResult<Option<Seq>>;
     /// Appends an event.
     fn insert_event(&mut self, e: &EventRow) -> StoreResult<()>;
+    /// Appends events (a store may write them in fewer statements).
+    fn insert_events(&mut self, rows: &[EventRow]) -> StoreResult<()> {
+        rows.iter().try_for_each(|e| self.insert_event(e))
+    }
     /// An event's body (JSON text) and whether it is a request.
     fn event_body(&self, seq: Seq) -> StoreResult<Option<(String, bool)>>;
     /// The bodies of the stored events with seq in `from..=to`, ascending (one read for a

@@ -52,6 +52,31 @@ test("batch mode: consecutive seqs in array order, one result each", async () =>
   assert.ok(res.body.results.every((r) => r.duplicate === false));
 });
 
+test("a batch larger than one SQL statement holds, with some events keyed, deferred or expiring: every event stored and delivered as sent", async () => {
+  const topic = uniqueName();
+  const past = new Date(Date.now() - 60_000).toISOString();
+  const future = new Date(Date.now() + 3_600_000).toISOString();
+  const extra = (i) => (i % 5 === 1 ? { orderingkey: `k${i}` } : i % 5 === 2 ? { deliverafter: past } : i % 5 === 3 ? { expirytime: future } : {});
+  const batch = Array.from({ length: 57 }, (_, i) => cloudEvent(`m${i}`, { i }, extra(i)));
+  const c = await consumer(topic, 100);
+  const res = await call(w.url, "POST", path(topic), { raw: JSON.stringify(batch), headers: { "content-type": "application/cloudevents-batch+json" } });
+  assert.equal(res.status, 201);
+  assert.deepEqual(res.body.results.map((r) => r.seq), batch.map((_, i) => i + 1));
+  const got = new Map();
+  while (got.size < batch.length) {
+    const m = await c.msg();
+    got.set(m.seq, m);
+    await c.request({ op: "fin", id: m.id });
+  }
+  for (const [i, e] of batch.entries()) {
+    const m = got.get(i + 1);
+    assert.equal(m.event.id, e.id);
+    assert.deepEqual(m.event.data, { i });
+    for (const k of ["orderingkey", "deliverafter", "expirytime"]) assert.equal(m.event[k], e[k], `${e.id} ${k}`);
+  }
+  c.close();
+});
+
 test("binary mode: ce-* headers are the attributes, the body is the data", async () => {
   const topic = uniqueName();
   const c = await consumer(topic);

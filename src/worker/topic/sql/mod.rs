@@ -6,6 +6,7 @@
 //! wasm. Numbers come back from the runtime as JavaScript numbers: every integer stored
 //! here stays below 2^53 (seqs, times, counters, socket ids); hashes are hex text.
 
+mod insert;
 mod queries;
 
 use super::schema::state_of;

@@ -23,20 +23,11 @@ impl Store for SqlStore<'_> {
     }
 
     fn insert_event(&mut self, e: &EventRow) -> StoreResult<()> {
-        self.write(
-            "INSERT INTO events (seq, ts, source, eid, okey, deliver_at, expires_at, reply, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                int(e.seq),
-                int(e.ts),
-                e.source.as_str().into(),
-                e.eid.as_str().into(),
-                e.key.as_deref().into(),
-                opt(e.deliver_at),
-                opt(e.expires_at),
-                int(u64::from(e.reply)),
-                e.body.as_str().into(),
-            ],
-        )
+        self.insert_rows(std::slice::from_ref(e))
+    }
+
+    fn insert_events(&mut self, rows: &[EventRow]) -> StoreResult<()> {
+        self.insert_rows(rows)
     }
 
     fn event_body(&self, seq: Seq) -> StoreResult<Option<(String, bool)>> {
