@@ -76,12 +76,15 @@ pub struct Outgoing {
     path: String,
     query: Vec<(String, String)>,
     headers: Vec<(String, String)>,
+    /// The caller's headers object, copied whole by each request (one runtime call
+    /// rather than one per header).
+    original: Option<worker::worker_sys::web_sys::Headers>,
 }
 
 impl Outgoing {
     /// A bodyless `GET` of `path`.
     pub fn get(path: String) -> Self {
-        Outgoing { method: Method::Get, path, query: Vec::new(), headers: Vec::new() }
+        Outgoing { method: Method::Get, path, query: Vec::new(), headers: Vec::new(), original: None }
     }
 
     fn of(req: &Request) -> Result<Self> {
@@ -90,6 +93,7 @@ impl Outgoing {
             path: req.path(),
             query: http::query(req),
             headers: req.headers().entries().filter(|(k, _)| k != "content-length").collect(),
+            original: Some(req.headers().0.clone()),
         })
     }
 
@@ -101,10 +105,14 @@ impl Outgoing {
     /// The request for partition `p` of `n`, with `body`, the query with `set` replacing
     /// (or, with an empty value, removing) parameters.
     pub fn to(&self, p: u32, n: u32, body: Option<&[u8]>, set: &[(&str, String)]) -> Result<Request> {
-        let headers = Headers::new();
-        for (k, v) in &self.headers {
-            headers.append(k, v)?;
-        }
+        let headers = match &self.original {
+            Some(h) => {
+                let copy = Headers(worker::worker_sys::web_sys::Headers::new_with_headers(h)?);
+                copy.delete("content-length")?;
+                copy
+            }
+            None => self.headers.iter().collect(),
+        };
         headers.set(PARTITION_HEADER, &format!("{p}/{n}"))?;
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &self.query {
@@ -229,8 +237,11 @@ pub async fn forward(env: &Env, topic: &str, route: &Route, mut req: Request) ->
         return send(env, topic, p, req).await;
     }
     let answer = match route {
-        Route::Topic(_, TopicOp::Publish) => publish(env, topic, n, explicit, &out, &mut req).await?,
-        Route::Topic(_, TopicOp::Request) => request(env, topic, n, explicit, &out, &mut req).await?,
+        Route::Topic(_, TopicOp::Publish) => match publish(env, topic, n, explicit, &out, &mut req).await? {
+            Routed::Passed(res) => return Ok(res),
+            Routed::Merged(a) => a,
+        },
+        Route::Topic(_, TopicOp::Request) => return request(env, topic, n, explicit, &out, &mut req).await,
         Route::Topic(_, TopicOp::Stats) => match merged_stats(env, topic).await? {
             Some(s) => Answered { status: 200, body: serde_json::to_string(&s).unwrap_or_default() },
             None => {
@@ -322,16 +333,16 @@ async fn publish(
     explicit: Option<u32>,
     out: &Outgoing,
     req: &mut Request,
-) -> Result<Answered> {
+) -> Result<Routed> {
     let cap = crate::worker::limits_from_env(env).max_batch_bytes;
     let body = match http::read_body(req, cap).await? {
         Ok(b) => b,
-        Err(e) => return Ok(Answered { status: e.code.http_status(), body: e.to_body() }),
+        Err(e) => return Ok(Routed::Merged(Answered { status: e.code.http_status(), body: e.to_body() })),
     };
-    let items = match split_of(req, out, &body, n, explicit)? {
+    let items = match split_of(out, &body, n, explicit)? {
         Split::One(p) => {
             let p = p.unwrap_or_else(|| any(n));
-            return ask(env, topic, p, out.to(p, n, Some(&body), &[])?).await;
+            return Ok(Routed::Passed(pass(env, topic, p, out.to(p, n, Some(&body), &[])?).await?));
         }
         Split::Batch(items) => items,
     };
@@ -340,7 +351,7 @@ async fn publish(
     let parts = fanout::group(&routes, any(n));
     if parts.len() == 1 {
         let p = parts[0].0;
-        return ask(env, topic, p, out.to(p, n, Some(&body), &[])?).await;
+        return Ok(Routed::Passed(pass(env, topic, p, out.to(p, n, Some(&body), &[])?).await?));
     }
     let mut calls = Vec::with_capacity(parts.len());
     for (p, indices) in &parts {
@@ -352,7 +363,24 @@ async fn publish(
     for ((_, indices), a) in parts.iter().zip(join_all(calls).await) {
         answered.push((indices.clone(), a?));
     }
-    Ok(fanout::merge_batch(topic, raws.len(), &answered))
+    Ok(Routed::Merged(fanout::merge_batch(topic, raws.len(), &answered)))
+}
+
+/// What a publish to a partitioned topic answers: one partition's own answer, passed on
+/// as it came, or the merged answers of several.
+enum Routed {
+    Passed(Response),
+    Merged(Answered),
+}
+
+/// Sends to partition `p` and passes its answer on unread (forgetting the count if the
+/// partition says it has another).
+async fn pass(env: &Env, topic: &str, p: u32, req: Request) -> Result<Response> {
+    let res = send(env, topic, p, req).await?;
+    if misrouted(&res) {
+        forget(topic);
+    }
+    Ok(res)
 }
 
 /// A request (request-response): one event, routed like a publish.
@@ -363,32 +391,25 @@ async fn request(
     explicit: Option<u32>,
     out: &Outgoing,
     req: &mut Request,
-) -> Result<Answered> {
+) -> Result<Response> {
     let cap = crate::worker::limits_from_env(env).max_event_bytes + 4096;
     let body = match http::read_body(req, cap).await? {
         Ok(b) => b,
-        Err(e) => return Ok(Answered { status: e.code.http_status(), body: e.to_body() }),
+        Err(e) => return http::error(&e),
     };
-    let p = match split_of(req, out, &body, n, explicit)? {
+    let p = match split_of(out, &body, n, explicit)? {
         Split::One(Some(p)) => p,
         _ => any(n),
     };
-    ask(env, topic, p, out.to(p, n, Some(&body), &[])?).await
+    pass(env, topic, p, out.to(p, n, Some(&body), &[])?).await
 }
 
 /// Where a publish body goes: `?partition=P` if given, else the bus's routing of it.
-fn split_of<'a>(
-    req: &Request,
-    out: &Outgoing,
-    body: &'a [u8],
-    n: u32,
-    explicit: Option<u32>,
-) -> Result<Split<'a>> {
+fn split_of<'a>(out: &Outgoing, body: &'a [u8], n: u32, explicit: Option<u32>) -> Result<Split<'a>> {
     if let Some(p) = explicit {
         return Ok(Split::One(Some(p)));
     }
-    let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let content_type = req.headers().get("content-type")?;
+    let content_type = out.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
     let key = out.param("ordering_key").filter(|k| !k.is_empty());
-    Ok(partition::split(content_type.as_deref(), &headers, body, key, n))
+    Ok(partition::split(content_type, &out.headers, body, key, n))
 }
