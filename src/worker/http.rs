@@ -92,6 +92,11 @@ pub async fn read_body(req: &mut Request, cap: usize) -> Result<std::result::Res
         discard_body(req).await;
         return Ok(Err(too_large()));
     }
+    // A declared length within the cap: the whole body in one call (the runtime holds the
+    // request to that length), not a promise per chunk.
+    if req.headers().get("content-length")?.is_some_and(|v| v.parse::<usize>().is_ok()) {
+        return Ok(Ok(req.bytes().await?));
+    }
     let Ok(mut stream) = req.stream() else { return Ok(Ok(Vec::new())) };
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
