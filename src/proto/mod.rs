@@ -15,6 +15,7 @@ pub mod grpc;
 pub mod grpc_status;
 pub mod http;
 pub mod id;
+pub mod ijson;
 pub mod limits;
 pub mod metrics;
 pub mod names;

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod channels;
 pub mod forward;
 pub mod nsq;
+pub mod outgoing;
 pub mod partitions;
 pub mod pull;
 pub mod rpc;
