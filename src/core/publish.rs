@@ -74,7 +74,7 @@ impl Broker {
             &self.limits,
             opts.ordering_key.as_deref(),
             opts.delay_ms,
-            |i| earlier.get(i).copied().flatten(),
+            &earlier,
         );
         let plan = match plan {
             Ok(p) => p,

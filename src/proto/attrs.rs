@@ -56,30 +56,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Attrs<'a> {
     }
 }
 
-/// An attribute name, borrowed unless it has escapes.
-struct Name<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Text<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for Text<'a> {
-            type Value = Name<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Name<'a>, E> {
-                Ok(Name(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Name<'a>, E> {
-                Ok(Name(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Name<'a>, E> {
-                Ok(Name(Cow::Owned(s)))
-            }
-        }
-        d.deserialize_str(Text(PhantomData))
-    }
-}
+/// An attribute name, borrowed unless it has escapes (serde's `borrow` on a `Cow`).
+#[derive(serde::Deserialize)]
+struct Name<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// An attribute that should be a string is another JSON value.
 #[derive(Debug)]

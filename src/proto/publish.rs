@@ -107,7 +107,7 @@ pub struct Planned {
 }
 
 /// Plans an append after `head`: checks delays against the limit and finds duplicates,
-/// earlier in the topic (`earlier(i)`: the seq of event `i`'s pair within the dedup
+/// earlier in the topic (`earlier[i]`: the seq of event `i`'s pair within the dedup
 /// window) or earlier in the same batch. Every check happens here, before the first
 /// write: a refused publish changes nothing.
 pub fn plan(
@@ -117,7 +117,7 @@ pub fn plan(
     limits: &Limits,
     ordering_key: Option<&str>,
     delay_ms: Option<u64>,
-    earlier: impl Fn(usize) -> Option<u64>,
+    earlier: &[Option<u64>],
 ) -> Result<Vec<Planned>, ApiError> {
     if delay_ms.is_some_and(|d| d > limits.max_delay_ms) {
         return Err(ApiError::invalid(format!("delay_ms must be at most {}", limits.max_delay_ms)));
@@ -139,7 +139,7 @@ pub fn plan(
         let mut next = head + 1;
         for (i, e) in events.iter().enumerate() {
             let pair = (e.meta.source.as_str(), e.meta.id.as_str());
-            let original = seen.get(&pair).copied().or_else(|| earlier(i));
+            let original = seen.get(&pair).copied().or(earlier.get(i).copied().flatten());
             if original.is_none() {
                 seen.insert(pair, next);
                 next += 1;

@@ -50,8 +50,12 @@ pub fn query(req: &Request) -> Vec<(String, String)> {
 /// Whether the request declares (`Content-Length`) a body longer than `limit`, so it can
 /// be refused before it is read.
 pub fn declared_over(req: &Request, limit: usize) -> Result<bool> {
-    let declared: Option<usize> = req.headers().get("content-length")?.and_then(|v| v.parse().ok());
-    Ok(declared.is_some_and(|n| n > limit))
+    Ok(declared(req)?.is_some_and(|n| n > limit))
+}
+
+/// The body length the request declares (`Content-Length`), if any.
+fn declared(req: &Request) -> Result<Option<usize>> {
+    Ok(req.headers().get("content-length")?.and_then(|v| v.parse().ok()))
 }
 
 /// Bodies up to this size are read and dropped before an early refusal: above the
@@ -88,14 +92,15 @@ pub async fn read_body(req: &mut Request, cap: usize) -> Result<std::result::Res
             format!("the body is over {cap} bytes, this endpoint's limit"),
         )
     };
-    if declared_over(req, cap)? {
-        discard_body(req).await;
-        return Ok(Err(too_large()));
-    }
-    // A declared length within the cap: the whole body in one call (the runtime holds the
-    // request to that length), not a promise per chunk.
-    if req.headers().get("content-length")?.is_some_and(|v| v.parse::<usize>().is_ok()) {
-        return Ok(Ok(req.bytes().await?));
+    match declared(req)? {
+        Some(n) if n > cap => {
+            discard_body(req).await;
+            return Ok(Err(too_large()));
+        }
+        // Within the cap: the whole body in one call (the runtime holds the request to its
+        // declared length), not a promise per chunk.
+        Some(_) => return Ok(Ok(req.bytes().await?)),
+        None => {}
     }
     let Ok(mut stream) = req.stream() else { return Ok(Ok(Vec::new())) };
     let mut body = Vec::new();

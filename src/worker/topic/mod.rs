@@ -24,7 +24,7 @@ use crate::proto::route::{ChannelOp, TopicOp};
 use crate::proto::{close, ApiError, ErrorCode, Limits};
 use attach::Attachment;
 use futures::channel::oneshot;
-use runtime::{Runtime, TxError};
+use runtime::Runtime;
 use sql::SqlStore;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -79,9 +79,6 @@ struct Loaded {
     broker: Broker,
     sockets: HashMap<SocketId, WebSocket>,
 }
-
-/// A broker call that failed: its transaction was rolled back and the broker dropped.
-struct Failed(String, bool);
 
 impl DurableObject for Topic {
     fn new(state: State, env: Env) -> Self {
@@ -189,32 +186,34 @@ impl Topic {
         &self,
         now: u64,
         f: impl FnOnce(&mut Broker, &mut dyn Store) -> std::result::Result<R, StoreError>,
-    ) -> std::result::Result<(R, Vec<Output>), Failed> {
-        let rt = self.runtime.as_ref().ok_or_else(|| Failed("no storage".into(), false))?;
-        let mut slot = self.loaded.try_borrow_mut().map_err(|_| Failed("state busy".into(), false))?;
+    ) -> std::result::Result<(R, Vec<Output>), StoreError> {
+        let rt = self.runtime.as_ref().ok_or_else(|| StoreError::other("no storage"))?;
+        let mut slot = self.loaded.try_borrow_mut().map_err(|_| StoreError::other("state busy"))?;
         let sql = self.state.storage().sql();
         if slot.is_none() {
             // What was queued belongs to the broker that is gone: the new one asks again.
             self.push_queue.borrow_mut().clear();
             *slot = Some(self.load(rt, &sql, now)?);
         }
-        let Some(loaded) = slot.as_mut() else { return Err(Failed("not loaded".into(), false)) };
+        let Some(loaded) = slot.as_mut() else { return Err(StoreError::other("not loaded")) };
         let result = rt.transaction(|| f(&mut loaded.broker, &mut SqlStore::new(&sql)));
         match result {
             Ok(r) => Ok((r, loaded.broker.drain())),
             Err(e) => {
                 *slot = None;
-                Err(match e {
-                    TxError::Call(e) => Failed(e.message, e.full),
-                    TxError::Runtime(m) => Failed(m, false),
-                })
+                Err(e.into())
             }
         }
     }
 
     /// Rebuilds the broker from storage and the surviving sockets (first use, restart,
     /// or wake from hibernation).
-    fn load(&self, rt: &Runtime, sql: &worker::SqlStorage, now: u64) -> std::result::Result<Loaded, Failed> {
+    fn load(
+        &self,
+        rt: &Runtime,
+        sql: &worker::SqlStorage,
+        now: u64,
+    ) -> std::result::Result<Loaded, StoreError> {
         super::counters::start();
         let mut sockets = HashMap::new();
         let mut records = Vec::new();
@@ -243,10 +242,7 @@ impl Topic {
                 }
                 Ok(b)
             })
-            .map_err(|e: TxError<StoreError>| match e {
-                TxError::Call(e) => Failed(e.message, e.full),
-                TxError::Runtime(m) => Failed(m, false),
-            })?;
+            .map_err(StoreError::from)?;
         Ok(Loaded { broker, sockets })
     }
 
@@ -348,9 +344,9 @@ impl Topic {
     }
 
     /// Logs a failed call (the detail only in the log); the client gets a generic error.
-    fn failed(&self, event: &'static str, f: Failed) -> ApiError {
-        log::error(event, serde_json::json!({ "error": f.0 }));
-        StoreError { full: f.1, message: f.0 }.to_api()
+    fn failed(&self, event: &'static str, e: StoreError) -> ApiError {
+        log::error(event, serde_json::json!({ "error": e.message }));
+        e.to_api()
     }
 }
 

@@ -107,3 +107,12 @@ pub enum TxError<E> {
     /// The runtime refused the transaction.
     Runtime(String),
 }
+
+impl From<TxError<crate::core::StoreError>> for crate::core::StoreError {
+    fn from(e: TxError<crate::core::StoreError>) -> Self {
+        match e {
+            TxError::Call(e) => e,
+            TxError::Runtime(m) => crate::core::StoreError::other(m),
+        }
+    }
+}

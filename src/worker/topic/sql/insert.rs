@@ -6,6 +6,7 @@
 
 use super::{int, opt, SqlStore};
 use crate::core::store::{EventRow, StoreResult};
+use worker::SqlStorageValue as V;
 
 /// Most parameters Durable Object SQLite binds in one statement.
 const MAX_PARAMS: usize = 100;
@@ -24,33 +25,43 @@ impl SqlStore<'_> {
     /// Inserts `rows` (any number) in as few statements as the parameter limit allows.
     pub(super) fn insert_rows(&self, rows: &[EventRow]) -> StoreResult<()> {
         let (plain, full): (Vec<&EventRow>, Vec<&EventRow>) = rows.iter().partition(|e| common(e));
-        for chunk in plain.chunks(MAX_PARAMS / 5) {
-            let values = chunk.iter().flat_map(|e| {
-                [
-                    int(e.seq),
-                    int(e.ts),
-                    e.source.as_str().into(),
-                    e.eid.as_str().into(),
-                    e.body.as_str().into(),
-                ]
-            });
-            self.write(&statement(COMMON, COMMON_ROW, chunk.len()), values.collect())?;
-        }
-        for chunk in full.chunks(MAX_PARAMS / 9) {
-            let values = chunk.iter().flat_map(|e| {
-                [
-                    int(e.seq),
-                    int(e.ts),
-                    e.source.as_str().into(),
-                    e.eid.as_str().into(),
-                    e.key.as_deref().into(),
-                    opt(e.deliver_at),
-                    opt(e.expires_at),
-                    int(u64::from(e.reply)),
-                    e.body.as_str().into(),
-                ]
-            });
-            self.write(&statement(FULL, FULL_ROW, chunk.len()), values.collect())?;
+        self.insert_chunked(&plain, COMMON, COMMON_ROW, |e| {
+            vec![
+                int(e.seq),
+                int(e.ts),
+                e.source.as_str().into(),
+                e.eid.as_str().into(),
+                e.body.as_str().into(),
+            ]
+        })?;
+        self.insert_chunked(&full, FULL, FULL_ROW, |e| {
+            vec![
+                int(e.seq),
+                int(e.ts),
+                e.source.as_str().into(),
+                e.eid.as_str().into(),
+                e.key.as_deref().into(),
+                opt(e.deliver_at),
+                opt(e.expires_at),
+                int(u64::from(e.reply)),
+                e.body.as_str().into(),
+            ]
+        })
+    }
+
+    /// `rows` in statements of `head` followed by as many `row` placeholders as the
+    /// parameter limit allows, each bound to the `values` of its event.
+    fn insert_chunked(
+        &self,
+        rows: &[&EventRow],
+        head: &str,
+        row: &str,
+        values: impl Fn(&EventRow) -> Vec<V>,
+    ) -> StoreResult<()> {
+        let width = row.matches('?').count();
+        for chunk in rows.chunks(MAX_PARAMS / width) {
+            let bound = chunk.iter().flat_map(|e| values(e)).collect();
+            self.write(&statement(head, row, chunk.len()), bound)?;
         }
         Ok(())
     }
