@@ -1,4 +1,4 @@
-//! The publisher socket's session on a virtual clock: linger, batches, answers per
+//! The publisher socket's session on a virtual clock: Nagle's rule and the linger, batches, answers per
 //! publish, resends after a reconnect, the bounded queue, timeouts, idle close.
 #![cfg(not(target_arch = "wasm32"))] // native: wasm-pack builds every test target
 
@@ -55,58 +55,68 @@ fn live_with(cfg: PublisherConfig) -> Publisher {
 }
 
 #[test]
-fn publishes_linger_then_go_in_one_frame_each_answered() {
+fn a_publish_with_no_frame_out_goes_at_once_and_later_ones_linger_into_one_frame() {
     let mut p = live_with(PublisherConfig { max_batch: 10, ..cfg() });
     let (a, acts) = p.publish(10, &event("a"), None, None);
-    assert!(acts.is_empty());
-    let (b, _) = p.publish(11, &event("b"), None, None);
+    let first = sent(&acts);
+    assert_eq!(first.len(), 1, "nothing is out, so there is nothing to wait for (no linger)");
+    assert_eq!(first[0]["event"]["id"], "a");
+    let (b, acts) = p.publish(11, &event("b"), None, None);
+    assert!(acts.is_empty(), "a frame is out: this one waits to share the next frame");
+    let (c, _) = p.publish(12, &event("c"), None, None);
     let (d, _) = p.publish(12, &event("d"), Some(1_000), None);
-    assert_eq!(p.next_timer(), Some(15));
-    let frames = sent(&p.timer(15));
+    assert_eq!(p.next_timer(), Some(16), "the linger runs from the first one waiting");
+    let frames = sent(&p.timer(16));
     assert_eq!(frames.len(), 2, "a batch, then the delayed one alone");
     assert_eq!(frames[0]["events"].as_array().unwrap().len(), 2);
     assert_eq!((frames[1]["delay_ms"].as_u64(), frames[1]["event"]["id"].as_str()), (Some(1_000), Some("d")));
     let ok = format!(
-        r#"{{"op":"ok","ref":{},"results":[{{"id":"x","seq":2,"partition":0,"duplicate":false}},{{"id":"y","seq":3,"partition":0,"duplicate":true}}]}}"#,
+        r#"{{"op":"ok","ref":{},"id":"x","seq":2,"partition":0,"duplicate":false}}"#,
+        first[0]["ref"]
+    );
+    assert!(
+        matches!(&p.received(16, &ok)[..], [Action::Published { reference, seq: 2, .. }] if *reference == a)
+    );
+    let ok = format!(
+        r#"{{"op":"ok","ref":{},"results":[{{"id":"x","seq":3,"partition":0,"duplicate":false}},{{"id":"y","seq":4,"partition":0,"duplicate":true}}]}}"#,
         frames[0]["ref"]
     );
-    let acts = p.received(16, &ok);
+    let acts = p.received(17, &ok);
     assert!(
-        matches!(&acts[..], [Action::Published { reference: ra, seq: 2, .. }, Action::Published { reference: rb, seq: 3, duplicate: true, .. }] if *ra == a && *rb == b)
+        matches!(&acts[..], [Action::Published { reference: rb, seq: 3, .. }, Action::Published { reference: rc, seq: 4, duplicate: true, .. }] if *rb == b && *rc == c)
     );
     let err =
         format!(r#"{{"op":"error","ref":{},"code":"invalid_request","message":"bad"}}"#, frames[1]["ref"]);
     assert!(
-        matches!(&p.received(17, &err)[..], [Action::Answer { reference, ok: false, .. }] if *reference == d)
+        matches!(&p.received(18, &err)[..], [Action::Answer { reference, ok: false, .. }] if *reference == d)
     );
 }
 
 #[test]
 fn a_full_batch_goes_at_once_and_a_refused_batch_is_retried_one_by_one() {
     let mut p = live_with(PublisherConfig { max_frames: 2, ..cfg() });
-    p.publish(10, &event("a"), None, None);
+    let out = sent(&p.publish(10, &event("a"), None, None).1);
     p.publish(10, &event("b"), None, None);
-    let frames = sent(&p.publish(10, &event("c"), None, None).1);
+    p.publish(10, &event("c"), None, None);
+    let frames = sent(&p.publish(10, &event("d"), None, None).1);
     assert_eq!(frames[0]["events"].as_array().unwrap().len(), 3, "max_batch reached");
+    let ok =
+        |r: &Value| format!(r#"{{"op":"ok","ref":{r},"id":"m","seq":2,"partition":0,"duplicate":false}}"#);
+    assert!(sent(&p.received(11, &ok(&out[0]["ref"]))).is_empty());
     let err = format!(
         r#"{{"op":"error","ref":{},"code":"invalid_request","message":"event 2 is bad"}}"#,
         frames[0]["ref"]
     );
-    let mut again = sent(&p.received(11, &err));
+    let mut again = sent(&p.received(12, &err));
     assert_eq!(again.len(), 2, "each alone, two frames at a time (max_frames)");
-    let ok = format!(
-        r#"{{"op":"ok","ref":{},"id":"m","seq":2,"partition":0,"duplicate":false}}"#,
-        again[0]["ref"]
-    );
-    again.extend(sent(&p.received(12, &ok)));
-    assert_eq!(again.iter().map(|f| f["event"]["id"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    again.extend(sent(&p.received(13, &ok(&again[0]["ref"]))));
+    assert_eq!(again.iter().map(|f| f["event"]["id"].as_str().unwrap()).collect::<Vec<_>>(), ["b", "c", "d"]);
 }
 
 #[test]
 fn while_max_frames_wait_for_their_answer_later_publishes_share_the_next_frame() {
     let mut p = live_with(PublisherConfig { max_batch: 10, max_frames: 1, ..cfg() });
-    p.publish(10, &event("a"), None, None);
-    let first = sent(&p.timer(15));
+    let first = sent(&p.publish(10, &event("a"), None, None).1);
     assert_eq!(first.len(), 1);
     p.publish(16, &event("b"), None, None);
     p.publish(17, &event("c"), None, None);
@@ -125,10 +135,7 @@ fn while_max_frames_wait_for_their_answer_later_publishes_share_the_next_frame()
 #[test]
 fn a_reconnect_resends_what_was_not_answered_and_the_queue_is_bounded() {
     let mut p = live();
-    let frames = sent(&{
-        p.publish(10, &event("a"), None, None);
-        p.timer(15)
-    });
+    let frames = sent(&p.publish(10, &event("a"), None, None).1);
     assert_eq!(frames.len(), 1);
     assert!(matches!(&p.closed(1006, "", 0.5)[..], [Action::Reconnect { .. }]), "nothing fails");
     p.publish(20, &event("b"), None, None);

@@ -61,7 +61,11 @@ export interface PublishingOptions {
    * publishers), else HTTP. `"socket"`: always the socket. `"http"`: always HTTP.
    */
   via?: "auto" | "socket" | "http";
-  /** How long a socket publish waits for others to share its frame, in ms. Default 5. */
+  /**
+   * How long a socket publish made while frames are out waits for others to share its
+   * frame, in ms (it goes sooner when an answer arrives). One made while no frame is out
+   * goes at once. Default 5.
+   */
   lingerMs?: number;
   /** Most events in one `pub` frame. Default 500 (the bus takes 1,000). */
   maxBatch?: number;

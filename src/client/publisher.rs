@@ -1,7 +1,8 @@
 //! The publisher socket's session (`docs/PROTOCOL.md`, "WebSocket protocol" and "Batched
-//! frames"): publishes pipelined as `pub` frames on `GET /v1/topics/{topic}/ws`, several
-//! batched into one frame with `events` after a short linger (like Kafka's `linger.ms`),
-//! each answered once durable. At most `max_frames` frames wait for their answer: more
+//! frames"): publishes pipelined as `pub` frames on `GET /v1/topics/{topic}/ws`, each
+//! answered once durable. Nagle's rule: a publish made while no frame is out goes at once;
+//! one made while frames are out waits for an answer or a short linger (like Kafka's
+//! `linger.ms`), whichever comes first, and shares a frame with `events`. At most `max_frames` frames wait for their answer: more
 //! publishes wait for one and then share a frame, so under load frames grow rather than
 //! multiply (the bus's cost is per frame).
 //!
@@ -130,9 +131,12 @@ impl Publisher {
             self.socket = true;
             out.push(Action::Connect);
         } else if self.link.live() {
-            if self.unsent.len() >= self.cfg.max_batch.max(1) {
+            let waiting = self.waiting_frames();
+            // Nagle's rule: with no frame out there is nothing to wait for, so it goes at
+            // once; with frames out it waits for an answer (or the linger) and shares a frame.
+            if waiting == 0 || self.unsent.len() >= self.cfg.max_batch.max(1) {
                 out.extend(self.flush());
-            } else if self.waiting_frames() < self.window() {
+            } else if waiting < self.window() {
                 self.linger_at.get_or_insert(now + self.cfg.linger_ms);
             }
         }

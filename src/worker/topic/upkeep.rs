@@ -8,6 +8,9 @@ use crate::worker::http::now_ms;
 use crate::worker::log;
 use worker::ScheduledTime;
 
+/// How much earlier than the next deadline a set alarm may stay.
+const ALARM_SLACK_MS: u64 = 1_000;
+
 impl Topic {
     /// Sets the alarm to the broker's earliest deadline, or deletes it.
     pub(super) async fn sync_alarm(&self) {
@@ -21,7 +24,11 @@ impl Topic {
         // Queued pushes are sent by the alarm, at once.
         let waiting = !self.pushing.get() && !self.push_queue.borrow().is_empty();
         let next = if waiting { Some(next.map_or(now_ms(), |t| t.min(now_ms()))) } else { next };
-        if next == self.alarm_at.get() {
+        let set = self.alarm_at.get();
+        // An alarm set a little earlier stays: it wakes the object, which finds nothing
+        // due yet and sets the next one. Deadlines that move forward with every frame (the
+        // oldest lease's, under a steady stream) would otherwise cost a `setAlarm` per frame.
+        if next == set || set.zip(next).is_some_and(|(s, t)| s <= t && t - s < ALARM_SLACK_MS) {
             return;
         }
         match next {
