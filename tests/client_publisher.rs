@@ -93,6 +93,24 @@ fn a_publish_with_no_frame_out_goes_at_once_and_later_ones_linger_into_one_frame
 }
 
 #[test]
+fn with_no_linger_a_publish_made_while_a_frame_is_out_waits_for_its_answer() {
+    let mut p = live_with(PublisherConfig { linger_ms: 0, max_batch: 10, ..cfg() });
+    let first = sent(&p.publish(10, &event("a"), None, None).1);
+    assert_eq!(first.len(), 1);
+    p.publish(11, &event("b"), None, None);
+    p.publish(12, &event("c"), None, None);
+    assert_eq!(p.next_timer(), Some(1_010), "no linger timer: only the first one's timeout");
+    assert!(sent(&p.timer(13)).is_empty());
+    let ok = format!(
+        r#"{{"op":"ok","ref":{},"id":"m","seq":2,"partition":0,"duplicate":false}}"#,
+        first[0]["ref"]
+    );
+    let next = sent(&p.received(14, &ok));
+    assert_eq!(next.len(), 1, "the answer sends what waited, in one frame");
+    assert_eq!(next[0]["events"].as_array().unwrap().len(), 2);
+}
+
+#[test]
 fn a_full_batch_goes_at_once_and_a_refused_batch_is_retried_one_by_one() {
     let mut p = live_with(PublisherConfig { max_frames: 2, ..cfg() });
     let out = sent(&p.publish(10, &event("a"), None, None).1);

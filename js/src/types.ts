@@ -63,8 +63,8 @@ export interface PublishingOptions {
   via?: "auto" | "socket" | "http";
   /**
    * How long a socket publish made while frames are out waits for others to share its
-   * frame, in ms (it goes sooner when an answer arrives). One made while no frame is out
-   * goes at once. Default 5.
+   * frame, in ms, before a new frame goes (it goes sooner when an answer arrives; with 0 it
+   * waits for an answer alone). One made while no frame is out goes at once. Default 5.
    */
   lingerMs?: number;
   /** Most events in one `pub` frame. Default 500 (the bus takes 1,000). */

@@ -111,7 +111,8 @@ pub struct PublisherConfig {
     /// Reconnect backoff cap.
     pub reconnect_max_ms: u64,
     /// How long a publish made while frames are out waits for others to share its frame
-    /// (0 = the next timer); one made while none is out goes at once.
+    /// before it goes in a frame of its own (0 = it waits for an answer alone); one made
+    /// while none is out goes at once.
     pub linger_ms: u64,
     /// Most events in one frame (the server takes 1,000).
     pub max_batch: usize,

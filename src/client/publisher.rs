@@ -136,7 +136,8 @@ impl Publisher {
             // once; with frames out it waits for an answer (or the linger) and shares a frame.
             if waiting == 0 || self.unsent.len() >= self.cfg.max_batch.max(1) {
                 out.extend(self.flush());
-            } else if waiting < self.window() {
+            } else if waiting < self.window() && self.cfg.linger_ms > 0 {
+                // (With no linger, it waits for an answer alone: Nagle's rule as TCP has it.)
                 self.linger_at.get_or_insert(now + self.cfg.linger_ms);
             }
         }

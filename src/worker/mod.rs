@@ -22,8 +22,18 @@ use worker::Env;
 /// Version reported by `/v1/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The limits of this deployment: the defaults, lowered by `[vars]`.
+/// The limits of this deployment: the defaults, lowered by `[vars]` (read once per
+/// isolate: vars are fixed for its life).
 pub fn limits_from_env(env: &Env) -> Limits {
-    Limits::default()
-        .with_overrides(Limits::VARS.iter().filter_map(|k| env.var(k).ok().map(|v| (*k, v.to_string()))))
+    thread_local! {
+        static LIMITS: std::cell::OnceCell<Limits> = const { std::cell::OnceCell::new() };
+    }
+    LIMITS.with(|l| {
+        l.get_or_init(|| {
+            Limits::default().with_overrides(
+                Limits::VARS.iter().filter_map(|k| env.var(k).ok().map(|v| (*k, v.to_string()))),
+            )
+        })
+        .clone()
+    })
 }

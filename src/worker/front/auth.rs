@@ -136,8 +136,17 @@ pub fn remember(login: &str, record: Option<ClientRecord>, now: u64) {
 
 impl Access {
     /// Reads `ALLOW_ANONYMOUS`, the `ADMIN_TOKEN` secret and the token signing key
-    /// (`TOKEN_KEY`, else derived from `ADMIN_TOKEN`).
+    /// (`TOKEN_KEY`, else derived from `ADMIN_TOKEN`), once per isolate: vars and secrets
+    /// are fixed for an isolate's life (a changed secret starts new isolates), and reading
+    /// them (two binding lookups per name) was ~5% of a single publish's profile.
     pub fn from_env(env: &Env) -> Access {
+        thread_local! {
+            static ACCESS: std::cell::OnceCell<Access> = const { std::cell::OnceCell::new() };
+        }
+        ACCESS.with(|a| a.get_or_init(|| Access::read(env)).clone())
+    }
+
+    fn read(env: &Env) -> Access {
         let text = |name: &str| {
             env.secret(name)
                 .map(|v| v.to_string())

@@ -22,7 +22,7 @@ use super::log;
 use crate::core::{Broker, Operation, Output, Partition, SocketId, Store, StoreError};
 use crate::proto::route::{ChannelOp, TopicOp};
 use crate::proto::{close, ApiError, ErrorCode, Limits};
-use attach::Attachment;
+use attach::Attachments;
 use futures::channel::oneshot;
 use runtime::Runtime;
 use sql::SqlStore;
@@ -72,6 +72,8 @@ pub struct Topic {
     push_queue: RefCell<std::collections::VecDeque<push::PushJob>>,
     /// Whether an invocation is sending pushes.
     pushing: Cell<bool>,
+    /// The sockets' attachments, read once each.
+    attachments: Attachments,
 }
 
 /// What lives in memory while the object runs.
@@ -99,6 +101,7 @@ impl DurableObject for Topic {
             registered: RefCell::new(None),
             push_queue: RefCell::default(),
             pushing: Cell::new(false),
+            attachments: Attachments::default(),
         }
     }
 
@@ -149,7 +152,7 @@ impl DurableObject for Topic {
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         super::counters::wake();
         let now = now_ms();
-        let Some(att) = Attachment::of(&ws) else {
+        let Some(att) = self.attachments.get(&ws) else {
             let _ = ws.close(Some(close::SEQUENCE), Some("unknown socket"));
             return Ok(());
         };
@@ -218,7 +221,7 @@ impl Topic {
         let mut sockets = HashMap::new();
         let mut records = Vec::new();
         for ws in self.state.get_websockets() {
-            match Attachment::of(&ws) {
+            match self.attachments.get(&ws) {
                 Some(att) => {
                     records.push(att.record.clone());
                     sockets.insert(att.record.id, ws);
@@ -279,7 +282,7 @@ impl Topic {
                     }
                     Output::Attach { socket, record } => {
                         if let Some(ws) = sockets.get(&socket) {
-                            attach::save(ws, record);
+                            self.attachments.put_record(ws, record);
                         }
                     }
                     Output::Log { level, event, fields } => log::emit(level, event, fields),

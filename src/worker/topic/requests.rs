@@ -181,7 +181,8 @@ impl Topic {
         };
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        Attachment { topic: topic.as_str().to_owned(), ..Default::default() }.save(&pair.server);
+        self.attachments
+            .put(&pair.server, Attachment { topic: topic.as_str().to_owned(), ..Default::default() });
         if let Ok(mut slot) = self.loaded.try_borrow_mut() {
             if let Some(l) = slot.as_mut() {
                 l.sockets.insert(id, pair.server.clone());

@@ -23,7 +23,7 @@ impl Topic {
         match auth::lookup(&self.env, &login, now, ttl).await {
             Ok(Some(c)) if c.gen == att.gen => {
                 att.verified_at = now;
-                att.save(ws);
+                self.attachments.put(ws, att.clone());
                 true
             }
             Ok(_) => {
@@ -45,7 +45,7 @@ impl Topic {
     /// The broker asked for a socket's credentials to be checked (it receives deliveries
     /// but may never send a frame).
     pub(super) async fn recheck(&self, ws: WebSocket) {
-        let Some(mut att) = Attachment::of(&ws) else { return };
+        let Some(mut att) = self.attachments.get(&ws) else { return };
         self.still_valid(now_ms(), &ws, &mut att).await;
     }
 
@@ -87,7 +87,7 @@ impl Topic {
                     att.login = Some(c.login.clone());
                     att.gen = c.gen;
                     att.verified_at = now;
-                    att.save(&ws);
+                    self.attachments.put(&ws, att.clone());
                 }
                 let caller = who.map(|w| caller_of(&w, &topic));
                 let now = now_ms();
@@ -105,8 +105,9 @@ impl Topic {
     pub(super) async fn socket_gone(&self, ws: WebSocket) {
         super::super::counters::wake();
         let now = now_ms();
-        if let Some(att) = Attachment::of(&ws) {
+        if let Some(att) = self.attachments.get(&ws) {
             let id = att.record.id;
+            self.attachments.forget(id);
             match self.run(now, |b, s| b.closed(now, s, id)) {
                 Ok(((), out)) => self.apply(out).await,
                 Err(f) => {
