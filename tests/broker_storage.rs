@@ -157,3 +157,24 @@ fn a_lease_survives_a_restart_and_its_unfinished_messages_come_back() {
     let d = h.consumer("c", json!({ "max_in_flight": 10 }));
     assert_eq!(h.seqs(d), vec![4, 5]);
 }
+
+#[test]
+fn a_delivery_stays_with_its_consumer_across_a_hibernation_and_comes_back_after_a_restart() {
+    let mut h = Harness::new();
+    let c = h.consumer("c", json!({ "max_in_flight": 4 }));
+    h.publish_n(3);
+    let held = h.msgs(c);
+    assert_eq!(held.len(), 3);
+    h.hibernate();
+    let d = h.consumer("c", json!({ "max_in_flight": 4 }));
+    h.publish_n(2);
+    let (to_c, to_d) = (h.seqs(c), h.seqs(d));
+    assert!(to_c.iter().chain(&to_d).all(|&s| s >= 4), "c: {to_c:?}, d: {to_d:?}");
+    assert_eq!(to_c.len() + to_d.len(), 2, "what c holds stays with it: only the new ones go out");
+    h.send(c, json!({ "op": "fin", "id": held[1]["id"] }));
+    h.restart();
+    let e = h.consumer("c", json!({ "max_in_flight": 10 }));
+    let mut back = h.seqs(e);
+    back.sort_unstable();
+    assert_eq!(back, vec![1, 3, 4, 5], "what c and d held comes back, but not the finished one");
+}
