@@ -178,3 +178,35 @@ fn a_delivery_stays_with_its_consumer_across_a_hibernation_and_comes_back_after_
     back.sort_unstable();
     assert_eq!(back, vec![1, 3, 4, 5], "what c and d held comes back, but not the finished one");
 }
+
+#[test]
+fn a_message_at_a_time_with_its_own_fin_costs_three_rows_an_event() {
+    let mut h = Harness::new();
+    let c = h.consumer("c", json!({ "max_in_flight": 10 }));
+    let before = h.store.rows_written;
+    for i in 0..50 {
+        h.publish(json!({ "n": i }));
+        let m = h.msgs(c);
+        assert_eq!(m.len(), 1);
+        h.send(c, json!({ "op": "fin", "id": m[0]["id"] }));
+    }
+    let rows = h.store.rows_written - before;
+    // The event's row, then the channel row twice: with the delivery (which it lists, so a
+    // restart counts the attempt) and with the `fin`. No lease row to insert and delete.
+    assert_eq!(rows, 150, "{rows} rows for 50 events published, delivered and finished one by one");
+    h.restart();
+    let d = h.consumer("c", json!({ "max_in_flight": 100 }));
+    assert!(h.seqs(d).is_empty(), "nothing finished is delivered again");
+}
+
+#[test]
+fn a_delivery_kept_in_the_channel_row_counts_as_an_attempt_after_a_restart() {
+    let mut h = Harness::new();
+    let c = h.consumer("c", json!({ "max_in_flight": 10 }));
+    h.publish(json!({ "n": 1 }));
+    assert_eq!(h.msgs(c)[0]["attempt"], 1);
+    h.restart();
+    let d = h.consumer("c", json!({ "max_in_flight": 10 }));
+    let m = h.msgs(d);
+    assert_eq!((m[0]["attempt"].as_u64(), m[0]["failures"].as_u64()), (Some(2), Some(0)), "{m:?}");
+}

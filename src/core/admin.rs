@@ -211,6 +211,7 @@ impl Broker {
         let taken: Vec<(Seq, ConsumerId, Millis)> =
             c.in_flight.iter().map(|(&s, f)| (s, f.owner, f.deadline)).collect();
         c.in_flight.clear();
+        c.held.clear();
         c.keys_in_flight.clear();
         c.ready = Default::default();
         c.ready.complete_through = Seq::MAX;

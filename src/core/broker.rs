@@ -25,6 +25,12 @@ impl Default for Partition {
     }
 }
 
+/// The "lease" of a first delivery kept in its channel row (`ChannelRow::held`) instead
+/// of a lease row (lease ids start at 1).
+pub const HELD: u64 = 0;
+/// Most first deliveries a channel row keeps; more go under lease rows.
+pub const HELD_PER_CHANNEL: usize = 64;
+
 /// First deliveries made under one lease row.
 #[derive(Debug, Clone)]
 pub struct Lease {

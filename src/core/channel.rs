@@ -9,7 +9,7 @@ use super::filter::Filter;
 use super::store::{ChannelRow, MessageHead, RowCounts};
 use super::{ConsumerId, Millis, Seq};
 use crate::proto::http::ChannelStats;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 /// An ordering key, shared by the in-flight entries that carry it.
@@ -92,6 +92,8 @@ pub struct Channel {
     pub push: Option<crate::proto::push::PushConfig>,
     /// Messages in flight, by seq.
     pub in_flight: BTreeMap<Seq, InFlight>,
+    /// Those of them kept in the channel row (lease `HELD`).
+    pub held: BTreeSet<Seq>,
     /// Ordering keys of in-flight messages, with how many carry each.
     pub keys_in_flight: HashMap<Key, u32>,
     /// Ready rows held in memory.
@@ -123,6 +125,7 @@ impl Channel {
             filter,
             push,
             in_flight: BTreeMap::new(),
+            held: BTreeSet::new(),
             keys_in_flight: HashMap::new(),
             ready: ReadyPage { rows: BTreeMap::new(), complete_through },
             counts,
@@ -144,12 +147,16 @@ impl Channel {
         if let Some(k) = &f.key {
             *self.keys_in_flight.entry(k.clone()).or_default() += 1;
         }
+        if f.lease == Some(super::broker::HELD) {
+            self.held.insert(seq);
+        }
         self.in_flight.insert(seq, f);
     }
 
     /// Removes a message from in flight.
     pub fn release(&mut self, seq: Seq) -> Option<InFlight> {
         let f = self.in_flight.remove(&seq)?;
+        self.held.remove(&seq);
         if let Some(k) = &f.key {
             if let Some(n) = self.keys_in_flight.get_mut(k) {
                 *n -= 1;

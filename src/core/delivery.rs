@@ -2,9 +2,10 @@
 //! cursor after skipping what needs no consumer), and putting it in flight to a consumer
 //! with credit or a waiting pull. Settling is in `settle.rs`.
 //!
-//! A first delivery writes no row of its own: the deliveries of one call to one owner go
-//! under one lease row (see `store::LeaseRow`), written in `Broker::finish` (`flush.rs`)
-//! with the channel rows the call changed. Redeliveries have their own row.
+//! A first delivery writes no row of its own: its channel row lists it (see
+//! `ChannelRow::held`), or, when that is full, the deliveries of one call to one owner go
+//! under one lease row (see `store::LeaseRow`), in `Broker::finish` (`flush.rs`) with the
+//! channel rows the call changed. Redeliveries have their own row.
 
 use super::broker::{Broker, Delivered};
 use super::channel::{InFlight, ReadyRow};

@@ -1,8 +1,8 @@
-//! The end of every broker call: first deliveries go under lease rows, changed leases and
-//! channel rows are written, and the call's deliveries become frames (one `msgs` frame
+//! The end of every broker call: first deliveries are listed in their channel row or go
+//! under lease rows, changed leases and channel rows are written, and the call's deliveries become frames (one `msgs` frame
 //! per batch consumer), pull answers and push requests.
 
-use super::broker::{Broker, Delivered, Lease};
+use super::broker::{Broker, Delivered, Lease, HELD, HELD_PER_CHANNEL};
 use super::output::Output;
 use super::store::{LeaseRow, Store, StoreResult};
 use super::timers::Timer;
@@ -33,6 +33,14 @@ impl Broker {
         for ch in std::mem::take(&mut self.dirty) {
             self.lazy.remove(&ch);
             if let Some(c) = self.channels.get_mut(&ch) {
+                c.row.held = c
+                    .held
+                    .iter()
+                    .filter_map(|s| {
+                        let f = c.in_flight.get(s)?;
+                        Some((*s, f.owner.0, f.deadline, f.max_attempts, f.timeout_ms))
+                    })
+                    .collect();
                 store.put_channel(&c.row)?;
                 c.stored_cursor = c.row.cursor;
             }
@@ -45,7 +53,9 @@ impl Broker {
         self.frames(now, store, &delivered)
     }
 
-    /// Puts the call's first deliveries to each owner under one new lease row.
+    /// Keeps the call's first deliveries in their channel's row while it has room (the row
+    /// is written now, with the delivery: a `fin` then writes it alone), else puts those
+    /// to each owner under one new lease row.
     fn lease_fresh(&mut self, store: &mut dyn Store, delivered: &[Delivered]) -> StoreResult<()> {
         let mut groups: BTreeMap<(u32, ConsumerId), Vec<Seq>> = BTreeMap::new();
         for d in delivered.iter().filter(|d| d.fresh) {
@@ -53,6 +63,17 @@ impl Broker {
         }
         for ((ch, owner), seqs) in groups {
             let Some(c) = self.channels.get_mut(&ch) else { continue };
+            if c.held.len() + seqs.len() <= HELD_PER_CHANNEL {
+                for seq in seqs {
+                    let Some(f) = c.in_flight.get_mut(&seq) else { continue };
+                    if f.owner == owner && f.lease.is_none() {
+                        f.lease = Some(HELD);
+                        c.held.insert(seq);
+                    }
+                }
+                self.dirty.insert(ch);
+                continue;
+            }
             let id = self.next_lease;
             let mut lease: Option<Lease> = None;
             for seq in seqs {

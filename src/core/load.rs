@@ -3,14 +3,17 @@
 //! proportional to the retained backlog, the dead letters or the deferred messages is
 //! read; the dedup window is read at the first publish, not at start-up.
 
-use super::broker::{Broker, Lease, Partition};
+use super::broker::{Broker, Lease, Partition, HELD};
 use super::channel::{Channel, InFlight};
 use super::consumer::Socket;
 use super::filter::Filter;
 use super::output::SocketRecord;
 use super::store::{Store, StoreResult};
 use super::timers::Timer;
-use super::{ConsumerId, Millis, SocketId, HELLO_TIMEOUT_MS};
+use super::{ConsumerId, Millis, Seq, SocketId, HELLO_TIMEOUT_MS};
+
+/// A first delivery kept in a channel row: seq, owner, deadline, max attempts, timeout.
+type Held = (Seq, u64, Millis, u32, Millis);
 use crate::proto::Limits;
 
 impl Broker {
@@ -109,6 +112,17 @@ impl Broker {
             };
             b.leases.insert((l.channel, l.id), lease);
         }
+        // First deliveries kept in channel rows (written with the delivery, so each is
+        // below its row's cursor).
+        let rows: Vec<(u32, Vec<Held>)> = b
+            .channels
+            .iter()
+            .filter(|(_, c)| !c.row.held.is_empty())
+            .map(|(&id, c)| (id, c.row.held.clone()))
+            .collect();
+        for (ch, held) in rows {
+            b.restore_held(store, ch, held)?;
+        }
         // The stored cursor may lag (it is written lazily): it is past every message
         // that has a row, since a row exists only for messages the cursor passed.
         for ch in b.channels.values_mut() {
@@ -128,6 +142,48 @@ impl Broker {
         b.pump_all(now, store)?;
         b.finish(now, store)?;
         Ok(b)
+    }
+
+    /// Puts first deliveries kept in a channel row back in flight, with their events'
+    /// keys and expiry.
+    fn restore_held(&mut self, store: &mut dyn Store, ch: u32, held: Vec<Held>) -> StoreResult<()> {
+        let (Some(first), Some(last)) = (held.iter().map(|h| h.0).min(), held.iter().map(|h| h.0).max())
+        else {
+            return Ok(());
+        };
+        // One range read when they are close together, else one read each.
+        let heads = if last - first < 4 * held.len() as u64 {
+            store.event_heads(first, (last - first + 1) as usize)?
+        } else {
+            let mut heads = Vec::new();
+            for h in &held {
+                heads.extend(store.event_heads(h.0, 1)?.into_iter().filter(|e| e.seq == h.0));
+            }
+            heads
+        };
+        let Some(c) = self.channels.get_mut(&ch) else { return Ok(()) };
+        for (seq, owner, deadline, max_attempts, timeout_ms) in held {
+            if c.in_flight.contains_key(&seq) {
+                continue;
+            }
+            let head = heads.iter().find(|h| h.seq == seq);
+            let f = InFlight {
+                owner: ConsumerId(owner),
+                deadline,
+                attempt: 1,
+                failures: 0,
+                max_attempts,
+                timeout_ms,
+                key: head.and_then(|h| h.key.as_deref()).map(Into::into),
+                expires_at: head.and_then(|h| h.expires_at),
+                has_checkpoint: false,
+                lease: Some(HELD),
+            };
+            self.timers.insert((deadline, Timer::Deadline(ch, seq)));
+            c.take(seq, f);
+            c.row.cursor = c.row.cursor.max(seq + 1);
+        }
+        Ok(())
     }
 
     fn restore_socket(&mut self, now: Millis, record: SocketRecord) {

@@ -3,7 +3,7 @@
 //! behind its key, or dead), for a `req`, a `shelve`, a passed deadline or a lost
 //! consumer. A first delivery leaves its lease here; anything else has its own row.
 
-use super::broker::Broker;
+use super::broker::{Broker, HELD};
 use super::channel::{InFlight, ReadyRow};
 use super::output::LogLevel;
 use super::store::{CheckpointWrite, MessageHead, RowState, Store, StoreResult};
@@ -39,11 +39,18 @@ impl Broker {
             }
             self.refresh_heartbeat(f.owner.0);
         }
-        if let Some(l) = f.lease {
-            if let Some(lease) = self.leases.get_mut(&(ch, l)) {
-                lease.seqs.remove(&seq);
-                self.dirty_leases.insert((ch, l));
+        match f.lease {
+            // Kept in the channel row: the row no longer lists it.
+            Some(HELD) => {
+                self.dirty.insert(ch);
             }
+            Some(l) => {
+                if let Some(lease) = self.leases.get_mut(&(ch, l)) {
+                    lease.seqs.remove(&seq);
+                    self.dirty_leases.insert((ch, l));
+                }
+            }
+            None => {}
         }
         Some(f)
     }

@@ -131,6 +131,11 @@ pub struct ChannelRow {
     pub judged_through: Seq,
     /// See `judged_from`.
     pub filtered_ahead: u64,
+    /// First deliveries in flight with no lease row (`[seq, owner, deadline,
+    /// max_attempts, timeout_ms]`): a channel with few in flight keeps them in its row,
+    /// written with the delivery, so a `fin` writes this row alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<(Seq, u64, Millis, u32, Millis)>,
 }
 
 /// A channel's monotonic counters.
