@@ -29,7 +29,7 @@ impl Default for Partition {
 /// of a lease row (lease ids start at 1).
 pub const HELD: u64 = 0;
 /// Most first deliveries a channel row keeps; more go under lease rows.
-pub const HELD_PER_CHANNEL: usize = 64;
+pub const HELD_PER_CHANNEL: usize = 16;
 
 /// First deliveries made under one lease row.
 #[derive(Debug, Clone)]
