@@ -2,9 +2,9 @@
 //! frames"): publishes pipelined as `pub` frames on `GET /v1/topics/{topic}/ws`, each
 //! answered once durable. Nagle's rule: a publish made while no frame is out goes at once;
 //! one made while frames are out waits for an answer or a short linger (like Kafka's
-//! `linger.ms`), whichever comes first, and shares a frame with `events`. At most `max_frames` frames wait for their answer: more
-//! publishes wait for one and then share a frame, so under load frames grow rather than
-//! multiply (the bus's cost is per frame).
+//! `linger.ms`), whichever comes first, and shares a frame with `events`. At most
+//! `max_frames` frames wait for their answer: more publishes wait for one and then share
+//! a frame, so under load frames grow rather than multiply (the bus's cost is per frame).
 //!
 //! Owns: the bounded queue of publishes not yet sent (made while disconnected too, sent
 //! after the next `welcome`), the frames sent and not answered (sent again after a

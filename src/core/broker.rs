@@ -105,9 +105,9 @@ pub struct Broker {
     pub(super) lazy_due: Option<Millis>,
     pub(super) dirty_leases: BTreeSet<(u32, u64)>,
     pub(super) delivered: Vec<Delivered>,
-    /// The bodies of the events this call appended, so its deliveries need not read them
-    /// back (emptied at the end of the call).
-    pub(super) fresh_bodies: HashMap<Seq, (std::rc::Rc<str>, bool)>,
+    /// The bodies (and request marks) of the events this call appended, so its
+    /// deliveries need not read them back (emptied at the end of the call).
+    pub(super) fresh_bodies: HashMap<Seq, (String, bool)>,
     pub(super) waiters: BTreeMap<u64, Waiter>,
     pub(super) next_waiter: u64,
     pub(super) dedup: Option<Dedup>,

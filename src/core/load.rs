@@ -8,13 +8,13 @@ use super::channel::{Channel, InFlight};
 use super::consumer::Socket;
 use super::filter::Filter;
 use super::output::SocketRecord;
-use super::store::{Store, StoreResult};
+use super::store::{EventHead, Store, StoreResult};
 use super::timers::Timer;
 use super::{ConsumerId, Millis, Seq, SocketId, HELLO_TIMEOUT_MS};
+use crate::proto::Limits;
 
 /// A first delivery kept in a channel row: seq, owner, deadline, max attempts, timeout.
 type Held = (Seq, u64, Millis, u32, Millis);
-use crate::proto::Limits;
 
 impl Broker {
     /// Rebuilds the broker from storage and the records of the sockets that survived
@@ -79,26 +79,14 @@ impl Broker {
         }
         for l in store.leases()? {
             b.next_lease = b.next_lease.max(l.id + 1);
-            let (Some(&first), Some(&last)) = (l.seqs.first(), l.seqs.last()) else {
+            if l.seqs.is_empty() {
                 store.delete_lease(l.channel, l.id)?;
                 continue;
-            };
-            let heads = store.event_heads(first, (last - first + 1) as usize)?;
+            }
+            let heads = heads_of(store, &l.seqs)?;
             let Some(ch) = b.channels.get_mut(&l.channel) else { continue };
             for &seq in &l.seqs {
-                let head = heads.iter().find(|h| h.seq == seq);
-                let f = InFlight {
-                    owner: l.owner,
-                    deadline: l.deadline,
-                    attempt: 1,
-                    failures: 0,
-                    max_attempts: l.max_attempts,
-                    timeout_ms: l.timeout_ms,
-                    key: head.and_then(|h| h.key.as_deref()).map(Into::into),
-                    expires_at: head.and_then(|h| h.expires_at),
-                    has_checkpoint: false,
-                    lease: Some(l.id),
-                };
+                let f = first_delivery(&heads, seq, l.owner, l.deadline, l.max_attempts, l.timeout_ms, l.id);
                 b.timers.insert((l.deadline, Timer::Deadline(l.channel, seq)));
                 ch.take(seq, f);
                 ch.row.cursor = ch.row.cursor.max(seq + 1);
@@ -144,41 +132,16 @@ impl Broker {
         Ok(b)
     }
 
-    /// Puts first deliveries kept in a channel row back in flight, with their events'
-    /// keys and expiry.
+    /// Puts first deliveries kept in a channel row back in flight.
     fn restore_held(&mut self, store: &mut dyn Store, ch: u32, held: Vec<Held>) -> StoreResult<()> {
-        let (Some(first), Some(last)) = (held.iter().map(|h| h.0).min(), held.iter().map(|h| h.0).max())
-        else {
-            return Ok(());
-        };
-        // One range read when they are close together, else one read each.
-        let heads = if last - first < 4 * held.len() as u64 {
-            store.event_heads(first, (last - first + 1) as usize)?
-        } else {
-            let mut heads = Vec::new();
-            for h in &held {
-                heads.extend(store.event_heads(h.0, 1)?.into_iter().filter(|e| e.seq == h.0));
-            }
-            heads
-        };
+        let seqs: Vec<Seq> = held.iter().map(|h| h.0).collect();
+        let heads = heads_of(store, &seqs)?;
         let Some(c) = self.channels.get_mut(&ch) else { return Ok(()) };
         for (seq, owner, deadline, max_attempts, timeout_ms) in held {
             if c.in_flight.contains_key(&seq) {
                 continue;
             }
-            let head = heads.iter().find(|h| h.seq == seq);
-            let f = InFlight {
-                owner: ConsumerId(owner),
-                deadline,
-                attempt: 1,
-                failures: 0,
-                max_attempts,
-                timeout_ms,
-                key: head.and_then(|h| h.key.as_deref()).map(Into::into),
-                expires_at: head.and_then(|h| h.expires_at),
-                has_checkpoint: false,
-                lease: Some(HELD),
-            };
+            let f = first_delivery(&heads, seq, ConsumerId(owner), deadline, max_attempts, timeout_ms, HELD);
             self.timers.insert((deadline, Timer::Deadline(ch, seq)));
             c.take(seq, f);
             c.row.cursor = c.row.cursor.max(seq + 1);
@@ -230,5 +193,44 @@ impl Broker {
             self.give_back(now, store, ch, seq, failed, 0, &super::store::CheckpointWrite::Keep)?;
         }
         Ok(())
+    }
+}
+
+/// The heads of the events of first deliveries being restored: one range read when they
+/// are close together, else one read each.
+fn heads_of(store: &mut dyn Store, seqs: &[Seq]) -> StoreResult<Vec<EventHead>> {
+    let (Some(&first), Some(&last)) = (seqs.iter().min(), seqs.iter().max()) else { return Ok(Vec::new()) };
+    if last - first < 4 * seqs.len() as u64 {
+        return store.event_heads(first, (last - first + 1) as usize);
+    }
+    let mut heads = Vec::new();
+    for &seq in seqs {
+        heads.extend(store.event_heads(seq, 1)?.into_iter().filter(|e| e.seq == seq));
+    }
+    Ok(heads)
+}
+
+/// A first delivery in flight again (attempt 1), with its event's key and expiry.
+fn first_delivery(
+    heads: &[EventHead],
+    seq: Seq,
+    owner: ConsumerId,
+    deadline: Millis,
+    max_attempts: u32,
+    timeout_ms: Millis,
+    lease: u64,
+) -> InFlight {
+    let head = heads.iter().find(|h| h.seq == seq);
+    InFlight {
+        owner,
+        deadline,
+        attempt: 1,
+        failures: 0,
+        max_attempts,
+        timeout_ms,
+        key: head.and_then(|h| h.key.as_deref()).map(Into::into),
+        expires_at: head.and_then(|h| h.expires_at),
+        has_checkpoint: false,
+        lease: Some(lease),
     }
 }

@@ -14,7 +14,6 @@ use crate::proto::http::BatchItem;
 use crate::proto::id::{made_id, message_id};
 use crate::proto::publish;
 use crate::proto::{ApiError, ErrorCode};
-use std::rc::Rc;
 
 /// How a publish asks for its events to be treated (query parameters or frame fields;
 /// they win over the events' own extensions).
@@ -140,7 +139,7 @@ impl Broker {
             heads.push(EventHead::from(row));
         }
         if !self.channels.is_empty() {
-            self.fresh_bodies.extend(rows.into_iter().map(|r| (r.seq, (Rc::from(r.body), r.reply))));
+            self.fresh_bodies.extend(rows.into_iter().map(|r| (r.seq, (r.body, r.reply))));
         }
         if fresh > 0 {
             self.head += fresh;

@@ -135,10 +135,11 @@ pub fn remember(login: &str, record: Option<ClientRecord>, now: u64) {
 }
 
 impl Access {
-    /// Reads `ALLOW_ANONYMOUS`, the `ADMIN_TOKEN` secret and the token signing key
-    /// (`TOKEN_KEY`, else derived from `ADMIN_TOKEN`), once per isolate: vars and secrets
-    /// are fixed for an isolate's life (a changed secret starts new isolates), and reading
-    /// them (two binding lookups per name) was ~5% of a single publish's profile.
+    /// Reads `ALLOW_ANONYMOUS`, the `ADMIN_TOKEN` secret and `TOKEN_KEY` (when absent,
+    /// tokens are signed with the key kept in the Registry, see `signing_key`), once per
+    /// isolate: vars and secrets are fixed for an isolate's life (a changed secret starts
+    /// new isolates), and reading them costs two binding lookups per name, on every
+    /// request and on every frame of a client's socket.
     pub fn from_env(env: &Env) -> Access {
         thread_local! {
             static ACCESS: std::cell::OnceCell<Access> = const { std::cell::OnceCell::new() };
