@@ -8,9 +8,9 @@
 //! as soon as it holds [`MAX_SETTLE_IDS`] ids.
 
 use super::action::Action;
+use super::refs::RefMap;
 use crate::proto::frame::{ClientFrame, Settle, SettleIds, MAX_SETTLE_IDS};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// Settles of one verb and delay, waiting to go out.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ struct Sent {
 #[derive(Debug, Default)]
 pub struct Acks {
     groups: Vec<Group>,
-    sent: BTreeMap<u64, Sent>,
+    sent: RefMap<Sent>,
 }
 
 /// A settle frame to send, with the `ref` it must carry.
@@ -109,7 +109,7 @@ impl Acks {
         missing: &[String],
         handler_timeout_ms: u64,
     ) -> Option<Vec<Action>> {
-        let sent = self.sent.remove(&reference)?;
+        let sent = self.sent.remove(reference)?;
         let deadline = (sent.verb == Settle::Touch).then_some(sent.at + handler_timeout_ms);
         Some(
             sent.items
@@ -133,7 +133,7 @@ impl Acks {
         code: &str,
         message: &str,
     ) -> Option<(Vec<Action>, Vec<String>)> {
-        let sent = self.sent.remove(&reference)?;
+        let sent = self.sent.remove(reference)?;
         let finishing = sent.verb != Settle::Touch;
         let mut back = Vec::new();
         let answers = sent
@@ -152,7 +152,7 @@ impl Acks {
     /// The socket closed: every settle waiting or sent fails with `disconnected`.
     pub fn drop_all(&mut self) -> Vec<Action> {
         let waiting = std::mem::take(&mut self.groups).into_iter().flat_map(|g| g.items);
-        let sent = std::mem::take(&mut self.sent).into_values().flat_map(|s| s.items);
+        let sent = self.sent.take().flat_map(|(_, s)| s.items);
         waiting
             .chain(sent)
             .map(|(_, r)| Action::refused(r, "disconnected", "the connection closed before an answer".into()))

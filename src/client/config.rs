@@ -1,39 +1,33 @@
 //! The settings of the client's sessions, as the TypeScript driver passes them (JSON,
-//! snake_case; every field has a default). Read through `serde_json::Value`, not a serde
-//! derive: typed visitors would bring serde's type-error messages (and float formatting)
-//! into the client's wasm.
+//! snake_case; every field has a default). Read as flat members (`proto/flat.rs`), not a
+//! serde derive: typed visitors would bring serde's type-error messages (and float
+//! formatting) into the client's wasm.
 
-use serde_json::{Map, Value};
+use crate::proto::flat::{Member, Members};
 
 /// Sets each listed field that the object has, checking its JSON type.
 macro_rules! read {
     ($o:ident => $cfg:ident { $($field:ident: $kind:ident),* $(,)? }) => {
-        $(if let Some(v) = $o.get(stringify!($field)).filter(|v| !v.is_null()) {
+        $(if let Some(v) = $o.get(stringify!($field)).filter(|v| **v != Member::Null) {
             $cfg.$field = $kind(v, stringify!($field))?;
         })*
     };
 }
 
-fn object(text: &str) -> Result<Map<String, Value>, String> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(o)) => Ok(o),
-        Ok(_) => Err("settings are a JSON object".into()),
-        Err(e) => Err(e.to_string()),
-    }
+fn object(text: &str) -> Result<Members, String> {
+    Members::parse(text).map_err(|e| format!("settings are a JSON object: {e}"))
 }
 
-fn int<T: TryFrom<u64>>(v: &Value, key: &str) -> Result<T, String> {
-    v.as_u64()
-        .and_then(|n| T::try_from(n).ok())
-        .ok_or_else(|| format!("{key} must be a non-negative integer"))
+fn int<T: TryFrom<u64>>(v: &Member, key: &str) -> Result<T, String> {
+    v.int().and_then(|n| T::try_from(n).ok()).ok_or_else(|| format!("{key} must be a non-negative integer"))
 }
 
-fn flag(v: &Value, key: &str) -> Result<bool, String> {
-    v.as_bool().ok_or_else(|| format!("{key} must be true or false"))
+fn flag(v: &Member, key: &str) -> Result<bool, String> {
+    v.flag().ok_or_else(|| format!("{key} must be true or false"))
 }
 
-fn text(v: &Value, key: &str) -> Result<Option<String>, String> {
-    v.as_str().map(|s| Some(s.to_owned())).ok_or_else(|| format!("{key} must be a string"))
+fn text(v: &Member, key: &str) -> Result<Option<String>, String> {
+    v.text().map(|s| Some(s.to_owned())).ok_or_else(|| format!("{key} must be a string"))
 }
 
 /// A subscriber's settings, as the driver passes them (JSON, snake_case).

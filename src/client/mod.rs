@@ -20,6 +20,7 @@ pub mod link;
 pub mod memory;
 pub mod partitions;
 pub mod publisher;
+mod refs;
 pub mod session;
 
 #[cfg(feature = "client")]

@@ -15,10 +15,11 @@
 use super::action::{Action, Phase};
 pub use super::config::PublisherConfig;
 use super::link::{Closed, Link};
+use super::refs::RefMap;
 use crate::proto::codec::ServerMessage;
 use crate::proto::frame::{ClientFrame, Hello};
 use serde_json::value::RawValue;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 mod frames;
 
@@ -52,7 +53,7 @@ pub struct Publisher {
     socket: bool,
     unsent: VecDeque<Item>,
     /// Frames sent and not answered, by ref (in sending order).
-    sent: BTreeMap<u64, Vec<Item>>,
+    sent: RefMap<Vec<Item>>,
     next_ref: u64,
     next_handle: u64,
     linger_at: Option<u64>,
@@ -69,7 +70,7 @@ impl Publisher {
             link,
             socket: false,
             unsent: VecDeque::new(),
-            sent: BTreeMap::new(),
+            sent: RefMap::default(),
             next_ref: 1,
             next_handle: 1,
             linger_at: None,
@@ -190,7 +191,7 @@ impl Publisher {
                 self.touch_idle(now);
             }
             ServerMessage::Ok(ok) => {
-                let Some(items) = ok.reference.and_then(|r| self.sent.remove(&r)) else {
+                let Some(items) = ok.reference.and_then(|r| self.sent.remove(r)) else {
                     return out;
                 };
                 out.extend(Self::published(items, ok));
@@ -198,7 +199,7 @@ impl Publisher {
             }
             ServerMessage::Error { reference, code, message } => {
                 let r = reference;
-                if let Some(items) = r.and_then(|r| self.sent.remove(&r)) {
+                if let Some(items) = r.and_then(|r| self.sent.remove(r)) {
                     if items.len() > 1 {
                         // One bad event fails its whole batch: send each alone, so only
                         // the bad one fails (the others are deduplicated if they landed).
@@ -246,7 +247,7 @@ impl Publisher {
 
     /// Answers every publish with an error and forgets them.
     fn fail_all(&mut self, code: &str, message: &str) -> Vec<Action> {
-        let sent = std::mem::take(&mut self.sent).into_values().flatten();
+        let sent = self.sent.take().flat_map(|(_, items)| items);
         let unsent = std::mem::take(&mut self.unsent);
         sent.chain(unsent)
             .filter(|it| !it.answered)
@@ -310,7 +311,7 @@ impl Publisher {
     /// The socket closed. What was sent and not answered is sent again after the next
     /// `welcome` (deduplicated by id); a final close fails every publish.
     pub fn closed(&mut self, code: u16, reason: &str, random: f64) -> Vec<Action> {
-        for items in std::mem::take(&mut self.sent).into_values().rev() {
+        for (_, items) in self.sent.take().rev() {
             for it in items.into_iter().rev().filter(|it| !it.answered) {
                 self.unsent.push_front(it);
             }

@@ -17,9 +17,10 @@ pub use super::action::{Action, Phase};
 use super::backoff::handler_delay;
 pub use super::config::SessionConfig;
 use super::link::{Closed, Link};
+use super::refs::{InFlight, RefMap};
 use crate::proto::codec::{Delivered, OkAnswer, ServerMessage};
 use crate::proto::frame::{ClientFrame, Hello};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 mod settling;
 
@@ -40,9 +41,9 @@ pub struct Session {
     cfg: SessionConfig,
     link: Link,
     /// Messages delivered on the current socket and not yet settled.
-    in_flight: BTreeSet<String>,
+    in_flight: InFlight,
     /// Single-id frames sent and not answered yet, by ref.
-    pending: BTreeMap<u64, Pending>,
+    pending: RefMap<Pending>,
     /// Settles waiting to be coalesced, and coalesced frames not answered yet.
     acks: Acks,
     /// The server's welcome offered batched frames.
@@ -65,8 +66,8 @@ impl Session {
         Session {
             cfg,
             link,
-            in_flight: BTreeSet::new(),
-            pending: BTreeMap::new(),
+            in_flight: InFlight::default(),
+            pending: RefMap::default(),
             acks: Acks::default(),
             server_batch: false,
             next_ref: 1,
@@ -163,7 +164,7 @@ impl Session {
             ServerMessage::Msgs(ds) => out.extend(ds.into_iter().map(|d| self.deliver(d))),
             ServerMessage::Ok(OkAnswer { reference, deadline, missing, .. }) => {
                 let Some(r) = reference else { return out };
-                if self.pending.remove(&r).is_some() {
+                if self.pending.remove(r).is_some() {
                     out.push(Action::Answer { reference: r, ok: true, code: None, message: None, deadline });
                 } else if let Some(answers) =
                     self.acks.answered(r, missing.as_deref().unwrap_or_default(), self.cfg.handler_timeout_ms)
@@ -173,15 +174,17 @@ impl Session {
             }
             ServerMessage::Error { reference, code, message } => {
                 let r = reference;
-                if let Some(r) = r.filter(|r| self.pending.contains_key(r)) {
-                    if let Some(Pending { returns: Some(id) }) = self.pending.remove(&r) {
+                if let Some(r) = r.filter(|r| self.pending.contains(*r)) {
+                    if let Some(Pending { returns: Some(id) }) = self.pending.remove(r) {
                         if code != "not_found" {
                             self.in_flight.insert(id);
                         }
                     }
                     out.push(Action::refused(r, &code, message));
                 } else if let Some((answers, back)) = r.and_then(|r| self.acks.refused(r, &code, &message)) {
-                    self.in_flight.extend(back);
+                    for id in back {
+                        self.in_flight.insert(id);
+                    }
                     out.extend(answers);
                 } else if self.link.phase == Phase::Handshake
                     && (code == "unauthorized" || code == "forbidden")
@@ -276,11 +279,11 @@ impl Session {
     /// The socket closed (or failed). `random` in [0, 1) jitters the reconnect delay.
     pub fn closed(&mut self, code: u16, reason: &str, random: f64) -> Vec<Action> {
         let mut out = Vec::new();
-        let ids: Vec<String> = std::mem::take(&mut self.in_flight).into_iter().collect();
+        let ids = self.in_flight.take();
         if !ids.is_empty() {
             out.push(Action::Abort { ids });
         }
-        for r in std::mem::take(&mut self.pending).into_keys() {
+        for (r, _) in self.pending.take() {
             out.push(Action::refused(r, "disconnected", "the connection closed before an answer".into()));
         }
         out.extend(self.acks.drop_all());

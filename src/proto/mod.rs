@@ -10,6 +10,7 @@ pub mod codec;
 pub mod error;
 pub mod event;
 pub mod fanout;
+pub mod flat;
 pub mod frame;
 pub mod grpc;
 pub mod grpc_status;

@@ -2,25 +2,22 @@
 //! protocol"), without typed serde visitors (see [`Fields`]). `codec.rs` encodes the
 //! client's own frames.
 
+use super::flat::{not, Member};
 use super::frame::Json;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
 
 /// A server frame's fields, read without typed serde visitors: everything goes through
-/// `deserialize_any` (values as [`Value`], `event` and `checkpoint` as raw JSON, `messages`
-/// as a list of such objects). Typed visitors would bring serde's "invalid type" messages,
-/// and with them float formatting, into the client's wasm (about a tenth of it).
+/// `deserialize_any` (values as [`Member`]s, `event` and `checkpoint` as raw JSON,
+/// `messages` and `results` as lists of such objects). Typed visitors would bring serde's
+/// "invalid type" messages, and with them float formatting, into the client's wasm (about
+/// a tenth of it); `serde_json::Value`, its map type.
 #[derive(Debug, Default)]
 struct Fields {
-    values: Vec<(String, Value)>,
+    values: Vec<(String, Member)>,
     event: Option<Json>,
     checkpoint: Option<Json>,
     messages: Option<Vec<Fields>>,
-}
-
-/// An error that names no value (see [`Fields`]).
-fn not<E: serde::de::Error>(what: &'static str) -> E {
-    E::custom(what)
+    results: Option<Vec<Fields>>,
 }
 
 macro_rules! only_maps_or_seqs {
@@ -67,6 +64,7 @@ impl<'de> Deserialize<'de> for Fields {
                             f.checkpoint = Some(m.next_value::<Json>()?).filter(|c| c.get() != "null")
                         }
                         "messages" => f.messages = Some(m.next_value::<List>()?.0),
+                        "results" => f.results = Some(m.next_value::<List>()?.0),
                         _ => f.values.push((key, m.next_value()?)),
                     }
                 }
@@ -77,7 +75,7 @@ impl<'de> Deserialize<'de> for Fields {
     }
 }
 
-/// `messages`: a list of delivery objects.
+/// `messages` (delivery objects) or `results` (one object per event published).
 struct List(Vec<Fields>);
 
 impl<'de> Deserialize<'de> for List {
@@ -85,9 +83,9 @@ impl<'de> Deserialize<'de> for List {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = List;
-            only_maps_or_seqs!("messages is a list of objects");
+            only_maps_or_seqs!("a list of objects");
             fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<List, A::Error> {
-                Err(not("messages is a list of objects"))
+                Err(not("a list of objects"))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<List, A::Error> {
                 let mut all = Vec::new();
@@ -102,20 +100,20 @@ impl<'de> Deserialize<'de> for List {
 }
 
 impl Fields {
-    fn get(&self, key: &str) -> Option<&Value> {
+    fn get(&self, key: &str) -> Option<&Member> {
         self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
     fn text(&self, key: &str) -> Option<String> {
-        self.get(key).and_then(Value::as_str).map(str::to_owned)
+        self.get(key).and_then(Member::text).map(str::to_owned)
     }
     fn int(&self, key: &str) -> Option<u64> {
-        self.get(key).and_then(Value::as_u64)
+        self.get(key).and_then(Member::int)
     }
     fn small(&self, key: &str) -> Option<u32> {
         self.int(key).and_then(|n| u32::try_from(n).ok())
     }
     fn flag(&self, key: &str) -> Option<bool> {
-        self.get(key).and_then(Value::as_bool)
+        self.get(key).and_then(Member::flag)
     }
 
     fn delivery(self, op: &str) -> Result<Delivered, String> {
@@ -148,12 +146,12 @@ pub struct PubResult {
 }
 
 impl PubResult {
-    fn read(v: &Value) -> Option<PubResult> {
+    fn read(f: &Fields) -> Option<PubResult> {
         Some(PubResult {
-            id: v.get("id")?.as_str()?.to_owned(),
-            seq: v.get("seq")?.as_u64()?,
-            partition: v.get("partition").and_then(Value::as_u64).unwrap_or(0) as u32,
-            duplicate: v.get("duplicate").and_then(Value::as_bool).unwrap_or(false),
+            id: f.text("id")?,
+            seq: f.int("seq")?,
+            partition: f.small("partition").unwrap_or(0),
+            duplicate: f.flag("duplicate").unwrap_or(false),
         })
     }
 }
@@ -279,14 +277,8 @@ impl ServerMessage {
                 duplicate: f.flag("duplicate"),
                 deadline: f.int("deadline"),
                 settled: f.int("settled"),
-                missing: f
-                    .get("missing")
-                    .and_then(Value::as_array)
-                    .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect()),
-                results: f
-                    .get("results")
-                    .and_then(Value::as_array)
-                    .map(|r| r.iter().filter_map(PubResult::read).collect()),
+                missing: f.get("missing").and_then(Member::texts).map(<[String]>::to_vec),
+                results: f.results.as_ref().map(|r| r.iter().filter_map(PubResult::read).collect()),
             }),
             "error" => ServerMessage::Error {
                 reference: f.int("ref"),

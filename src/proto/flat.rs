@@ -1,0 +1,200 @@
+//! JSON objects read flat, for the client: each member as a [`Member`] (a string, a
+//! non-negative integer, a flag, a list of strings, null, or something else), without
+//! `serde_json::Value` or typed serde visitors.
+//!
+//! The client reads only such members (its settings, and the fields of the frames a
+//! server sends). `Value` would bring its map type into the client's wasm, and typed
+//! visitors serde's "invalid type" messages with float formatting; together several tens
+//! of KB of a main entry held to a size budget (`bench/RESULTS.md`).
+
+use serde::de::{Deserialize, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+
+/// One member's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Member {
+    /// A string.
+    Text(String),
+    /// A non-negative integer (that fits in 64 bits).
+    Int(u64),
+    /// `true` or `false`.
+    Flag(bool),
+    /// An array: its string elements (others are left out).
+    Texts(Vec<String>),
+    /// `null`.
+    Null,
+    /// A negative or fractional number, or an object.
+    Other,
+}
+
+impl Member {
+    /// The string, if it is one.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Member::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer, if it is a non-negative one.
+    pub fn int(&self) -> Option<u64> {
+        match self {
+            Member::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The flag, if it is one.
+    pub fn flag(&self) -> Option<bool> {
+        match self {
+            Member::Flag(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The strings of an array.
+    pub fn texts(&self) -> Option<&[String]> {
+        match self {
+            Member::Texts(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// An error that names no value (naming one would format it, floats included).
+pub fn not<E: Error>(what: &'static str) -> E {
+    E::custom(what)
+}
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Member;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E: Error>(self, b: bool) -> Result<Member, E> {
+                Ok(Member::Flag(b))
+            }
+            fn visit_i64<E: Error>(self, n: i64) -> Result<Member, E> {
+                Ok(u64::try_from(n).map_or(Member::Other, Member::Int))
+            }
+            fn visit_u64<E: Error>(self, n: u64) -> Result<Member, E> {
+                Ok(Member::Int(n))
+            }
+            fn visit_f64<E: Error>(self, _: f64) -> Result<Member, E> {
+                Ok(Member::Other)
+            }
+            fn visit_str<E: Error>(self, s: &str) -> Result<Member, E> {
+                Ok(Member::Text(s.to_owned()))
+            }
+            fn visit_string<E: Error>(self, s: String) -> Result<Member, E> {
+                Ok(Member::Text(s))
+            }
+            fn visit_unit<E: Error>(self) -> Result<Member, E> {
+                Ok(Member::Null)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Member, A::Error> {
+                let mut texts = Vec::new();
+                while let Some(m) = s.next_element::<Member>()? {
+                    if let Member::Text(t) = m {
+                        texts.push(t);
+                    }
+                }
+                Ok(Member::Texts(texts))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Member, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Member::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A JSON object's members, in order.
+#[derive(Debug, Default)]
+pub struct Members(pub Vec<(String, Member)>);
+
+impl Members {
+    /// Reads a JSON object; `Err` says what is wrong with the text.
+    pub fn parse(text: &str) -> Result<Members, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The value of `key` (the first, if the object repeats it).
+    pub fn get(&self, key: &str) -> Option<&Member> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_bool<E: Error>(self, _: bool) -> Result<Members, E> {
+                Err(not("a JSON object was expected"))
+            }
+            fn visit_i64<E: Error>(self, _: i64) -> Result<Members, E> {
+                Err(not("a JSON object was expected"))
+            }
+            fn visit_u64<E: Error>(self, _: u64) -> Result<Members, E> {
+                Err(not("a JSON object was expected"))
+            }
+            fn visit_f64<E: Error>(self, _: f64) -> Result<Members, E> {
+                Err(not("a JSON object was expected"))
+            }
+            fn visit_str<E: Error>(self, _: &str) -> Result<Members, E> {
+                Err(not("a JSON object was expected"))
+            }
+            fn visit_unit<E: Error>(self) -> Result<Members, E> {
+                Err(not("a JSON object was expected"))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Members, A::Error> {
+                Err(not("a JSON object was expected"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Members, A::Error> {
+                let mut all = Vec::new();
+                while let Some(key) = m.next_key::<String>()? {
+                    all.push((key, m.next_value::<Member>()?));
+                }
+                Ok(Members(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_are_read_by_kind() {
+        let m = Members::parse(
+            r#"{"s":"x","n":7,"neg":-1,"f":1.5,"b":true,"z":null,"a":["p",1,"q"],"o":{"k":[1]}}"#,
+        )
+        .unwrap();
+        assert_eq!(m.get("s").and_then(Member::text), Some("x"));
+        assert_eq!(m.get("n").and_then(Member::int), Some(7));
+        assert_eq!(m.get("neg"), Some(&Member::Other));
+        assert_eq!(m.get("f"), Some(&Member::Other));
+        assert_eq!(m.get("b").and_then(Member::flag), Some(true));
+        assert_eq!(m.get("z"), Some(&Member::Null));
+        assert_eq!(m.get("a").and_then(Member::texts), Some(&["p".to_owned(), "q".to_owned()][..]));
+        assert_eq!(m.get("o"), Some(&Member::Other));
+        assert_eq!(m.get("missing"), None);
+    }
+
+    #[test]
+    fn only_an_object_is_members() {
+        for text in ["[]", "1", "\"x\"", "null", "true", "{", "{\"a\":}"] {
+            assert!(Members::parse(text).is_err(), "{text}");
+        }
+    }
+}
