@@ -91,8 +91,8 @@ fn decodes_what_the_server_encodes() {
     match ServerMessage::decode(&msg_frame(&h, r#"{"id":"e"}"#)).unwrap() {
         ServerMessage::Msg(d) => {
             assert_eq!((d.seq, d.attempt, d.failures, d.reply), (7, 2, 1, true));
-            assert_eq!(d.checkpoint.unwrap().get(), r#"{"n":1}"#);
-            assert_eq!(d.event.get(), r#"{"id":"e"}"#);
+            assert_eq!(d.checkpoint.as_deref(), Some(r#"{"n":1}"#));
+            assert_eq!(d.event, r#"{"id":"e"}"#);
         }
         other => panic!("{other:?}"),
     }
@@ -105,7 +105,7 @@ fn decodes_what_the_server_encodes() {
         format!(r#"{{"op":"msgs","messages":[{{{}}},{{{}}}]}}"#, msg_fields(&h, "{}"), msg_fields(&h, "[]"));
     match ServerMessage::decode(&msgs).unwrap() {
         ServerMessage::Msgs(v) => {
-            assert_eq!(v.iter().map(|d| d.event.get()).collect::<Vec<_>>(), ["{}", "[]"])
+            assert_eq!(v.iter().map(|d| d.event.as_str()).collect::<Vec<_>>(), ["{}", "[]"])
         }
         other => panic!("{other:?}"),
     }

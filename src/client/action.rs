@@ -1,7 +1,7 @@
 //! What a [`Session`](super::session::Session) asks its driver (the TypeScript subscriber)
-//! to do, and where it stands. Serialized as JSON for the wasm boundary (`"do"` tags).
+//! to do, and where it stands. Serialized as JSON for the wasm boundary (`"do"` tags;
+//! [`Action::list_json`]).
 
-use crate::proto::frame::Json;
 use serde::Serialize;
 
 /// Where the session stands.
@@ -38,7 +38,9 @@ pub enum Action {
         /// The topic's partition count (1 when the bus does not say).
         partitions: u32,
     },
-    /// Run the handler for this message.
+    /// Run the handler for this message. Written by [`Action::to_json`], not serde: its
+    /// event and checkpoint go in as the JSON text the server sent.
+    #[serde(skip_serializing)]
     Deliver {
         /// Message id.
         id: String,
@@ -54,10 +56,10 @@ pub enum Action {
         deadline: u64,
         /// Whether `respond` is expected.
         reply: bool,
-        /// Last checkpoint, if any.
-        checkpoint: Option<Json>,
-        /// The CloudEvent.
-        event: Json,
+        /// Last checkpoint, if any (JSON text).
+        checkpoint: Option<String>,
+        /// The CloudEvent (JSON text).
+        event: String,
     },
     /// Settle the promise of the frame with this `ref`.
     Answer {
@@ -127,6 +129,33 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action as JSON text for the driver.
+    pub fn to_json(&self) -> String {
+        match self {
+            Action::Deliver { id, seq, partition, attempt, failures, deadline, reply, checkpoint, event } => {
+                let id = serde_json::to_string(id).unwrap_or_default();
+                let checkpoint = checkpoint.as_deref().unwrap_or("null");
+                format!(
+                    r#"{{"do":"deliver","id":{id},"seq":{seq},"partition":{partition},"attempt":{attempt},"failures":{failures},"deadline":{deadline},"reply":{reply},"checkpoint":{checkpoint},"event":{event}}}"#
+                )
+            }
+            other => serde_json::to_string(other).unwrap_or_default(),
+        }
+    }
+
+    /// Actions as a JSON array.
+    pub fn list_json(actions: &[Action]) -> String {
+        let mut out = String::from("[");
+        for (i, a) in actions.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&a.to_json());
+        }
+        out.push(']');
+        out
+    }
+
     /// The answer of a call that did not take effect.
     pub fn refused(reference: u64, code: &str, message: String) -> Action {
         Action::Answer {

@@ -18,7 +18,6 @@ use super::link::{Closed, Link};
 use super::refs::RefMap;
 use crate::proto::codec::ServerMessage;
 use crate::proto::frame::{ClientFrame, Hello};
-use serde_json::value::RawValue;
 use std::collections::VecDeque;
 
 mod frames;
@@ -111,7 +110,7 @@ impl Publisher {
                 vec![Action::refused(handle, "disconnected", "the connection is closed".into())],
             );
         }
-        if let Err(e) = serde_json::from_str::<&RawValue>(event) {
+        if let Err(e) = crate::proto::codec::check_json_text(event) {
             return (
                 handle,
                 vec![Action::refused(handle, "invalid_request", format!("event is not JSON: {e}"))],

@@ -21,7 +21,7 @@ fn err(e: &ApiError) -> JsValue {
 }
 
 fn actions(a: &[Action]) -> String {
-    serde_json::to_string(a).unwrap_or_else(|_| "[]".into())
+    Action::list_json(a)
 }
 
 fn with_ref(r: u64, a: &[Action]) -> String {

@@ -58,6 +58,36 @@ struct WireFrame<'a> {
     batch: bool,
 }
 
+/// Checks that text is one JSON value (what the client sends as a checkpoint, response
+/// data or event): `IgnoredAny`, not `RawValue`, whose typed error paths the client's wasm
+/// does without.
+pub fn check_json_text(text: &str) -> Result<(), serde_json::Error> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map(|_| ())
+}
+
+/// An encoded frame with one more member, `key`, whose value is JSON text checked by
+/// [`check_json_text`]: how the client sends a checkpoint or response data as the text it
+/// was given.
+pub fn with_member(mut frame: String, key: &str, json: &str) -> String {
+    if frame.ends_with('}') {
+        frame.pop();
+        frame.push_str(if frame.ends_with('{') { "\"" } else { ",\"" });
+        frame.push_str(key);
+        frame.push_str("\":");
+        frame.push_str(json.trim());
+        frame.push('}');
+    }
+    frame
+}
+
+/// The client's `respond` frame, `data` being JSON text checked by [`check_json_text`].
+pub fn respond_frame(id: &str, data: &str, datacontenttype: Option<&str>, reference: u64) -> String {
+    let r = Value::from(reference);
+    let f =
+        WireFrame { op: "respond", id: Some(id), datacontenttype, reference: Some(&r), ..Default::default() };
+    with_member(serde_json::to_string(&f).unwrap_or_default(), "data", data)
+}
+
 impl ClientFrame {
     /// The frame as JSON text; [`ClientFrame::decode`] reads it back unchanged.
     pub fn encode(&self) -> String {

@@ -170,6 +170,123 @@ impl<'de> Deserialize<'de> for Members {
     }
 }
 
+/// Where the members of a JSON object are: the raw text of each value, by key, in order.
+/// For text serde_json has already read as valid JSON (checked by the caller), so the
+/// client can pass a value on as the text the server sent without a `RawValue`; `None`
+/// if the text is not an object after all.
+pub fn members(object: &str) -> Option<Vec<(String, &str)>> {
+    let b = object.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut out = Vec::new();
+    if b.get(i) == Some(&b'}') {
+        return Some(out);
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(b, i)?;
+        let raw_key = object.get(i..key_end)?;
+        let key = match raw_key.get(1..raw_key.len() - 1) {
+            Some(k) if !k.contains('\\') => k.to_owned(),
+            _ => serde_json::from_str::<Member>(raw_key).ok()?.text()?.to_owned(),
+        };
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = skip_ws(b, i + 1);
+        let end = value_end(b, start)?;
+        out.push((key, object.get(start..end)?));
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return Some(out),
+            _ => return None,
+        }
+    }
+}
+
+/// The raw text of each element of a JSON array (valid JSON, as for [`members`]).
+pub fn elements(array: &str) -> Option<Vec<&str>> {
+    let b = array.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut out = Vec::new();
+    if b.get(i) == Some(&b']') {
+        return Some(out);
+    }
+    loop {
+        let end = value_end(b, i)?;
+        out.push(array.get(i..end)?);
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b']') => return Some(out),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end (exclusive) of the value that starts at `i`.
+fn value_end(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match *b.get(j)? {
+                    b'"' => {
+                        j = string_end(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let n =
+                b[i..].iter().position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'));
+            Some(i + n.unwrap_or(b.len() - i))
+        }
+    }
+}
+
+/// The end (exclusive) of the string whose opening quote is at `i`.
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        match *b.get(j)? {
+            b'\\' => j += 2,
+            b'"' => return Some(j + 1),
+            _ => j += 1,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +306,24 @@ mod tests {
         assert_eq!(m.get("a").and_then(Member::texts), Some(&["p".to_owned(), "q".to_owned()][..]));
         assert_eq!(m.get("o"), Some(&Member::Other));
         assert_eq!(m.get("missing"), None);
+    }
+
+    #[test]
+    fn spans_are_the_text_as_sent() {
+        let text = r#" { "op" : "msgs", "k\u0065y":[1, {"a":"}]\"\\"}] ,"n":-1.5e3,"t":true}"#;
+        let m = members(text).unwrap();
+        let keys: Vec<&str> = m.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["op", "key", "n", "t"]);
+        assert_eq!(m[0].1, r#""msgs""#);
+        assert_eq!(m[1].1, r#"[1, {"a":"}]\"\\"}]"#);
+        assert_eq!(m[2].1, "-1.5e3");
+        assert_eq!(m[3].1, "true");
+        assert_eq!(elements(m[1].1).unwrap(), ["1", r#"{"a":"}]\"\\"}"#]);
+        assert_eq!(members("{}").unwrap(), []);
+        assert_eq!(elements(" [ ] ").unwrap(), Vec::<&str>::new());
+        assert!(members("[1]").is_none() && elements("{}").is_none());
+        assert!(members(r#"{"a":"#).is_none() && elements("[1,").is_none());
+        assert!(members("{,}").is_none() && members("{1:2}").is_none());
     }
 
     #[test]

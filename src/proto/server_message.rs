@@ -2,20 +2,18 @@
 //! protocol"), without typed serde visitors (see [`Fields`]). `codec.rs` encodes the
 //! client's own frames.
 
-use super::flat::{not, Member};
-use super::frame::Json;
+use super::flat::{self, not, Member};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A server frame's fields, read without typed serde visitors: everything goes through
-/// `deserialize_any` (values as [`Member`]s, `event` and `checkpoint` as raw JSON,
-/// `messages` and `results` as lists of such objects). Typed visitors would bring serde's
-/// "invalid type" messages, and with them float formatting, into the client's wasm (about
-/// a tenth of it); `serde_json::Value`, its map type.
+/// `deserialize_any` (values as [`Member`]s, `messages` and `results` as lists of such
+/// objects). Typed visitors (and `RawValue`'s) would bring serde's "invalid type" messages,
+/// and with them float formatting, into the client's wasm (about a tenth of it);
+/// `serde_json::Value`, its map type. A delivery's `event` and `checkpoint` are passed on
+/// as the text the server sent, found with [`flat::members`] once the frame has parsed.
 #[derive(Debug, Default)]
 struct Fields {
     values: Vec<(String, Member)>,
-    event: Option<Json>,
-    checkpoint: Option<Json>,
     messages: Option<Vec<Fields>>,
     results: Option<Vec<Fields>>,
 }
@@ -59,10 +57,6 @@ impl<'de> Deserialize<'de> for Fields {
                 let mut f = Fields::default();
                 while let Some(key) = m.next_key::<String>()? {
                     match key.as_str() {
-                        "event" => f.event = Some(m.next_value()?),
-                        "checkpoint" => {
-                            f.checkpoint = Some(m.next_value::<Json>()?).filter(|c| c.get() != "null")
-                        }
                         "messages" => f.messages = Some(m.next_value::<List>()?.0),
                         "results" => f.results = Some(m.next_value::<List>()?.0),
                         _ => f.values.push((key, m.next_value()?)),
@@ -116,8 +110,12 @@ impl Fields {
         self.get(key).and_then(Member::flag)
     }
 
-    fn delivery(self, op: &str) -> Result<Delivered, String> {
+    /// The delivery these fields describe; `raw` is their object's text.
+    fn delivery(self, raw: &str, op: &str) -> Result<Delivered, String> {
         let need = |what: &str| format!("{op} without \"{what}\"");
+        let members = flat::members(raw).unwrap_or_default();
+        // The last of a repeated key, as serde_json reads it.
+        let member = |key: &str| members.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v);
         Ok(Delivered {
             id: self.text("id").ok_or_else(|| need("id"))?,
             seq: self.int("seq").ok_or_else(|| need("seq"))?,
@@ -126,8 +124,8 @@ impl Fields {
             failures: self.small("failures").unwrap_or(0),
             deadline: self.int("deadline").ok_or_else(|| need("deadline"))?,
             reply: self.flag("reply").unwrap_or(false),
-            checkpoint: self.checkpoint,
-            event: self.event.ok_or_else(|| need("event"))?,
+            checkpoint: member("checkpoint").filter(|c| *c != "null").map(str::to_owned),
+            event: member("event").ok_or_else(|| need("event"))?.to_owned(),
         })
     }
 }
@@ -173,10 +171,10 @@ pub struct Delivered {
     pub deadline: u64,
     /// Whether a `respond` is expected.
     pub reply: bool,
-    /// Last saved handler state, if any.
-    pub checkpoint: Option<Json>,
-    /// The CloudEvent.
-    pub event: Json,
+    /// Last saved handler state, if any, as JSON text.
+    pub checkpoint: Option<String>,
+    /// The CloudEvent, as the JSON text the server sent.
+    pub event: String,
 }
 
 /// A decoded server frame.
@@ -260,14 +258,20 @@ impl ServerMessage {
                 partition: f.small("partition").unwrap_or(0),
                 partitions: f.small("partitions").unwrap_or(1),
             },
-            "msg" => ServerMessage::Msg(f.delivery("msg frame")?),
-            "msgs" => ServerMessage::Msgs(
-                f.messages
-                    .ok_or_else(|| need("messages"))?
-                    .into_iter()
-                    .map(|d| d.delivery("msgs element"))
-                    .collect::<Result<_, _>>()?,
-            ),
+            "msg" => ServerMessage::Msg(f.delivery(text, "msg frame")?),
+            "msgs" => {
+                let list = f.messages.ok_or_else(|| need("messages"))?;
+                let raw = flat::members(text)
+                    .and_then(|m| m.into_iter().rev().find(|(k, _)| k == "messages"))
+                    .and_then(|(_, v)| flat::elements(v))
+                    .unwrap_or_default();
+                ServerMessage::Msgs(
+                    list.into_iter()
+                        .zip(raw.into_iter().chain(std::iter::repeat("")))
+                        .map(|(d, raw)| d.delivery(raw, "msgs element"))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
             "ok" => ServerMessage::Ok(OkAnswer {
                 // A ref that is not a number is not one of the client's.
                 reference: f.int("ref"),

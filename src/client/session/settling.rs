@@ -4,8 +4,8 @@
 
 use super::{Action, Pending, Phase, Session};
 use crate::client::acks::Acks;
+use crate::proto::codec::{check_json_text, respond_frame, with_member};
 use crate::proto::frame::{ClientFrame, Settle, SettleIds};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 impl Session {
@@ -21,13 +21,10 @@ impl Session {
         state: Option<&str>,
         delay_ms: Option<u64>,
     ) -> (u64, Vec<Action>) {
-        let state = match state.map(|s| RawValue::from_string(s.to_owned())).transpose() {
-            Ok(s) => s,
-            Err(e) => {
-                let r = self.take_ref();
-                return (r, vec![Action::refused(r, "invalid_request", format!("state is not JSON: {e}"))]);
-            }
-        };
+        if let Some(Err(e)) = state.map(check_json_text) {
+            let r = self.take_ref();
+            return (r, vec![Action::refused(r, "invalid_request", format!("state is not JSON: {e}"))]);
+        }
         let finishing = verb != Settle::Touch;
         let (r, check) = self.claim(id, finishing);
         if let Some(refused) = check {
@@ -43,13 +40,18 @@ impl Session {
         let frame = ClientFrame::Settle {
             verb,
             ids: SettleIds::One(id.to_owned()),
-            state,
+            state: None,
             delay_ms,
             reference: Some(Value::from(r)),
+        }
+        .encode();
+        let frame = match state {
+            Some(s) => with_member(frame, "state", s),
+            None => frame,
         };
         // Settles still waiting go first: frames keep the order of the calls.
         let mut out = self.flush(now);
-        out.push(self.send(frame));
+        out.push(Action::Send { frame });
         (r, out)
     }
 
@@ -85,26 +87,18 @@ impl Session {
         data: &str,
         datacontenttype: Option<&str>,
     ) -> (u64, Vec<Action>) {
-        let data = match RawValue::from_string(data.to_owned()) {
-            Ok(d) => d,
-            Err(e) => {
-                let r = self.take_ref();
-                return (r, vec![Action::refused(r, "invalid_request", format!("data is not JSON: {e}"))]);
-            }
-        };
+        if let Err(e) = check_json_text(data) {
+            let r = self.take_ref();
+            return (r, vec![Action::refused(r, "invalid_request", format!("data is not JSON: {e}"))]);
+        }
         let (r, check) = self.claim(id, true);
         if let Some(refused) = check {
             return (r, vec![refused]);
         }
         self.pending.insert(r, Pending { returns: Some(id.to_owned()) });
-        let frame = ClientFrame::Respond {
-            id: id.to_owned(),
-            data,
-            datacontenttype: datacontenttype.map(str::to_owned),
-            reference: Some(Value::from(r)),
-        };
+        let frame = respond_frame(id, data, datacontenttype, r);
         let mut out = self.flush(now);
-        out.push(self.send(frame));
+        out.push(Action::Send { frame });
         (r, out)
     }
 
