@@ -139,7 +139,7 @@ async fn a_session_consumes_over_a_real_websocket_to_the_worker() {
                             sock.ws.send_with_str(&frame.encode()).expect("send pub");
                         }
                         Action::Deliver { id, attempt, event, .. } => {
-                            let event: Value = serde_json::from_str(event).expect("event");
+                            let event: Value = serde_json::from_str(&event).expect("event");
                             assert_eq!(event["data"]["from"], "chromium");
                             assert_eq!(attempt, 1);
                             let (r, acts) =
