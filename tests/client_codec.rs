@@ -152,3 +152,76 @@ fn settings_keep_defaults_and_refuse_wrong_types() {
     assert_eq!((p.linger_ms, p.refresh, p.max_batch), (0, true, 500));
     assert!(PublisherConfig::from_json(r#"{"refresh":1}"#).is_err());
 }
+
+#[test]
+fn json_text_spliced_into_frames_reads_back_as_sent() {
+    use ismld::proto::codec::{check_json_text, respond_frame, with_member};
+    let data = r#"{"ok": [1, 2.5, "x"]}"#;
+    match ClientFrame::decode(&respond_frame("m1", data, Some("application/json"), 4)).unwrap() {
+        ClientFrame::Respond { id, data: d, datacontenttype, reference } => {
+            assert_eq!((id.as_str(), d.get()), ("m1", data));
+            assert_eq!(datacontenttype.as_deref(), Some("application/json"));
+            assert_eq!(reference, Some(Value::from(4)));
+        }
+        other => panic!("{other:?}"),
+    }
+    let fin = ClientFrame::Settle {
+        verb: Settle::Fin,
+        ids: SettleIds::One("m1".into()),
+        state: None,
+        delay_ms: None,
+        reference: Some(Value::from(5)),
+    };
+    for state in ["null", r#"{"n":1}"#, "[]", "\"s\""] {
+        match ClientFrame::decode(&with_member(fin.encode(), "state", state)).unwrap() {
+            ClientFrame::Settle { state: Some(s), reference, .. } => {
+                assert_eq!((s.get(), reference), (state, Some(Value::from(5))));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(check_json_text(" [] ").is_ok() && check_json_text("7").is_ok());
+    for bad in ["", "{", "1 2", "{'a':1}", "[1,]"] {
+        assert!(check_json_text(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_delivery_keeps_the_event_text_through_to_its_action() {
+    use ismld::client::session::Action;
+    let h = MsgHeader {
+        id: "m\"1",
+        seq: 3,
+        partition: 1,
+        attempt: 1,
+        failures: 0,
+        deadline: 9,
+        reply: false,
+        checkpoint: None,
+    };
+    let event = r#"{ "specversion" : "1.0", "data": {"big": 12345678901234567890} }"#;
+    let Ok(ServerMessage::Msg(d)) = ServerMessage::decode(&msg_frame(&h, event)) else { panic!() };
+    assert_eq!(d.event, event, "the event is passed on byte for byte");
+    let action = Action::Deliver {
+        id: d.id,
+        seq: d.seq,
+        partition: d.partition,
+        attempt: d.attempt,
+        failures: d.failures,
+        deadline: d.deadline,
+        reply: d.reply,
+        checkpoint: d.checkpoint,
+        event: d.event,
+    };
+    let json = Action::list_json(&[action, Action::Connect]);
+    assert!(
+        json.contains(r#""event":{ "specversion" : "1.0", "data": {"big": 12345678901234567890} }"#),
+        "{json}"
+    );
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v[0]["do"], "deliver");
+    assert_eq!(v[0]["id"], "m\"1");
+    assert_eq!((v[0]["seq"].as_u64(), v[0]["partition"].as_u64()), (Some(3), Some(1)));
+    assert_eq!(v[0]["checkpoint"], Value::Null);
+    assert_eq!(v[1]["do"], "connect");
+}
