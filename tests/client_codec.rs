@@ -225,3 +225,65 @@ fn a_delivery_keeps_the_event_text_through_to_its_action() {
     assert_eq!(v[0]["checkpoint"], Value::Null);
     assert_eq!(v[1]["do"], "connect");
 }
+
+mod spans {
+    use ismld::proto::flat::{elements, members};
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (-1e300f64..1e300).prop_map(Value::from),
+            ".{0,8}".prop_map(Value::from),
+            "[\"\\\\{}\\[\\],: ]{0,6}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((".{0,6}", inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn read(raw: &str) -> Value {
+        serde_json::from_str(raw).unwrap()
+    }
+
+    /// A value as read back from its text (serde_json's float parsing is not exact both
+    /// ways, but it reads the same digits the same way).
+    fn reread(v: &Value) -> Value {
+        read(&v.to_string())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// The span scanner finds exactly what serde_json reads, compact or pretty-printed.
+        #[test]
+        fn member_and_element_spans_are_what_serde_reads(v in json(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) }.unwrap();
+            match &v {
+                Value::Object(o) => {
+                    let m = members(&text).expect("an object");
+                    prop_assert_eq!(m.len(), o.len());
+                    for ((k, raw), (ek, ev)) in m.iter().zip(o) {
+                        prop_assert_eq!(k, ek);
+                        prop_assert_eq!(read(raw), reread(ev));
+                    }
+                }
+                Value::Array(a) => {
+                    let e = elements(&text).expect("an array");
+                    prop_assert_eq!(e.len(), a.len());
+                    for (raw, ev) in e.iter().zip(a) {
+                        prop_assert_eq!(read(raw), reread(ev));
+                    }
+                }
+                _ => prop_assert!(members(&text).is_none() && elements(&text).is_none()),
+            }
+        }
+    }
+}
