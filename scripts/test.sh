@@ -4,6 +4,12 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+# A clean run writes about 3 GB under target/ and 0.9 GB of node_modules: say so up front
+# when the disk is short, rather than let a linker fail halfway with "No space left".
+free_kb=$(df -Pk "$ROOT" | awk 'NR == 2 { print $4 }')
+if [ "${free_kb:-0}" -lt $((4 * 1024 * 1024)) ]; then
+  log "warning: $((${free_kb:-0} / 1024)) MB free on the disk of $ROOT; a clean run needs about 4 GB"
+fi
 bash scripts/setup.sh --browsers
 
 log "cargo fmt --check"
