@@ -210,3 +210,46 @@ fn a_delivery_kept_in_the_channel_row_counts_as_an_attempt_after_a_restart() {
     let m = h.msgs(d);
     assert_eq!((m[0]["attempt"].as_u64(), m[0]["failures"].as_u64()), (Some(2), Some(0)), "{m:?}");
 }
+
+#[test]
+fn pairs_past_the_dedup_memory_stay_duplicates_and_new_pairs_read_no_spill_table() {
+    let mut h = Harness::with_limits(Limits { dedup_memory_pairs: 10, ..Limits::default() });
+    let lookups = |h: &Harness| h.store.spill_lookups.get();
+    let seqs = |answer: &Value| -> Vec<(u64, bool)> {
+        answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["seq"].as_u64().unwrap(), r["duplicate"].as_bool().unwrap()))
+            .collect()
+    };
+    let (status, first) = publish_batch(&mut h, 0, 50); // 40 pairs spilled
+    assert_eq!(status, 201, "{first}");
+    let (_, fresh) = publish_batch(&mut h, 50, 50);
+    assert!(seqs(&fresh).iter().all(|&(_, dup)| !dup));
+    assert_eq!(lookups(&h), 0, "new pairs are answered by the Bloom filter of spilled hashes");
+    let (_, again) = publish_batch(&mut h, 0, 50);
+    assert_eq!(
+        seqs(&again),
+        (1..=50).map(|s| (s, true)).collect::<Vec<_>>(),
+        "spilled pairs stay duplicates"
+    );
+    assert_eq!(lookups(&h), 50, "each found in the spill table");
+
+    // After a restart the filter does not know what was spilled before: the table answers
+    // until those pairs have left the window.
+    h.restart();
+    let (_, again) = publish_batch(&mut h, 0, 100);
+    assert!(seqs(&again).iter().all(|&(_, dup)| dup), "{again}");
+    let before = lookups(&h);
+    let (_, fresh) = publish_batch(&mut h, 100, 10);
+    assert!(seqs(&fresh).iter().all(|&(_, dup)| !dup));
+    assert_eq!(lookups(&h), before + 10, "the table is read for new pairs within a window of the restart");
+    h.advance(Limits::default().dedup_window_ms + 1);
+    let (_, fresh) = publish_batch(&mut h, 200, 50);
+    assert!(seqs(&fresh).iter().all(|&(_, dup)| !dup));
+    let after = lookups(&h);
+    let (_, fresh) = publish_batch(&mut h, 300, 50);
+    assert!(seqs(&fresh).iter().all(|&(_, dup)| !dup));
+    assert_eq!(lookups(&h), after, "and not once the window has passed");
+}

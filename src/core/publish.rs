@@ -129,14 +129,16 @@ impl Broker {
         }
         // One call for the whole publish: the store writes as few statements as it can.
         store.insert_events(&rows)?;
+        let mut pairs = Vec::with_capacity(rows.len());
         for (row, hash) in rows.iter().zip(row_hashes) {
             if filtered {
                 self.judge(now, row.seq, &row.body);
             }
-            if let Some(d) = self.dedup.as_mut() {
-                d.accepted(store, now, window, hash, row.seq)?;
-            }
+            pairs.push((hash, row.seq));
             heads.push(EventHead::from(row));
+        }
+        if let Some(d) = self.dedup.as_mut() {
+            d.accepted(store, now, window, &pairs)?;
         }
         if !self.channels.is_empty() {
             self.fresh_bodies.extend(rows.into_iter().map(|r| (r.seq, (r.body, r.reply))));

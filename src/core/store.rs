@@ -11,6 +11,7 @@
 //!
 //! Must not touch: time, sockets, the wire.
 
+pub use super::dedup::Spilled;
 use super::{ConsumerId, Millis, Seq};
 
 /// A storage failure. `full` is SQLite's own size limit (answered `507 storage_full`).
@@ -328,8 +329,8 @@ pub trait Store {
 
     // ---- dedup spill (pairs the in-memory filter forgot inside the window) ----
 
-    /// Keeps a spilled pair hash.
-    fn spill(&mut self, hash: u64, seq: Seq, ts: Millis) -> StoreResult<()>;
+    /// Keeps spilled pair hashes (the latest seq wins for a hash spilled again).
+    fn spill(&mut self, entries: &[Spilled]) -> StoreResult<()>;
     /// The seq of a spilled pair accepted at or after `since`.
     fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>>;
     /// Deletes spilled pairs accepted before `since`; returns whether any is left.

@@ -38,6 +38,8 @@ pub struct MemStore {
     fail_after: Option<usize>,
     /// Rows written so far (inserts, updates and deletes), as SQLite counts them.
     pub rows_written: u64,
+    /// Lookups in the dedup spill table so far.
+    pub spill_lookups: std::cell::Cell<u64>,
 }
 
 impl MemStore {

@@ -82,13 +82,16 @@ impl Store for MemStore {
         Ok(self.events.range(..below).find(|(s, _)| !pinned.contains(s)).map(|(_, e)| e.ts))
     }
 
-    fn spill(&mut self, hash: u64, seq: Seq, ts: Millis) -> StoreResult<()> {
-        self.write(Undo::Spill(hash, self.spill.get(&hash).copied()))?;
-        self.spill.insert(hash, (seq, ts));
+    fn spill(&mut self, entries: &[Spilled]) -> StoreResult<()> {
+        for e in entries {
+            self.write(Undo::Spill(e.hash, self.spill.get(&e.hash).copied()))?;
+            self.spill.insert(e.hash, (e.seq, e.at));
+        }
         Ok(())
     }
 
     fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>> {
+        self.spill_lookups.set(self.spill_lookups.get() + 1);
         Ok(self.spill.get(&hash).filter(|(_, ts)| *ts >= since).map(|(s, _)| *s))
     }
 

@@ -2,10 +2,11 @@
 //! statement per event (each `exec` costs the runtime a call, a statement lookup and a
 //! cursor whatever it writes). Durable Object SQLite binds at most 100 parameters per
 //! statement, so an event with only the common columns (no ordering key, deferral,
-//! expiry or reply mark: 5 parameters) goes 20 to a statement, any other (9) 11.
+//! expiry or reply mark: 5 parameters) goes 20 to a statement, any other (9) 11. The dedup
+//! filter's spilled pairs (3) go 33 to a statement.
 
 use super::{int, opt, SqlStore};
-use crate::core::store::{EventRow, StoreResult};
+use crate::core::store::{EventRow, Spilled, StoreResult};
 use worker::SqlStorageValue as V;
 
 /// Most parameters Durable Object SQLite binds in one statement.
@@ -16,6 +17,10 @@ const COMMON_ROW: &str = "(?, ?, ?, ?, ?)";
 const FULL: &str =
     "INSERT INTO events (seq, ts, source, eid, okey, deliver_at, expires_at, reply, body) VALUES ";
 const FULL_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const SPILL: &str = "INSERT INTO dedup_spill (hash, seq, ts) VALUES ";
+const SPILL_ROW: &str = "(?, ?, ?)";
+/// A hash spilled again (a pair republished after the window) takes the newer seq.
+const SPILL_TAIL: &str = " ON CONFLICT(hash) DO UPDATE SET seq = excluded.seq, ts = excluded.ts";
 
 fn common(e: &EventRow) -> bool {
     e.key.is_none() && e.deliver_at.is_none() && e.expires_at.is_none() && !e.reply
@@ -25,7 +30,7 @@ impl SqlStore<'_> {
     /// Inserts `rows` (any number) in as few statements as the parameter limit allows.
     pub(super) fn insert_rows(&self, rows: &[EventRow]) -> StoreResult<()> {
         let (plain, full): (Vec<&EventRow>, Vec<&EventRow>) = rows.iter().partition(|e| common(e));
-        self.insert_chunked(&plain, COMMON, COMMON_ROW, |e| {
+        self.insert_chunked(&plain, (COMMON, COMMON_ROW, ""), |e| {
             vec![
                 int(e.seq),
                 int(e.ts),
@@ -34,7 +39,7 @@ impl SqlStore<'_> {
                 e.body.as_str().into(),
             ]
         })?;
-        self.insert_chunked(&full, FULL, FULL_ROW, |e| {
+        self.insert_chunked(&full, (FULL, FULL_ROW, ""), |e| {
             vec![
                 int(e.seq),
                 int(e.ts),
@@ -49,19 +54,27 @@ impl SqlStore<'_> {
         })
     }
 
-    /// `rows` in statements of `head` followed by as many `row` placeholders as the
-    /// parameter limit allows, each bound to the `values` of its event.
-    fn insert_chunked(
+    /// Spilled dedup pairs (any number), in as few statements as the limit allows.
+    pub(super) fn insert_spilled(&self, entries: &[Spilled]) -> StoreResult<()> {
+        self.insert_chunked(entries, (SPILL, SPILL_ROW, SPILL_TAIL), |e| {
+            vec![format!("{:016x}", e.hash).into(), int(e.seq), int(e.at)]
+        })
+    }
+
+    /// `rows` in statements of `head`, as many `row` placeholders as the parameter limit
+    /// allows (each bound to the `values` of its row), then `tail`.
+    fn insert_chunked<T>(
         &self,
-        rows: &[&EventRow],
-        head: &str,
-        row: &str,
-        values: impl Fn(&EventRow) -> Vec<V>,
+        rows: &[T],
+        (head, row, tail): (&str, &str, &str),
+        values: impl Fn(&T) -> Vec<V>,
     ) -> StoreResult<()> {
         let width = row.matches('?').count();
         for chunk in rows.chunks(MAX_PARAMS / width) {
-            let bound = chunk.iter().flat_map(|e| values(e)).collect();
-            self.write(&statement(head, row, chunk.len()), bound)?;
+            let bound = chunk.iter().flat_map(&values).collect();
+            let mut q = statement(head, row, chunk.len());
+            q.push_str(tail);
+            self.write(&q, bound)?;
         }
         Ok(())
     }

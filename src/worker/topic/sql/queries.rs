@@ -94,11 +94,8 @@ impl Store for SqlStore<'_> {
             vec![int(below)])
     }
 
-    fn spill(&mut self, hash: u64, seq: Seq, ts: Millis) -> StoreResult<()> {
-        self.write(
-            "INSERT INTO dedup_spill (hash, seq, ts) VALUES (?, ?, ?) ON CONFLICT(hash) DO UPDATE SET seq = excluded.seq, ts = excluded.ts",
-            vec![format!("{hash:016x}").into(), int(seq), int(ts)],
-        )
+    fn spill(&mut self, entries: &[Spilled]) -> StoreResult<()> {
+        self.insert_spilled(entries)
     }
 
     fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>> {
