@@ -2,7 +2,12 @@
 //! version (a channel row per name, a message row per finished message above a floor,
 //! a `requests` table).
 //!
-//! Indexes are few on purpose: every index entry is a row written. Message rows are the
+//! Indexes are few on purpose: every index entry is a row written. Pairs the dedup filter
+//! spills go in `dedup_pairs`, keyed by the top 53 bits of their hash (one B-tree, and an
+//! integer that crosses into JavaScript exactly); `dedup_spill`, keyed by the hash as hex
+//! text (a rowid table beside its key index), is what builds before 2026-12-02 wrote: it
+//! is still read and swept, so an upgraded topic forgets no pair, and empties itself
+//! within a dedup window. Message rows are the
 //! exception (first deliveries live in lease rows), so their indexes cost little.
 //! Checkpoints (up to 64 KiB) have their own table: a message row changes state often
 //! and stays small; its checkpoint is written only when a consumer saves one.
@@ -15,6 +20,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, source TEXT NOT NULL, eid TEXT NOT NULL, okey TEXT,
   deliver_at INTEGER, expires_at INTEGER, reply INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dedup_pairs (hash INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dedup_spill (hash TEXT PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (

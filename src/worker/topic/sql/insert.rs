@@ -17,7 +17,7 @@ const COMMON_ROW: &str = "(?, ?, ?, ?, ?)";
 const FULL: &str =
     "INSERT INTO events (seq, ts, source, eid, okey, deliver_at, expires_at, reply, body) VALUES ";
 const FULL_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
-const SPILL: &str = "INSERT INTO dedup_spill (hash, seq, ts) VALUES ";
+const SPILL: &str = "INSERT INTO dedup_pairs (hash, seq, ts) VALUES ";
 const SPILL_ROW: &str = "(?, ?, ?)";
 /// A hash spilled again (a pair republished after the window) takes the newer seq.
 const SPILL_TAIL: &str = " ON CONFLICT(hash) DO UPDATE SET seq = excluded.seq, ts = excluded.ts";
@@ -57,7 +57,7 @@ impl SqlStore<'_> {
     /// Spilled dedup pairs (any number), in as few statements as the limit allows.
     pub(super) fn insert_spilled(&self, entries: &[Spilled]) -> StoreResult<()> {
         self.insert_chunked(entries, (SPILL, SPILL_ROW, SPILL_TAIL), |e| {
-            vec![format!("{:016x}", e.hash).into(), int(e.seq), int(e.at)]
+            vec![int(spill_key(e.hash)), int(e.seq), int(e.at)]
         })
     }
 
@@ -78,6 +78,12 @@ impl SqlStore<'_> {
         }
         Ok(())
     }
+}
+
+/// A spilled hash's key in `dedup_pairs`: its top 53 bits, a JavaScript-safe integer.
+/// (A match is confirmed against the stored event, as for the full hash.)
+pub(super) fn spill_key(hash: u64) -> u64 {
+    hash >> 11
 }
 
 fn statement(head: &str, row: &str, n: usize) -> String {

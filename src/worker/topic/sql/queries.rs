@@ -1,5 +1,6 @@
 //! The SQL of each [`Store`] method.
 
+use super::insert::spill_key;
 use super::{head, int, message, messages, opt, os, s, u, SqlStore, HEAD_COLS, MSG_COLS};
 use crate::core::store::*;
 use crate::core::{ConsumerId, Millis, Seq};
@@ -100,14 +101,17 @@ impl Store for SqlStore<'_> {
 
     fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>> {
         self.number(
-            "SELECT seq AS v FROM dedup_spill WHERE hash = ? AND ts >= ?",
-            vec![format!("{hash:016x}").into(), int(since)],
+            "SELECT seq AS v FROM dedup_pairs WHERE hash = ? AND ts >= ? \
+             UNION ALL SELECT seq AS v FROM dedup_spill WHERE hash = ? AND ts >= ? LIMIT 1",
+            vec![int(spill_key(hash)), int(since), format!("{hash:016x}").into(), int(since)],
         )
     }
 
     fn expire_spilled(&mut self, since: Millis) -> StoreResult<bool> {
+        self.write("DELETE FROM dedup_pairs WHERE ts < ?", vec![int(since)])?;
         self.write("DELETE FROM dedup_spill WHERE ts < ?", vec![int(since)])?;
-        Ok(self.row("SELECT 1 FROM dedup_spill LIMIT 1", vec![])?.is_some())
+        let left = "SELECT EXISTS (SELECT 1 FROM dedup_pairs) OR EXISTS (SELECT 1 FROM dedup_spill) AS v";
+        Ok(self.number(left, vec![])? == Some(1))
     }
 
     fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
