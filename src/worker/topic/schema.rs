@@ -2,15 +2,16 @@
 //! version (a channel row per name, a message row per finished message above a floor,
 //! a `requests` table).
 //!
-//! Indexes are few on purpose: every index entry is a row written. Pairs the dedup filter
-//! spills go in `dedup_pairs`, keyed by the top 53 bits of their hash (one B-tree, and an
-//! integer that crosses into JavaScript exactly); `dedup_spill`, keyed by the hash as hex
-//! text (a rowid table beside its key index), is what builds before 2026-12-02 wrote: it
-//! is still read and swept, so an upgraded topic forgets no pair, and empties itself
-//! within a dedup window. Message rows are the
+//! Indexes are few on purpose: every index entry is a row written. Message rows are the
 //! exception (first deliveries live in lease rows), so their indexes cost little.
 //! Checkpoints (up to 64 KiB) have their own table: a message row changes state often
 //! and stays small; its checkpoint is written only when a consumer saves one.
+//!
+//! Pairs the dedup filter spills go in `dedup_pairs`, keyed by the top 53 bits of their
+//! hash (one B-tree, and an integer that crosses into JavaScript exactly). `dedup_spill`,
+//! keyed by the hash as hex text (a rowid table beside its key index), is what earlier
+//! builds wrote (until 2026-12-01): it is still read and swept, so an upgraded topic
+//! forgets no pair, and it empties itself within a dedup window.
 
 use crate::core::store::RowState;
 use worker::{Result, SqlStorage};
