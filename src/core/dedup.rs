@@ -51,12 +51,23 @@ const BLOOM_PROBES: u64 = 3;
 /// about 1.6% of new pairs are looked up in the spill table for nothing; the rate grows
 /// with the spill rate, never past what the table lookup alone costs. Allocated only
 /// once a topic spills (1 MiB).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SpillBloom {
     current: Vec<u64>,
     previous: Vec<u64>,
     /// When `current` becomes `previous`.
     rotate_at: Millis,
+}
+
+impl std::fmt::Debug for SpillBloom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ones = |bits: &[u64]| bits.iter().map(|w| w.count_ones()).sum::<u32>();
+        f.debug_struct("SpillBloom")
+            .field("current_bits_set", &ones(&self.current))
+            .field("previous_bits_set", &ones(&self.previous))
+            .field("rotate_at", &self.rotate_at)
+            .finish()
+    }
 }
 
 impl SpillBloom {
