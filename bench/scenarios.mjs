@@ -27,6 +27,21 @@ export async function publishRate(target, conc, ms) {
   return n / ((now() - start) / 1000);
 }
 
+/**
+ * 2. Batches of `size` events to one topic that already took `warm` events in its dedup
+ * window (past ismld's `DEDUP_MEMORY_PAIRS`, 200,000, the pairs its filter forgets are
+ * spilled to storage; a busy topic's steady state): events/s over `count` more batches.
+ */
+export async function sustainedBatchRate(target, size, warm, count) {
+  const topic = topicName("sustained");
+  let n = 0;
+  const next = () => Array.from({ length: size }, () => event(n++));
+  for (let i = 0; i < warm / size; i++) await target.publishBatch(topic, next());
+  const start = now();
+  for (let i = 0; i < count; i++) await target.publishBatch(topic, next());
+  return (size * count) / ((now() - start) / 1000);
+}
+
 /** 2. Batched publishes of `size` events, `count` batches back to back: events/s. */
 export async function batchRate(target, size, count) {
   const topic = topicName("batch");
