@@ -202,17 +202,7 @@ fn a_delivery_keeps_the_event_text_through_to_its_action() {
     let event = r#"{ "specversion" : "1.0", "data": {"big": 12345678901234567890} }"#;
     let Ok(ServerMessage::Msg(d)) = ServerMessage::decode(&msg_frame(&h, event)) else { panic!() };
     assert_eq!(d.event, event, "the event is passed on byte for byte");
-    let action = Action::Deliver {
-        id: d.id,
-        seq: d.seq,
-        partition: d.partition,
-        attempt: d.attempt,
-        failures: d.failures,
-        deadline: d.deadline,
-        reply: d.reply,
-        checkpoint: d.checkpoint,
-        event: d.event,
-    };
+    let action = Action::from(d);
     let json = Action::list_json(&[action, Action::Connect]);
     assert!(
         json.contains(r#""event":{ "specversion" : "1.0", "data": {"big": 12345678901234567890} }"#),

@@ -2,6 +2,7 @@
 //! to do, and where it stands. Serialized as JSON for the wasm boundary (`"do"` tags;
 //! [`Action::list_json`]).
 
+use crate::proto::codec::Delivered;
 use serde::Serialize;
 
 /// Where the session stands.
@@ -126,6 +127,23 @@ pub enum Action {
         /// Human text.
         message: String,
     },
+}
+
+impl From<Delivered> for Action {
+    /// The handler run for a delivery.
+    fn from(d: Delivered) -> Action {
+        Action::Deliver {
+            id: d.id,
+            seq: d.seq,
+            partition: d.partition,
+            attempt: d.attempt,
+            failures: d.failures,
+            deadline: d.deadline,
+            reply: d.reply,
+            checkpoint: d.checkpoint,
+            event: d.event,
+        }
+    }
 }
 
 impl Action {

@@ -128,17 +128,7 @@ impl Session {
 
     fn deliver(&mut self, d: Delivered) -> Action {
         self.in_flight.insert(d.id.clone());
-        Action::Deliver {
-            id: d.id,
-            seq: d.seq,
-            partition: d.partition,
-            attempt: d.attempt,
-            failures: d.failures,
-            deadline: d.deadline,
-            reply: d.reply,
-            checkpoint: d.checkpoint,
-            event: d.event,
-        }
+        Action::from(d)
     }
 
     /// A text frame arrived.

@@ -66,6 +66,35 @@ pub fn not<E: Error>(what: &'static str) -> E {
     E::custom(what)
 }
 
+/// The scalar methods of a visitor for something that is only an object or a list: each
+/// fails with `$what`, naming no value (see [`not`]).
+macro_rules! only_maps_or_seqs {
+    ($what:literal) => {
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str($what)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err($crate::proto::flat::not($what))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Err($crate::proto::flat::not($what))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Err($crate::proto::flat::not($what))
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err($crate::proto::flat::not($what))
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err($crate::proto::flat::not($what))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Err($crate::proto::flat::not($what))
+        }
+    };
+}
+pub(crate) use only_maps_or_seqs;
+
 impl<'de> Deserialize<'de> for Member {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -134,27 +163,7 @@ impl<'de> Deserialize<'de> for Members {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = Members;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_bool<E: Error>(self, _: bool) -> Result<Members, E> {
-                Err(not("a JSON object was expected"))
-            }
-            fn visit_i64<E: Error>(self, _: i64) -> Result<Members, E> {
-                Err(not("a JSON object was expected"))
-            }
-            fn visit_u64<E: Error>(self, _: u64) -> Result<Members, E> {
-                Err(not("a JSON object was expected"))
-            }
-            fn visit_f64<E: Error>(self, _: f64) -> Result<Members, E> {
-                Err(not("a JSON object was expected"))
-            }
-            fn visit_str<E: Error>(self, _: &str) -> Result<Members, E> {
-                Err(not("a JSON object was expected"))
-            }
-            fn visit_unit<E: Error>(self) -> Result<Members, E> {
-                Err(not("a JSON object was expected"))
-            }
+            only_maps_or_seqs!("a JSON object was expected");
             fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Members, A::Error> {
                 Err(not("a JSON object was expected"))
             }
@@ -176,16 +185,8 @@ impl<'de> Deserialize<'de> for Members {
 /// if the text is not an object after all.
 pub fn members(object: &str) -> Option<Vec<(String, &str)>> {
     let b = object.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = skip_ws(b, i + 1);
     let mut out = Vec::new();
-    if b.get(i) == Some(&b'}') {
-        return Some(out);
-    }
-    loop {
+    items(b, b'{', b'}', |i| {
         if b.get(i) != Some(&b'"') {
             return None;
         }
@@ -195,41 +196,46 @@ pub fn members(object: &str) -> Option<Vec<(String, &str)>> {
             Some(k) if !k.contains('\\') => k.to_owned(),
             _ => serde_json::from_str::<Member>(raw_key).ok()?.text()?.to_owned(),
         };
-        i = skip_ws(b, key_end);
-        if b.get(i) != Some(&b':') {
+        let colon = skip_ws(b, key_end);
+        if b.get(colon) != Some(&b':') {
             return None;
         }
-        let start = skip_ws(b, i + 1);
+        let start = skip_ws(b, colon + 1);
         let end = value_end(b, start)?;
         out.push((key, object.get(start..end)?));
-        i = skip_ws(b, end);
-        match b.get(i) {
-            Some(b',') => i = skip_ws(b, i + 1),
-            Some(b'}') => return Some(out),
-            _ => return None,
-        }
-    }
+        Some(end)
+    })?;
+    Some(out)
 }
 
 /// The raw text of each element of a JSON array (valid JSON, as for [`members`]).
 pub fn elements(array: &str) -> Option<Vec<&str>> {
     let b = array.as_bytes();
+    let mut out = Vec::new();
+    items(b, b'[', b']', |i| {
+        let end = value_end(b, i)?;
+        out.push(array.get(i..end)?);
+        Some(end)
+    })?;
+    Some(out)
+}
+
+/// Walks the items of a container that opens with `open` and closes with `close`:
+/// `item(i)` reads the item starting at `i` and returns where it ends.
+fn items(b: &[u8], open: u8, close: u8, mut item: impl FnMut(usize) -> Option<usize>) -> Option<()> {
     let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'[') {
+    if b.get(i) != Some(&open) {
         return None;
     }
     i = skip_ws(b, i + 1);
-    let mut out = Vec::new();
-    if b.get(i) == Some(&b']') {
-        return Some(out);
+    if b.get(i) == Some(&close) {
+        return Some(());
     }
     loop {
-        let end = value_end(b, i)?;
-        out.push(array.get(i..end)?);
-        i = skip_ws(b, end);
+        i = skip_ws(b, item(i)?);
         match b.get(i) {
             Some(b',') => i = skip_ws(b, i + 1),
-            Some(b']') => return Some(out),
+            Some(c) if *c == close => return Some(()),
             _ => return None,
         }
     }

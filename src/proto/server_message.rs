@@ -2,7 +2,7 @@
 //! protocol"), without typed serde visitors (see [`Fields`]). `codec.rs` encodes the
 //! client's own frames.
 
-use super::flat::{self, not, Member};
+use super::flat::{self, not, only_maps_or_seqs, Member};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A server frame's fields, read without typed serde visitors: everything goes through
@@ -16,32 +16,6 @@ struct Fields {
     values: Vec<(String, Member)>,
     messages: Option<Vec<Fields>>,
     results: Option<Vec<Fields>>,
-}
-
-macro_rules! only_maps_or_seqs {
-    ($what:literal) => {
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str($what)
-        }
-        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Err(not($what))
-        }
-        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Err(not($what))
-        }
-        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Err(not($what))
-        }
-        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Err(not($what))
-        }
-        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Err(not($what))
-        }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Err(not($what))
-        }
-    };
 }
 
 impl<'de> Deserialize<'de> for Fields {
