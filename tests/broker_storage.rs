@@ -253,3 +253,43 @@ fn pairs_past_the_dedup_memory_stay_duplicates_and_new_pairs_read_no_spill_table
     assert!(seqs(&fresh).iter().all(|&(_, dup)| !dup));
     assert_eq!(lookups(&h), after, "and not once the window has passed");
 }
+
+#[test]
+fn a_busy_topic_keeps_at_most_two_windows_of_spilled_pairs_and_their_duplicates() {
+    let window = 1_000;
+    let mut h =
+        Harness::with_limits(Limits { dedup_memory_pairs: 10, dedup_window_ms: window, ..Limits::default() });
+    let dups = |answer: &Value| {
+        answer["results"].as_array().unwrap().iter().filter(|r| r["duplicate"] == true).count()
+    };
+    // 20 new pairs every 100 ms for 6 windows, a restart in the middle; each round also
+    // republishes the pairs of 900 ms before (still inside the window, long spilled).
+    let (mut most, mut rows_from) = (0, 0);
+    for round in 0..60 {
+        if round == 20 {
+            rows_from = h.store.rows_written;
+        }
+        h.advance(100);
+        if round == 30 {
+            h.restart();
+        }
+        let (status, fresh) = publish_batch(&mut h, round * 20, 20);
+        assert_eq!((status, dups(&fresh)), (201, 0), "round {round}: {fresh}");
+        if round >= 9 {
+            let (_, again) = publish_batch(&mut h, (round - 9) * 20, 20);
+            assert_eq!(dups(&again), 20, "round {round}: pairs of 900 ms before are duplicates: {again}");
+        }
+        most = most.max(h.store.spilled_pairs());
+    }
+    // A generation begins with the first spill a window after the one before began (11
+    // rounds of 20 pairs here), and the older one is emptied whole when it does: never
+    // more than two generations of pairs.
+    assert!(most <= 440, "at most {most} pairs spilled at once");
+    assert!(most >= 200, "spilling at all: {most}");
+    // Each new pair: its event row and its spill row. Emptying a table writes no row.
+    let per_event = (h.store.rows_written - rows_from) as f64 / (40.0 * 20.0);
+    assert!(per_event <= 2.01, "{per_event} rows written per event");
+    h.advance(2 * window + 1);
+    publish_batch(&mut h, 10_000, 1);
+    assert_eq!(h.store.spilled_pairs(), 0, "every pair left the window: both tables emptied");
+}

@@ -26,7 +26,7 @@
 //!   `pull.rs`: `settle` for pulled messages.
 //! - `flush.rs`: the end of every call (lease rows, channel rows, frames).
 //! - `timers.rs`: deadlines, deferrals, heartbeats, hello deadlines; `retention.rs`:
-//!   pruning; `admin.rs`: channel administration and stats; `dedup.rs`: the dedup window.
+//!   pruning; `admin.rs`: channel administration and stats; `dedup/`: the dedup window and its spill tables.
 //! - `channel.rs` and `consumer.rs`: a channel's and a socket's state in memory.
 //! - `filter/`: CloudEvents Subscriptions API filters and CESQL.
 //! - `store.rs` and `mem_store/`: the storage trait, its rows, and the in-memory store.

@@ -328,13 +328,19 @@ pub trait Store {
     fn oldest_prunable(&self, below: Seq) -> StoreResult<Option<Millis>>;
 
     // ---- dedup spill (pairs the in-memory filter forgot inside the window) ----
+    // Two spill tables (0 and 1), by generation: the broker spills into one and empties
+    // the other whole once every pair in it has left the window (see `core::dedup`).
 
-    /// Keeps spilled pair hashes (the latest seq wins for a hash spilled again).
-    fn spill(&mut self, entries: &[Spilled]) -> StoreResult<()>;
-    /// The seq of a spilled pair accepted at or after `since`.
+    /// Keeps spilled pair hashes in spill table `table` (the latest seq wins for a hash
+    /// spilled again).
+    fn spill(&mut self, table: u8, entries: &[Spilled]) -> StoreResult<()>;
+    /// The seq of the newest spilled pair with this hash accepted at or after `since`,
+    /// in either table.
     fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>>;
-    /// Deletes spilled pairs accepted before `since`; returns whether any is left.
-    fn expire_spilled(&mut self, since: Millis) -> StoreResult<bool>;
+    /// Deletes every pair in spill table `table`.
+    fn clear_spilled(&mut self, table: u8) -> StoreResult<()>;
+    /// Whether each spill table holds any pair.
+    fn spill_used(&self) -> StoreResult<[bool; 2]>;
 
     // ---- channels ----
 

@@ -100,6 +100,41 @@ test("idempotent publish beyond the pairs kept in memory, before and after a res
   }
 });
 
+test("spilled pairs are duplicates for the dedup window and no longer, across spill generations", async () => {
+  // A 1.5 s window and 3 pairs in memory: every batch spills, and a new spill generation
+  // begins (the older one emptied whole) about every window. What is under test is the
+  // window itself, so this test runs until it has passed, publishing all along.
+  const window = 1500;
+  const w = await startWorker({ vars: { DEDUP_MEMORY_PAIRS: "3", DEDUP_WINDOW_MS: String(window) } });
+  const topic = uniqueName("gens");
+  const batch = async (ids) => {
+    const r = await call(w.url, "POST", `/v1/topics/${topic}/events`, {
+      raw: JSON.stringify(ids.map((id) => cloudEvent(id, id))),
+      headers: { "content-type": "application/cloudevents-batch+json" },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.results.map((x) => x.duplicate);
+  };
+  try {
+    const t0 = Date.now();
+    assert.deepEqual(await batch(["a1", "a2", "a3", "a4", "a5", "a6"]), Array(6).fill(false));
+    let round = 0;
+    // Until three windows have passed: each round's pairs, then the previous round's again.
+    while (Date.now() - t0 < 3 * window + 200) {
+      const ids = [1, 2, 3, 4, 5, 6].map((i) => `r${round}-${i}`);
+      assert.deepEqual(await batch(ids), Array(6).fill(false), `round ${round}`);
+      if (round > 0) {
+        const before = [1, 2, 3, 4, 5, 6].map((i) => `r${round - 1}-${i}`);
+        assert.deepEqual(await batch(before), Array(6).fill(true), `round ${round}: the round before is inside the window`);
+      }
+      round += 1;
+    }
+    assert.deepEqual(await batch(["a1", "a6"]), [false, false], "pairs older than the window are new again");
+  } finally {
+    await w.stop();
+  }
+});
+
 test("an in-flight deadline still fires after a restart", async () => {
   const dir = tempDir();
   let w;

@@ -19,7 +19,7 @@ pub(super) type StoredMessage = (MessageHead, Option<String>);
 pub(super) enum Undo {
     Meta(String, Option<String>),
     Event(Seq, Option<EventRow>),
-    Spill(u64, Option<(Seq, Millis)>),
+    Spill((u8, u64), Option<(Seq, Millis)>),
     Channel(u32, Option<ChannelRow>),
     Message(MessageKey, Option<StoredMessage>),
     Lease((u32, u64), Option<LeaseRow>),
@@ -30,7 +30,8 @@ pub(super) enum Undo {
 pub struct MemStore {
     pub(super) meta: BTreeMap<String, String>,
     pub(super) events: BTreeMap<Seq, EventRow>,
-    pub(super) spill: BTreeMap<u64, (Seq, Millis)>,
+    /// Spilled dedup pairs by (spill table, hash).
+    pub(super) spill: BTreeMap<(u8, u64), (Seq, Millis)>,
     pub(super) channels: BTreeMap<u32, ChannelRow>,
     pub(super) messages: BTreeMap<MessageKey, StoredMessage>,
     pub(super) leases: BTreeMap<(u32, u64), LeaseRow>,
@@ -46,6 +47,11 @@ impl MemStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Dedup pairs held in the spill tables.
+    pub fn spilled_pairs(&self) -> usize {
+        self.spill.len()
     }
 
     /// Starts a transaction.

@@ -82,26 +82,37 @@ impl Store for MemStore {
         Ok(self.events.range(..below).find(|(s, _)| !pinned.contains(s)).map(|(_, e)| e.ts))
     }
 
-    fn spill(&mut self, entries: &[Spilled]) -> StoreResult<()> {
+    fn spill(&mut self, table: u8, entries: &[Spilled]) -> StoreResult<()> {
         for e in entries {
-            self.write(Undo::Spill(e.hash, self.spill.get(&e.hash).copied()))?;
-            self.spill.insert(e.hash, (e.seq, e.at));
+            let k = (table, e.hash);
+            self.write(Undo::Spill(k, self.spill.get(&k).copied()))?;
+            self.spill.insert(k, (e.seq, e.at));
         }
         Ok(())
     }
 
     fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>> {
         self.spill_lookups.set(self.spill_lookups.get() + 1);
-        Ok(self.spill.get(&hash).filter(|(_, ts)| *ts >= since).map(|(s, _)| *s))
+        let found = [0, 1].iter().filter_map(|&t| self.spill.get(&(t, hash))).filter(|(_, ts)| *ts >= since);
+        Ok(found.max_by_key(|(_, ts)| *ts).map(|(s, _)| *s))
     }
 
-    fn expire_spilled(&mut self, since: Millis) -> StoreResult<bool> {
-        let old: Vec<u64> = self.spill.iter().filter(|(_, (_, ts))| *ts < since).map(|(&h, _)| h).collect();
-        for h in old {
-            self.write(Undo::Spill(h, self.spill.get(&h).copied()))?;
-            self.spill.remove(&h);
+    fn clear_spilled(&mut self, table: u8) -> StoreResult<()> {
+        let keys: Vec<(u8, u64)> =
+            self.spill.range((table, 0)..=(table, u64::MAX)).map(|(&k, _)| k).collect();
+        let counted = self.rows_written;
+        for k in keys {
+            self.write(Undo::Spill(k, self.spill.get(&k).copied()))?;
+            self.spill.remove(&k);
         }
-        Ok(!self.spill.is_empty())
+        // As the SQL store empties it: a table dropped and made again counts no row.
+        self.rows_written = counted;
+        Ok(())
+    }
+
+    fn spill_used(&self) -> StoreResult<[bool; 2]> {
+        let used = |t: u8| self.spill.range((t, 0)..=(t, u64::MAX)).next().is_some();
+        Ok([used(0), used(1)])
     }
 
     fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
@@ -305,7 +316,7 @@ impl Store for MemStore {
             self.write(Undo::Event(s, self.events.get(&s).cloned()))?;
             self.events.remove(&s);
         }
-        let spills: Vec<u64> = self.spill.keys().copied().collect();
+        let spills: Vec<(u8, u64)> = self.spill.keys().copied().collect();
         for h in spills {
             self.write(Undo::Spill(h, self.spill.get(&h).copied()))?;
             self.spill.remove(&h);

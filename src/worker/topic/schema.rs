@@ -7,11 +7,12 @@
 //! Checkpoints (up to 64 KiB) have their own table: a message row changes state often
 //! and stays small; its checkpoint is written only when a consumer saves one.
 //!
-//! Pairs the dedup filter spills go in `dedup_pairs`, keyed by the top 53 bits of their
-//! hash (one B-tree, and an integer that crosses into JavaScript exactly). `dedup_spill`,
-//! keyed by the hash as hex text (a rowid table beside its key index), is what earlier
-//! builds wrote (until 2026-12-01): it is still read and swept, so an upgraded topic
-//! forgets no pair, and it empties itself within a dedup window.
+//! Pairs the dedup filter spills go in `dedup_pairs` and `dedup_pairs_1` (spill tables 0
+//! and 1, one generation each, emptied whole: `core::dedup`), keyed by the top 53 bits
+//! of their hash (one B-tree, and an integer that crosses into JavaScript exactly).
+//! `dedup_spill`, keyed by the hash as hex text (a rowid table beside its key index), is
+//! what earlier builds wrote (until 2026-12-01): it is still read, and emptied with
+//! table 0, so an upgraded topic forgets no pair.
 
 use crate::core::store::RowState;
 use worker::{Result, SqlStorage};
@@ -22,6 +23,7 @@ CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, source TEXT NOT NULL, eid TEXT NOT NULL, okey TEXT,
   deliver_at INTEGER, expires_at INTEGER, reply INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS dedup_pairs (hash INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dedup_pairs_1 (hash INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dedup_spill (hash TEXT PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
@@ -85,6 +87,17 @@ fn has_column(sql: &SqlStorage, table: &str, column: &str) -> Result<bool> {
     let rows: Vec<Name> =
         sql.exec(&format!("SELECT name FROM pragma_table_info('{table}')"), None)?.to_array()?;
     Ok(rows.iter().any(|r| r.name == column))
+}
+
+/// Empties `tables` by dropping and creating them again: no row written per row held
+/// (a `DELETE` counts one per row, a `DROP` none) and no scan. For the dedup spill tables,
+/// which hold millions of pairs on a busy topic.
+pub fn recreate(sql: &SqlStorage, tables: &[&str]) -> Result<()> {
+    for t in tables {
+        sql.exec(&format!("DROP TABLE IF EXISTS {t}"), None)?;
+    }
+    sql.exec(SCHEMA, None)?;
+    Ok(())
 }
 
 /// Creates the schema, upgrading a first-version topic in place (in the caller's

@@ -17,7 +17,9 @@ const COMMON_ROW: &str = "(?, ?, ?, ?, ?)";
 const FULL: &str =
     "INSERT INTO events (seq, ts, source, eid, okey, deliver_at, expires_at, reply, body) VALUES ";
 const FULL_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
-const SPILL: &str = "INSERT INTO dedup_pairs (hash, seq, ts) VALUES ";
+/// The two spill tables (see `core::dedup`).
+const SPILL: [&str; 2] =
+    ["INSERT INTO dedup_pairs (hash, seq, ts) VALUES ", "INSERT INTO dedup_pairs_1 (hash, seq, ts) VALUES "];
 const SPILL_ROW: &str = "(?, ?, ?)";
 /// A hash spilled again (a pair republished after the window) takes the newer seq.
 const SPILL_TAIL: &str = " ON CONFLICT(hash) DO UPDATE SET seq = excluded.seq, ts = excluded.ts";
@@ -54,9 +56,11 @@ impl SqlStore<'_> {
         })
     }
 
-    /// Spilled dedup pairs (any number), in as few statements as the limit allows.
-    pub(super) fn insert_spilled(&self, entries: &[Spilled]) -> StoreResult<()> {
-        self.insert_chunked(entries, (SPILL, SPILL_ROW, SPILL_TAIL), |e| {
+    /// Spilled dedup pairs (any number) into spill table `table`, in as few statements
+    /// as the limit allows.
+    pub(super) fn insert_spilled(&self, table: u8, entries: &[Spilled]) -> StoreResult<()> {
+        let head = SPILL[usize::from(table.min(1))];
+        self.insert_chunked(entries, (head, SPILL_ROW, SPILL_TAIL), |e| {
             vec![int(spill_key(e.hash)), int(e.seq), int(e.at)]
         })
     }
@@ -80,7 +84,7 @@ impl SqlStore<'_> {
     }
 }
 
-/// A spilled hash's key in `dedup_pairs`: its top 53 bits, a JavaScript-safe integer.
+/// A spilled hash's key in the spill tables: its top 53 bits, a JavaScript-safe integer.
 /// (A match is confirmed against the stored event, as for the full hash.)
 pub(super) fn spill_key(hash: u64) -> u64 {
     hash >> 11

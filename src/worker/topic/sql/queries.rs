@@ -95,23 +95,33 @@ impl Store for SqlStore<'_> {
             vec![int(below)])
     }
 
-    fn spill(&mut self, entries: &[Spilled]) -> StoreResult<()> {
-        self.insert_spilled(entries)
+    fn spill(&mut self, table: u8, entries: &[Spilled]) -> StoreResult<()> {
+        self.insert_spilled(table, entries)
     }
 
     fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>> {
+        let key = int(spill_key(hash));
         self.number(
-            "SELECT seq AS v FROM dedup_pairs WHERE hash = ? AND ts >= ? \
-             UNION ALL SELECT seq AS v FROM dedup_spill WHERE hash = ? AND ts >= ? LIMIT 1",
-            vec![int(spill_key(hash)), int(since), format!("{hash:016x}").into(), int(since)],
+            "SELECT seq AS v FROM (SELECT seq, ts FROM dedup_pairs WHERE hash = ? \
+             UNION ALL SELECT seq, ts FROM dedup_pairs_1 WHERE hash = ? \
+             UNION ALL SELECT seq, ts FROM dedup_spill WHERE hash = ?) WHERE ts >= ? ORDER BY ts DESC LIMIT 1",
+            vec![key.clone(), key, format!("{hash:016x}").into(), int(since)],
         )
     }
 
-    fn expire_spilled(&mut self, since: Millis) -> StoreResult<bool> {
-        self.write("DELETE FROM dedup_pairs WHERE ts < ?", vec![int(since)])?;
-        self.write("DELETE FROM dedup_spill WHERE ts < ?", vec![int(since)])?;
-        let left = "SELECT EXISTS (SELECT 1 FROM dedup_pairs) OR EXISTS (SELECT 1 FROM dedup_spill) AS v";
-        Ok(self.number(left, vec![])? == Some(1))
+    fn clear_spilled(&mut self, table: u8) -> StoreResult<()> {
+        // `dedup_spill` (earlier builds') goes with table 0, the one those builds spilled
+        // beside: its pairs are older than any pair of table 1.
+        let tables: &[&str] = if table == 0 { &["dedup_pairs", "dedup_spill"] } else { &["dedup_pairs_1"] };
+        schema::recreate(self.sql, tables).map_err(super::fail)
+    }
+
+    fn spill_used(&self) -> StoreResult<[bool; 2]> {
+        let used = |q: &str| Ok::<_, StoreError>(self.number(q, vec![])? == Some(1));
+        Ok([
+            used("SELECT EXISTS (SELECT 1 FROM dedup_pairs) OR EXISTS (SELECT 1 FROM dedup_spill) AS v")?,
+            used("SELECT EXISTS (SELECT 1 FROM dedup_pairs_1) AS v")?,
+        ])
     }
 
     fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
@@ -371,7 +381,17 @@ impl Store for SqlStore<'_> {
     }
 
     fn wipe(&mut self) -> StoreResult<()> {
-        for t in ["events", "channels", "messages", "checkpoints", "leases", "dedup_spill", "meta"] {
+        for t in [
+            "events",
+            "channels",
+            "messages",
+            "checkpoints",
+            "leases",
+            "dedup_pairs",
+            "dedup_pairs_1",
+            "dedup_spill",
+            "meta",
+        ] {
             self.write(&format!("DELETE FROM {t}"), vec![])?;
         }
         Ok(())

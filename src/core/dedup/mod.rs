@@ -8,13 +8,17 @@
 //! entries it had to forget while still inside the window, for the driver to keep in
 //! storage ("spilled"), and a lookup the filter cannot answer alone says so
 //! ([`Lookup::Unknown`]): the driver then looks among the spilled entries. Clock-free:
-//! time comes in as arguments. [`Dedup`] is the filter with its spill table in storage,
-//! and a Bloom filter of the spilled hashes ([`SpillBloom`]) so that a new pair is not
-//! looked up in that table either, unless the Bloom filter says it may be there.
+//! time comes in as arguments. [`Dedup`] is the filter with its spill tables in storage
+//! (two generations, emptied whole: [`SpillTables`]) and a Bloom filter of the spilled
+//! hashes ([`SpillBloom`]) so that a new pair is not looked up in those tables either,
+//! unless the Bloom filter says it may be there.
+
+mod spill;
 
 use super::store::{Store, StoreResult};
 use super::{Millis, Seq};
 use sha2::{Digest, Sha256};
+use spill::{SpillBloom, SpillTables};
 use std::collections::{HashMap, VecDeque};
 
 /// What the filter knows of a pair.
@@ -37,72 +41,6 @@ pub struct Spilled {
     pub hash: u64,
     /// The seq it was accepted as.
     pub seq: Seq,
-}
-
-/// Bits in each generation of a [`SpillBloom`] (512 KiB).
-const BLOOM_BITS: usize = 1 << 22;
-/// Bits set per hash.
-const BLOOM_PROBES: u64 = 3;
-
-/// A Bloom filter of spilled pair hashes, in two generations: entries go into the
-/// current one, which becomes the previous one every dedup window (and the previous one
-/// is dropped), so a pair spilled within the last window is always in one of them. It
-/// answers "certainly not spilled" or "maybe": with 400,000 spilled pairs in a window,
-/// about 1.6% of new pairs are looked up in the spill table for nothing; the rate grows
-/// with the spill rate, never past what the table lookup alone costs. Allocated only
-/// once a topic spills (1 MiB).
-#[derive(Clone)]
-pub struct SpillBloom {
-    current: Vec<u64>,
-    previous: Vec<u64>,
-    /// When `current` becomes `previous`.
-    rotate_at: Millis,
-}
-
-impl std::fmt::Debug for SpillBloom {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ones = |bits: &[u64]| bits.iter().map(|w| w.count_ones()).sum::<u32>();
-        f.debug_struct("SpillBloom")
-            .field("current_bits_set", &ones(&self.current))
-            .field("previous_bits_set", &ones(&self.previous))
-            .field("rotate_at", &self.rotate_at)
-            .finish()
-    }
-}
-
-impl SpillBloom {
-    fn new(now: Millis, window: Millis) -> Self {
-        SpillBloom {
-            current: vec![0; BLOOM_BITS / 64],
-            previous: vec![0; BLOOM_BITS / 64],
-            rotate_at: now.saturating_add(window),
-        }
-    }
-
-    /// The bit positions of `h` (double hashing over the pair hash, itself SHA-256).
-    fn probes(h: u64) -> impl Iterator<Item = usize> {
-        let step = h.rotate_left(32) | 1;
-        (0..BLOOM_PROBES).map(move |i| (h.wrapping_add(i.wrapping_mul(step)) as usize) % BLOOM_BITS)
-    }
-
-    fn insert(&mut self, h: u64) {
-        for b in Self::probes(h) {
-            self.current[b / 64] |= 1 << (b % 64);
-        }
-    }
-
-    fn may_contain(&self, h: u64) -> bool {
-        let has = |bits: &[u64]| Self::probes(h).all(|b| bits[b / 64] & (1 << (b % 64)) != 0);
-        has(&self.current) || has(&self.previous)
-    }
-
-    fn rotate(&mut self, now: Millis, window: Millis) {
-        while now >= self.rotate_at {
-            std::mem::swap(&mut self.current, &mut self.previous);
-            self.current.iter_mut().for_each(|w| *w = 0);
-            self.rotate_at = self.rotate_at.saturating_add(window.max(1));
-        }
-    }
 }
 
 /// Recently accepted pairs of one topic.
@@ -210,17 +148,16 @@ impl DedupFilter {
 
 /// The dedup state of one topic partition: the in-memory filter answers most lookups;
 /// the pairs it forgets while still inside the window are kept in the store's spill
-/// table, keyed by hash, and looked up there only when the filter cannot answer alone.
+/// tables, keyed by hash, and looked up there only when the filter cannot answer alone.
 /// A publish of a new pair thus reads nothing and writes only its event row.
 #[derive(Debug)]
 pub struct Dedup {
     filter: DedupFilter,
-    /// When to delete spilled pairs that left the window (`None`: nothing spilled).
-    sweep_at: Option<Millis>,
+    spill: SpillTables,
     /// The hashes spilled since this filter was made (once any is).
     bloom: Option<SpillBloom>,
     /// `bloom` knows every spilled pair accepted at or after this time: pairs spilled
-    /// before a restart (accepted before the load) are only in the table.
+    /// before a restart (accepted before the load) are only in the tables.
     bloom_since: Millis,
 }
 
@@ -228,8 +165,9 @@ impl Dedup {
     /// Loads the filter with the newest pairs (at most `capacity`) accepted since `since`.
     pub fn load(store: &mut dyn Store, now: Millis, since: Millis, capacity: usize) -> StoreResult<Dedup> {
         let capacity = capacity.max(1);
-        let left = store.expire_spilled(since)?;
-        let sweep_at = left.then_some(now);
+        let mut spill = SpillTables::load(store, now)?;
+        spill.expire(store, since)?;
+        let left = spill.used != [false; 2];
         let mut rows = store.recent_pairs(since, capacity + 1)?;
         // Newest first: past `capacity`, the filter knows only pairs accepted after the
         // first one it leaves out.
@@ -244,11 +182,11 @@ impl Dedup {
         for (source, id, seq, ts) in rows.into_iter().rev() {
             filter.insert(ts, &source, &id, seq);
         }
-        Ok(Dedup { filter, sweep_at, bloom: None, bloom_since: if left { now } else { 0 } })
+        Ok(Dedup { filter, spill, bloom: None, bloom_since: if left { now } else { 0 } })
     }
 
-    /// Forgets pairs accepted before `since`, and once per `window` deletes spilled
-    /// pairs that left it.
+    /// Forgets pairs accepted before `since`, and empties the spill tables whose pairs
+    /// all left the window.
     pub fn expire(
         &mut self,
         store: &mut dyn Store,
@@ -260,10 +198,7 @@ impl Dedup {
         if let Some(b) = self.bloom.as_mut() {
             b.rotate(now, window);
         }
-        if self.sweep_at.is_some_and(|t| now >= t) {
-            self.sweep_at = store.expire_spilled(since)?.then(|| now.saturating_add(window));
-        }
-        Ok(())
+        self.spill.expire(store, since)
     }
 
     /// The seq of the event accepted with (`source`, `id`) at or after `since`, if any
@@ -314,8 +249,7 @@ impl Dedup {
             }
         }
         if !spilled.is_empty() {
-            store.spill(&spilled)?;
-            self.sweep_at.get_or_insert(now.saturating_add(window));
+            self.spill.spill(store, now, now.saturating_sub(window), &spilled)?;
         }
         Ok(())
     }
@@ -358,22 +292,6 @@ mod tests {
         // Values computed with Python's hashlib: sha256(u64le(len(source)) + source + id)[..8].
         assert_eq!(pair_hash("", ""), 0x7a0b_81a1_f570_55af);
         assert_eq!(pair_hash("/s", "a"), 0x42e4_6ab4_ad49_df82);
-    }
-
-    #[test]
-    fn the_spill_bloom_keeps_every_hash_for_a_window_and_few_others() {
-        let mut b = SpillBloom::new(0, 100);
-        let inserted: Vec<u64> = (0..50_000u64).map(|i| pair_hash("/s", &i.to_string())).collect();
-        for &h in &inserted {
-            b.insert(h);
-        }
-        assert!(inserted.iter().all(|&h| b.may_contain(h)), "no false negative");
-        let others = (0..50_000u64).filter(|i| b.may_contain(pair_hash("/t", &i.to_string()))).count();
-        assert!(others < 50, "false positives: {others} of 50,000");
-        b.rotate(100, 100);
-        assert!(inserted.iter().all(|&h| b.may_contain(h)), "still there one window later");
-        b.rotate(250, 100);
-        assert!(!b.may_contain(inserted[0]) && b.rotate_at == 300, "gone after two");
     }
 
     #[test]
