@@ -331,12 +331,13 @@ pub trait Store {
     // Two spill tables (0 and 1), by generation: the broker spills into one and empties
     // the other whole once every pair in it has left the window (see `core::dedup`).
 
-    /// Keeps spilled pair hashes in spill table `table` (the latest seq wins for a hash
-    /// spilled again).
+    /// Keeps spilled pairs in spill table `table`. A store may keep fewer bits of the
+    /// hash than 64, never fewer entries: two pairs whose hashes it cannot tell apart
+    /// are both kept (each is confirmed against its event).
     fn spill(&mut self, table: u8, entries: &[Spilled]) -> StoreResult<()>;
-    /// The seq of the newest spilled pair with this hash accepted at or after `since`,
-    /// in either table.
-    fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>>;
+    /// The seqs of spilled pairs with this hash (or one the store cannot tell from it)
+    /// accepted at or after `since`, in either table, newest first.
+    fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Vec<Seq>>;
     /// Deletes every pair in spill table `table`.
     fn clear_spilled(&mut self, table: u8) -> StoreResult<()>;
     /// Whether each spill table holds any pair.

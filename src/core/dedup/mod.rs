@@ -209,9 +209,9 @@ impl Dedup {
         (source, id, hash): (&str, &str, u64),
         since: Millis,
     ) -> StoreResult<Option<Seq>> {
-        let candidate = match self.filter.lookup_hashed(hash, since) {
+        let candidates = match self.filter.lookup_hashed(hash, since) {
             Lookup::New => return Ok(None),
-            Lookup::Maybe(seq) => Some(seq),
+            Lookup::Maybe(seq) => vec![seq],
             Lookup::Unknown => {
                 let certainly_not =
                     since >= self.bloom_since && self.bloom.as_ref().is_none_or(|b| !b.may_contain(hash));
@@ -221,10 +221,12 @@ impl Dedup {
                 store.spilled(hash, since)?
             }
         };
-        match candidate {
-            Some(seq) if store.confirm_pair(seq, source, id, since)? => Ok(Some(seq)),
-            _ => Ok(None),
+        for seq in candidates {
+            if store.confirm_pair(seq, source, id, since)? {
+                return Ok(Some(seq));
+            }
         }
+        Ok(None)
     }
 
     /// Pairs held in memory.

@@ -195,16 +195,20 @@ mod tests {
             "the first generation's pairs (10, 60) are still inside the window"
         );
         let h = |i: u64| pair_hash("/s", &i.to_string());
-        assert_eq!(store.spilled(h(7), 20).unwrap(), Some(7), "found in the older table");
+        assert_eq!(store.spilled(h(7), 20).unwrap(), vec![7], "found in the older table");
         t.expire(&mut store, 61).unwrap();
         assert_eq!(store.spilled_pairs(), 15, "the older table's start is not past the window yet");
         // Every pair of the first table was accepted by 120, when the second began.
         t.spill(&mut store, 221, 121, &pairs(221, 15, 1)).unwrap();
         assert_eq!(t.current, first, "back to the first table, emptied first");
         assert_eq!(store.spilled_pairs(), 6);
-        assert_eq!(store.spilled(h(7), 0).unwrap(), None);
-        assert_eq!(store.spilled(h(12), 121).unwrap(), None, "outside the window, though still stored");
-        assert_eq!(store.spilled(h(12), 120).unwrap(), Some(12));
+        assert_eq!(store.spilled(h(7), 0).unwrap(), Vec::<u64>::new());
+        assert_eq!(
+            store.spilled(h(12), 121).unwrap(),
+            Vec::<u64>::new(),
+            "outside the window, though still stored"
+        );
+        assert_eq!(store.spilled(h(12), 120).unwrap(), vec![12]);
         // Quiet: both tables empty once their newest pair left the window.
         t.expire(&mut store, 222).unwrap();
         assert_eq!(store.spilled_pairs(), 0);
@@ -225,5 +229,15 @@ mod tests {
         assert_eq!(store.spilled_pairs(), 5);
         let again = SpillTables::load(&store, 250).unwrap();
         assert_eq!((again.current, again.current_since, again.used), (1, 210, [true, true]));
+    }
+
+    #[test]
+    fn two_pairs_under_one_hash_are_both_kept_newest_first() {
+        let mut store = MemStore::new();
+        let one = |at, seq| Spilled { at, hash: 5, seq };
+        store.spill(0, &[one(1, 1)]).unwrap();
+        store.spill(1, &[one(2, 2), one(3, 3)]).unwrap();
+        assert_eq!(store.spilled(5, 0).unwrap(), vec![3, 2, 1]);
+        assert_eq!(store.spilled(5, 2).unwrap(), vec![3, 2]);
     }
 }

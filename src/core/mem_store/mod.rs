@@ -19,7 +19,7 @@ pub(super) type StoredMessage = (MessageHead, Option<String>);
 pub(super) enum Undo {
     Meta(String, Option<String>),
     Event(Seq, Option<EventRow>),
-    Spill((u8, u64), Option<(Seq, Millis)>),
+    Spill((u8, u64, Seq), Option<Millis>),
     Channel(u32, Option<ChannelRow>),
     Message(MessageKey, Option<StoredMessage>),
     Lease((u32, u64), Option<LeaseRow>),
@@ -30,8 +30,8 @@ pub(super) enum Undo {
 pub struct MemStore {
     pub(super) meta: BTreeMap<String, String>,
     pub(super) events: BTreeMap<Seq, EventRow>,
-    /// Spilled dedup pairs by (spill table, hash).
-    pub(super) spill: BTreeMap<(u8, u64), (Seq, Millis)>,
+    /// Spilled dedup pairs' acceptance times by (spill table, hash, seq).
+    pub(super) spill: BTreeMap<(u8, u64, Seq), Millis>,
     pub(super) channels: BTreeMap<u32, ChannelRow>,
     pub(super) messages: BTreeMap<MessageKey, StoredMessage>,
     pub(super) leases: BTreeMap<(u32, u64), LeaseRow>,

@@ -84,22 +84,28 @@ impl Store for MemStore {
 
     fn spill(&mut self, table: u8, entries: &[Spilled]) -> StoreResult<()> {
         for e in entries {
-            let k = (table, e.hash);
+            let k = (table, e.hash, e.seq);
             self.write(Undo::Spill(k, self.spill.get(&k).copied()))?;
-            self.spill.insert(k, (e.seq, e.at));
+            self.spill.insert(k, e.at);
         }
         Ok(())
     }
 
-    fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>> {
+    fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Vec<Seq>> {
         self.spill_lookups.set(self.spill_lookups.get() + 1);
-        let found = [0, 1].iter().filter_map(|&t| self.spill.get(&(t, hash))).filter(|(_, ts)| *ts >= since);
-        Ok(found.max_by_key(|(_, ts)| *ts).map(|(s, _)| *s))
+        let mut found: Vec<(Millis, Seq)> = [0, 1]
+            .iter()
+            .flat_map(|&t| self.spill.range((t, hash, 0)..=(t, hash, Seq::MAX)))
+            .filter(|(_, &ts)| ts >= since)
+            .map(|(&(_, _, seq), &ts)| (ts, seq))
+            .collect();
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        Ok(found.into_iter().map(|(_, seq)| seq).collect())
     }
 
     fn clear_spilled(&mut self, table: u8) -> StoreResult<()> {
-        let keys: Vec<(u8, u64)> =
-            self.spill.range((table, 0)..=(table, u64::MAX)).map(|(&k, _)| k).collect();
+        let keys: Vec<(u8, u64, Seq)> =
+            self.spill.range((table, 0, 0)..=(table, u64::MAX, Seq::MAX)).map(|(&k, _)| k).collect();
         let counted = self.rows_written;
         for k in keys {
             self.write(Undo::Spill(k, self.spill.get(&k).copied()))?;
@@ -111,7 +117,7 @@ impl Store for MemStore {
     }
 
     fn spill_used(&self) -> StoreResult<[bool; 2]> {
-        let used = |t: u8| self.spill.range((t, 0)..=(t, u64::MAX)).next().is_some();
+        let used = |t: u8| self.spill.range((t, 0, 0)..=(t, u64::MAX, Seq::MAX)).next().is_some();
         Ok([used(0), used(1)])
     }
 
@@ -316,7 +322,7 @@ impl Store for MemStore {
             self.write(Undo::Event(s, self.events.get(&s).cloned()))?;
             self.events.remove(&s);
         }
-        let spills: Vec<(u8, u64)> = self.spill.keys().copied().collect();
+        let spills: Vec<(u8, u64, Seq)> = self.spill.keys().copied().collect();
         for h in spills {
             self.write(Undo::Spill(h, self.spill.get(&h).copied()))?;
             self.spill.remove(&h);

@@ -7,12 +7,13 @@
 //! Checkpoints (up to 64 KiB) have their own table: a message row changes state often
 //! and stays small; its checkpoint is written only when a consumer saves one.
 //!
-//! Pairs the dedup filter spills go in `dedup_pairs` and `dedup_pairs_1` (spill tables 0
-//! and 1, one generation each, emptied whole: `core::dedup`), keyed by the top 53 bits
-//! of their hash (one B-tree, and an integer that crosses into JavaScript exactly).
-//! `dedup_spill`, keyed by the hash as hex text (a rowid table beside its key index), is
-//! what earlier builds wrote (until 2026-12-01): it is still read, and emptied with
-//! table 0, so an upgraded topic forgets no pair.
+//! Pairs the dedup filter spills go in `dedup_gen_0` and `dedup_gen_1` (spill tables 0
+//! and 1, one generation each, dropped whole: `core::dedup`), keyed by the top 53 bits
+//! of their hash (an integer that crosses into JavaScript exactly) and their seq, so two
+//! pairs whose keys match are both kept (each is confirmed against its event). Earlier
+//! builds (until 2026-12-01) wrote `dedup_pairs` (keyed by the 53 bits alone: a pair
+//! could replace another) and before it `dedup_spill` (the hash as hex text): both are
+//! still read, and dropped with table 0, so an upgraded topic forgets no pair.
 
 use crate::core::store::RowState;
 use worker::{Result, SqlStorage};
@@ -22,8 +23,11 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, source TEXT NOT NULL, eid TEXT NOT NULL, okey TEXT,
   deliver_at INTEGER, expires_at INTEGER, reply INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dedup_gen_0 (
+  hash INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (hash, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dedup_gen_1 (
+  hash INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (hash, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dedup_pairs (hash INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS dedup_pairs_1 (hash INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dedup_spill (hash TEXT PRIMARY KEY, seq INTEGER NOT NULL, ts INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (

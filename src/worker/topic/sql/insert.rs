@@ -2,11 +2,10 @@
 //! statement per event (each `exec` costs the runtime a call, a statement lookup and a
 //! cursor whatever it writes). Durable Object SQLite binds at most 100 parameters per
 //! statement, so an event with only the common columns (no ordering key, deferral,
-//! expiry or reply mark: 5 parameters) goes 20 to a statement, any other (9) 11. The dedup
-//! filter's spilled pairs (3) go 33 to a statement.
+//! expiry or reply mark: 5 parameters) goes 20 to a statement, any other (9) 11.
 
 use super::{int, opt, SqlStore};
-use crate::core::store::{EventRow, Spilled, StoreResult};
+use crate::core::store::{EventRow, StoreResult};
 use worker::SqlStorageValue as V;
 
 /// Most parameters Durable Object SQLite binds in one statement.
@@ -17,12 +16,6 @@ const COMMON_ROW: &str = "(?, ?, ?, ?, ?)";
 const FULL: &str =
     "INSERT INTO events (seq, ts, source, eid, okey, deliver_at, expires_at, reply, body) VALUES ";
 const FULL_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
-/// The two spill tables (see `core::dedup`).
-const SPILL: [&str; 2] =
-    ["INSERT INTO dedup_pairs (hash, seq, ts) VALUES ", "INSERT INTO dedup_pairs_1 (hash, seq, ts) VALUES "];
-const SPILL_ROW: &str = "(?, ?, ?)";
-/// A hash spilled again (a pair republished after the window) takes the newer seq.
-const SPILL_TAIL: &str = " ON CONFLICT(hash) DO UPDATE SET seq = excluded.seq, ts = excluded.ts";
 
 fn common(e: &EventRow) -> bool {
     e.key.is_none() && e.deliver_at.is_none() && e.expires_at.is_none() && !e.reply
@@ -32,7 +25,7 @@ impl SqlStore<'_> {
     /// Inserts `rows` (any number) in as few statements as the parameter limit allows.
     pub(super) fn insert_rows(&self, rows: &[EventRow]) -> StoreResult<()> {
         let (plain, full): (Vec<&EventRow>, Vec<&EventRow>) = rows.iter().partition(|e| common(e));
-        self.insert_chunked(&plain, (COMMON, COMMON_ROW, ""), |e| {
+        self.insert_chunked(&plain, (COMMON, COMMON_ROW), |e| {
             vec![
                 int(e.seq),
                 int(e.ts),
@@ -41,7 +34,7 @@ impl SqlStore<'_> {
                 e.body.as_str().into(),
             ]
         })?;
-        self.insert_chunked(&full, (FULL, FULL_ROW, ""), |e| {
+        self.insert_chunked(&full, (FULL, FULL_ROW), |e| {
             vec![
                 int(e.seq),
                 int(e.ts),
@@ -56,38 +49,21 @@ impl SqlStore<'_> {
         })
     }
 
-    /// Spilled dedup pairs (any number) into spill table `table`, in as few statements
-    /// as the limit allows.
-    pub(super) fn insert_spilled(&self, table: u8, entries: &[Spilled]) -> StoreResult<()> {
-        let head = SPILL[usize::from(table.min(1))];
-        self.insert_chunked(entries, (head, SPILL_ROW, SPILL_TAIL), |e| {
-            vec![int(spill_key(e.hash)), int(e.seq), int(e.at)]
-        })
-    }
-
     /// `rows` in statements of `head`, as many `row` placeholders as the parameter limit
-    /// allows (each bound to the `values` of its row), then `tail`.
-    fn insert_chunked<T>(
+    /// allows (each bound to the `values` of its row).
+    pub(super) fn insert_chunked<T>(
         &self,
         rows: &[T],
-        (head, row, tail): (&str, &str, &str),
+        (head, row): (&str, &str),
         values: impl Fn(&T) -> Vec<V>,
     ) -> StoreResult<()> {
         let width = row.matches('?').count();
         for chunk in rows.chunks(MAX_PARAMS / width) {
             let bound = chunk.iter().flat_map(&values).collect();
-            let mut q = statement(head, row, chunk.len());
-            q.push_str(tail);
-            self.write(&q, bound)?;
+            self.write(&statement(head, row, chunk.len()), bound)?;
         }
         Ok(())
     }
-}
-
-/// A spilled hash's key in the spill tables: its top 53 bits, a JavaScript-safe integer.
-/// (A match is confirmed against the stored event, as for the full hash.)
-pub(super) fn spill_key(hash: u64) -> u64 {
-    hash >> 11
 }
 
 fn statement(head: &str, row: &str, n: usize) -> String {

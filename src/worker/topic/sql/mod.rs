@@ -8,6 +8,7 @@
 
 mod insert;
 mod queries;
+mod spill;
 
 use super::schema::state_of;
 use crate::core::store::*;

@@ -1,6 +1,5 @@
 //! The SQL of each [`Store`] method.
 
-use super::insert::spill_key;
 use super::{head, int, message, messages, opt, os, s, u, SqlStore, HEAD_COLS, MSG_COLS};
 use crate::core::store::*;
 use crate::core::{ConsumerId, Millis, Seq};
@@ -99,29 +98,16 @@ impl Store for SqlStore<'_> {
         self.insert_spilled(table, entries)
     }
 
-    fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Option<Seq>> {
-        let key = int(spill_key(hash));
-        self.number(
-            "SELECT seq AS v FROM (SELECT seq, ts FROM dedup_pairs WHERE hash = ? \
-             UNION ALL SELECT seq, ts FROM dedup_pairs_1 WHERE hash = ? \
-             UNION ALL SELECT seq, ts FROM dedup_spill WHERE hash = ?) WHERE ts >= ? ORDER BY ts DESC LIMIT 1",
-            vec![key.clone(), key, format!("{hash:016x}").into(), int(since)],
-        )
+    fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Vec<Seq>> {
+        self.spilled_seqs(hash, since)
     }
 
     fn clear_spilled(&mut self, table: u8) -> StoreResult<()> {
-        // `dedup_spill` (earlier builds') goes with table 0, the one those builds spilled
-        // beside: its pairs are older than any pair of table 1.
-        let tables: &[&str] = if table == 0 { &["dedup_pairs", "dedup_spill"] } else { &["dedup_pairs_1"] };
-        schema::recreate(self.sql, tables).map_err(super::fail)
+        self.drop_spill_table(table)
     }
 
     fn spill_used(&self) -> StoreResult<[bool; 2]> {
-        let used = |q: &str| Ok::<_, StoreError>(self.number(q, vec![])? == Some(1));
-        Ok([
-            used("SELECT EXISTS (SELECT 1 FROM dedup_pairs) OR EXISTS (SELECT 1 FROM dedup_spill) AS v")?,
-            used("SELECT EXISTS (SELECT 1 FROM dedup_pairs_1) AS v")?,
-        ])
+        self.spill_tables_used()
     }
 
     fn channels(&self) -> StoreResult<Vec<ChannelRow>> {
@@ -387,8 +373,9 @@ impl Store for SqlStore<'_> {
             "messages",
             "checkpoints",
             "leases",
+            "dedup_gen_0",
+            "dedup_gen_1",
             "dedup_pairs",
-            "dedup_pairs_1",
             "dedup_spill",
             "meta",
         ] {
