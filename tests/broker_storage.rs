@@ -293,3 +293,24 @@ fn a_busy_topic_keeps_at_most_two_windows_of_spilled_pairs_and_their_duplicates(
     publish_batch(&mut h, 10_000, 1);
     assert_eq!(h.store.spilled_pairs(), 0, "every pair left the window: both tables emptied");
 }
+
+#[test]
+fn a_smaller_dedup_memory_after_a_restart_forgets_no_pair_of_the_window() {
+    let mut h = Harness::with_limits(Limits { dedup_memory_pairs: 50, ..Limits::default() });
+    let dups = |answer: &Value| {
+        answer["results"].as_array().unwrap().iter().filter(|r| r["duplicate"] == true).count()
+    };
+    let (status, _) = publish_batch(&mut h, 0, 60); // 10 pairs spilled, 50 in memory
+    assert_eq!(status, 201);
+    assert_eq!(h.store.spilled_pairs(), 10);
+    h.limits.dedup_memory_pairs = 20;
+    h.restart();
+    let (_, again) = publish_batch(&mut h, 0, 60);
+    assert_eq!(dups(&again), 60, "every pair of the window is still a duplicate: {again}");
+    assert_eq!(h.store.spilled_pairs(), 40, "the 30 pairs the new memory cannot hold were spilled at start");
+    // A larger memory again: the spilled pairs are read back, nothing is lost either.
+    h.limits.dedup_memory_pairs = 100;
+    h.restart();
+    let (_, again) = publish_batch(&mut h, 0, 60);
+    assert_eq!(dups(&again), 60, "{again}");
+}

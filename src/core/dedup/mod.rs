@@ -161,23 +161,43 @@ pub struct Dedup {
     bloom_since: Millis,
 }
 
+/// The meta row of the capacity the filter was last loaded with.
+const CAPACITY_META: &str = "dedup_memory_pairs";
+
 impl Dedup {
     /// Loads the filter with the newest pairs (at most `capacity`) accepted since `since`.
     pub fn load(store: &mut dyn Store, now: Millis, since: Millis, capacity: usize) -> StoreResult<Dedup> {
         let capacity = capacity.max(1);
         let mut spill = SpillTables::load(store, now)?;
         spill.expire(store, since)?;
-        let left = spill.used != [false; 2];
-        let mut rows = store.recent_pairs(since, capacity + 1)?;
+        // Pairs past the capacity the previous run held were spilled by it; if it held
+        // more than this one will, the ones in between are spilled now. Unrecorded, it
+        // was the default (limits can only be lowered from it): a topic on the default
+        // writes no row for this.
+        let most = crate::proto::Limits::default().dedup_memory_pairs;
+        let held = store.meta(CAPACITY_META)?.and_then(|v| v.parse::<usize>().ok()).unwrap_or(most);
+        if held != capacity {
+            store.set_meta(CAPACITY_META, &capacity.to_string())?;
+        }
+        let held = held.max(capacity);
+        let mut rows = store.recent_pairs(since, held + 1)?;
         // Newest first: past `capacity`, the filter knows only pairs accepted after the
         // first one it leaves out.
         let complete_since = if rows.len() > capacity {
             let left_out = rows[capacity].3;
+            let forgot: Vec<Spilled> = rows[capacity..rows.len().min(held)]
+                .iter()
+                .map(|(source, id, seq, ts)| Spilled { at: *ts, hash: pair_hash(source, id), seq: *seq })
+                .collect();
+            if !forgot.is_empty() {
+                spill.spill(store, now, since, &forgot)?;
+            }
             rows.truncate(capacity);
             left_out.saturating_add(1)
         } else {
             0
         };
+        let left = spill.used != [false; 2];
         let mut filter = DedupFilter::new(capacity, complete_since);
         for (source, id, seq, ts) in rows.into_iter().rev() {
             filter.insert(ts, &source, &id, seq);
