@@ -68,3 +68,30 @@ fn publisher_sockets_and_other_channels_are_not_listed() {
     assert_eq!(attached(&mut h, "x").len(), 1);
     assert_eq!(attached(&mut h, "y").len(), 1);
 }
+
+#[test]
+fn expired_events_leave_depth_before_the_cursor_reaches_them() {
+    let mut h = Harness::new();
+    h.http("PUT", "/v1/topics/t/channels/c", json!({}));
+    for (i, ttl) in [Some("1000"), None, Some("1000"), Some("5000"), None].into_iter().enumerate() {
+        let query: Vec<(&str, &str)> = ttl.map(|t| ("ttl_ms", t)).into_iter().collect();
+        let body = json!({ "n": i }).to_string();
+        let (status, _) =
+            h.http_raw("POST", "/v1/topics/t/events", &query, Some("application/json"), body.as_bytes());
+        assert_eq!(status, 201);
+    }
+    let depth = |h: &mut Harness| {
+        let s = h.stats("c");
+        (s["depth"].as_u64().unwrap(), s["ready"].as_u64().unwrap(), s["expired_total"].as_u64().unwrap())
+    };
+    assert_eq!(depth(&mut h), (5, 5, 0));
+    h.advance(1_000);
+    assert_eq!(depth(&mut h), (3, 3, 0), "two expired, not delivered yet: out of depth already");
+    h.advance(4_000);
+    assert_eq!(depth(&mut h), (2, 2, 0));
+    let c = h.consumer("c", json!({ "max_in_flight": 10 }));
+    assert_eq!(h.seqs(c), vec![2, 5], "only what had no expiry is delivered");
+    assert_eq!(depth(&mut h), (2, 0, 3), "in flight; the expired ones counted once the cursor passed them");
+    let (status, seek) = h.http("POST", "/v1/topics/t/channels/c/seek", json!({ "seq": 1 }));
+    assert_eq!((status, seek["ready"].as_u64()), (200, Some(2)), "a seek counts only what can be delivered");
+}

@@ -90,6 +90,9 @@ pub struct Broker {
     pub(super) pruned_total: u64,
     /// The highest seq ever pruned: below it, the stored events may have holes.
     pub(super) max_pruned: Seq,
+    /// The first event stored with an expiry time (0: none ever was): channel stats count
+    /// the expired events at or after it that no cursor has passed yet.
+    pub(super) expiry_from: Seq,
     pub(super) channels: BTreeMap<u32, Channel>,
     pub(super) by_name: HashMap<String, u32>,
     pub(super) next_channel: u32,
@@ -138,6 +141,7 @@ impl Broker {
             head: 0,
             pruned_total: 0,
             max_pruned: 0,
+            expiry_from: 0,
             channels: BTreeMap::new(),
             by_name: HashMap::new(),
             next_channel: 1,

@@ -80,7 +80,7 @@ impl Broker {
                         format!("no topic {topic}"),
                     )));
                 }
-                Ok(Answer::json(200, &self.topic_stats(store, topic)?))
+                Ok(Answer::json(200, &self.topic_stats(now, store, topic)?))
             }
             Operation::Topic(TopicOp::Delete) => {
                 self.delete_topic(store)?;
@@ -224,7 +224,8 @@ impl Broker {
             let secret = push.as_ref().and_then(|p| p.secret.clone());
             let new = NewChannel { from_seq: body.from_seq, filter, push, secret_given };
             let created = tri!(self.create_channel(now, store, topic, name, new)?);
-            let Some(mut stats) = self.channel_stats(store)?.into_iter().find(|s| s.channel == name.as_str())
+            let Some(mut stats) =
+                self.channel_stats(now, store)?.into_iter().find(|s| s.channel == name.as_str())
             else {
                 return Ok(Answer::error(&ApiError::new(ErrorCode::NotFound, format!("no channel {name}"))));
             };
@@ -244,7 +245,7 @@ impl Broker {
             }
             (ChannelOp::Pause | ChannelOp::Unpause, _) => {
                 self.set_paused(now, store, id, op == ChannelOp::Pause)?;
-                self.channel_answer(store, 200, name)
+                self.channel_answer(now, store, 200, name)
             }
             (ChannelOp::Seek, Input::Seek(to)) => {
                 let target = match to {
@@ -310,8 +311,14 @@ impl Broker {
         Ok(Answer::json(200, &DeadLetters { messages, cursor: next.map(|s| message_id(p, s)) }))
     }
 
-    fn channel_answer(&self, store: &dyn Store, status: u16, name: &ChannelName) -> StoreResult<Answer> {
-        let stats = self.channel_stats(store)?;
+    fn channel_answer(
+        &self,
+        now: Millis,
+        store: &dyn Store,
+        status: u16,
+        name: &ChannelName,
+    ) -> StoreResult<Answer> {
+        let stats = self.channel_stats(now, store)?;
         match stats.into_iter().find(|s| s.channel == name.as_str()) {
             Some(s) => Ok(Answer::json(status, &s)),
             None => Ok(Answer::error(&ApiError::new(ErrorCode::NotFound, format!("no channel {name}")))),

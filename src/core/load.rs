@@ -42,6 +42,7 @@ impl Broker {
         }
         b.pruned_total = meta_u64(store, "pruned_total")?;
         b.max_pruned = meta_u64(store, "max_pruned")?;
+        b.expiry_from = meta_u64(store, "expiry_from")?;
         b.head = store.max_seq()?.unwrap_or(0).max(meta_u64(store, "head")?);
         for row in store.channels()? {
             let counts = store.row_counts(row.id)?;

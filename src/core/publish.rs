@@ -140,6 +140,12 @@ impl Broker {
         if let Some(d) = self.dedup.as_mut() {
             d.accepted(store, now, window, &pairs)?;
         }
+        if self.expiry_from == 0 {
+            if let Some(first) = rows.iter().find(|r| r.expires_at.is_some()) {
+                self.expiry_from = first.seq;
+                store.set_meta("expiry_from", &first.seq.to_string())?;
+            }
+        }
         if !self.channels.is_empty() {
             self.fresh_bodies.extend(rows.into_iter().map(|r| (r.seq, (r.body, r.reply))));
         }

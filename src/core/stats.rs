@@ -4,21 +4,18 @@
 use super::broker::Broker;
 use super::channel::Channel;
 use super::store::{Store, StoreResult};
+use super::{Millis, Seq};
 use crate::proto::http::{AttachedConsumer, ChannelStats, TopicStats};
 
 impl Broker {
-    /// Stats of every channel, by name.
-    pub(super) fn channel_stats(&self, store: &dyn Store) -> StoreResult<Vec<ChannelStats>> {
+    /// Stats of every channel, by name, at `now`.
+    pub(super) fn channel_stats(&self, now: Millis, store: &dyn Store) -> StoreResult<Vec<ChannelStats>> {
         let mut names: Vec<(&String, &u32)> = self.by_name.iter().collect();
         names.sort();
         let mut out = Vec::with_capacity(names.len());
         for (_, id) in names {
             let Some(c) = self.channels.get(id) else { continue };
-            let fresh = if c.row.cursor > self.max_pruned {
-                (self.head + 1).saturating_sub(c.row.cursor)
-            } else {
-                store.count_events_from(c.row.cursor)?
-            };
+            let fresh = self.live_events_from(now, store, c.row.cursor)?;
             let mut stats = c.stats(self.head, fresh);
             stats.attached = self.attached(c);
             out.push(stats);
@@ -26,15 +23,34 @@ impl Broker {
         Ok(out)
     }
 
+    /// Stored events at or after `from` that may still be delivered: expired ones never
+    /// will, so they are not in a channel's `depth` even before its cursor passes them
+    /// (they are counted in `expired_total` then). Expiry is read from storage only on
+    /// topics that ever stored an expiry time.
+    pub(super) fn live_events_from(&self, now: Millis, store: &dyn Store, from: Seq) -> StoreResult<u64> {
+        let stored = if from > self.max_pruned {
+            (self.head + 1).saturating_sub(from)
+        } else {
+            store.count_events_from(from)?
+        };
+        let first = from.max(self.expiry_from);
+        let expired = if self.expiry_from > 0 && self.head >= first {
+            store.count_expired_from(first, now)?
+        } else {
+            0
+        };
+        Ok(stored.saturating_sub(expired))
+    }
+
     /// `GET /v1/topics/{topic}`.
-    pub(super) fn topic_stats(&self, store: &dyn Store, topic: &str) -> StoreResult<TopicStats> {
+    pub(super) fn topic_stats(&self, now: Millis, store: &dyn Store, topic: &str) -> StoreResult<TopicStats> {
         Ok(TopicStats {
             topic: topic.to_owned(),
             seq: self.head,
             retained: self.retained(),
             partition: (self.partition.count > 1).then_some(self.partition.index),
             partitions: self.partition.count,
-            channels: self.channel_stats(store)?,
+            channels: self.channel_stats(now, store)?,
         })
     }
 

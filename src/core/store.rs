@@ -315,6 +315,8 @@ pub trait Store {
     fn event_at_or_after(&self, from: Seq) -> StoreResult<Option<(Seq, Millis)>>;
     /// How many events are stored with seq >= `from`.
     fn count_events_from(&self, from: Seq) -> StoreResult<u64>;
+    /// How many of them expired by `now` (an expiry time at or before it).
+    fn count_expired_from(&self, from: Seq, now: Millis) -> StoreResult<u64>;
     /// (source, id, seq, ts) of stored events accepted at or after `since`, newest first,
     /// at most `limit`.
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>>;

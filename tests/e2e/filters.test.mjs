@@ -145,6 +145,21 @@ test("expiry: skipped before delivery and after a requeue, counted in expired_to
   c.close();
 });
 
+test("expiry: expired events leave depth before any consumer reaches them", async () => {
+  const topic = uniqueName("ttldepth");
+  await call(w.url, "PUT", `/v1/topics/${enc(topic)}/channels/c`);
+  const pub = (data, q) =>
+    call(w.url, "POST", `/v1/topics/${enc(topic)}/events${q}`, { raw: JSON.stringify(data), headers: { "content-type": "application/json" } });
+  for (const [n, q] of [[1, "?ttl_ms=300"], [2, ""], [3, "?ttl_ms=300"]]) assert.equal((await pub({ n }, q)).status, 201);
+  const stats = async () => (await call(w.url, "GET", `/v1/topics/${enc(topic)}`)).body.channels[0];
+  assert.equal((await stats()).depth, 3);
+  // No consumer, so nothing passes the channel's cursor: depth drops as the two expire.
+  const deadline = Date.now() + 10_000;
+  let s = await stats();
+  while (s.depth !== 1 && Date.now() < deadline) s = await stats();
+  assert.deepEqual([s.depth, s.ready, s.expired_total], [1, 1, 0]);
+});
+
 test("the JS admin API makes a push channel and shows its settings", async () => {
   const bus = new Connection({ url: w.url, credentials: { token: ADMIN_TOKEN } });
   const topic = uniqueName("jspush");

@@ -45,6 +45,10 @@ impl Store for MemStore {
         Ok(self.events.range(from..).count() as u64)
     }
 
+    fn count_expired_from(&self, from: Seq, now: Millis) -> StoreResult<u64> {
+        Ok(self.events.range(from..).filter(|(_, e)| e.expires_at.is_some_and(|t| t <= now)).count() as u64)
+    }
+
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>> {
         Ok(self
             .events

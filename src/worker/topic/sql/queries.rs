@@ -55,6 +55,11 @@ impl Store for SqlStore<'_> {
         Ok(self.number("SELECT count(*) FROM events WHERE seq >= ?", vec![int(from)])?.unwrap_or(0))
     }
 
+    fn count_expired_from(&self, from: Seq, now: Millis) -> StoreResult<u64> {
+        let q = "SELECT count(*) FROM events WHERE seq >= ? AND expires_at <= ?";
+        Ok(self.number(q, vec![int(from), int(now)])?.unwrap_or(0))
+    }
+
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>> {
         // Acceptance times grow with seq: the newest events first, stopping at the window.
         let r = self.rows(
