@@ -57,7 +57,7 @@ impl Broker {
         let window = self.limits.dedup_window_ms;
         let since = now.saturating_sub(window);
         if self.dedup.is_none() {
-            self.dedup = Some(Dedup::load(store, now, since, self.limits.dedup_memory_pairs)?);
+            self.dedup = Some(Dedup::load(store, now, window, self.limits.dedup_memory_pairs)?);
         }
         let Some(dedup) = self.dedup.as_mut() else { return Ok(Err(internal())) };
         dedup.expire(store, now, since, window)?;

@@ -340,6 +340,9 @@ pub trait Store {
     /// The seqs of spilled pairs with this hash (or one the store cannot tell from it)
     /// accepted at or after `since`, in either table, newest first.
     fn spilled(&self, hash: u64, since: Millis) -> StoreResult<Vec<Seq>>;
+    /// The hashes of the spilled pairs accepted at or after `since` (at least their top 53
+    /// bits), or `None` if there are more than `most` (or the store cannot list them).
+    fn spilled_hashes(&self, since: Millis, most: usize) -> StoreResult<Option<Vec<u64>>>;
     /// Deletes every pair in spill table `table`.
     fn clear_spilled(&mut self, table: u8) -> StoreResult<()>;
     /// Whether each spill table holds any pair.

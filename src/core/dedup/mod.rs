@@ -18,7 +18,7 @@ mod spill;
 use super::store::{Store, StoreResult};
 use super::{Millis, Seq};
 use sha2::{Digest, Sha256};
-use spill::{SpillBloom, SpillTables};
+use spill::{SpillBloom, SpillTables, BLOOM_REBUILD_MOST};
 use std::collections::{HashMap, VecDeque};
 
 /// What the filter knows of a pair.
@@ -165,9 +165,11 @@ pub struct Dedup {
 const CAPACITY_META: &str = "dedup_memory_pairs";
 
 impl Dedup {
-    /// Loads the filter with the newest pairs (at most `capacity`) accepted since `since`.
-    pub fn load(store: &mut dyn Store, now: Millis, since: Millis, capacity: usize) -> StoreResult<Dedup> {
+    /// Loads the filter with the newest pairs (at most `capacity`) accepted within the
+    /// `window` before `now`.
+    pub fn load(store: &mut dyn Store, now: Millis, window: Millis, capacity: usize) -> StoreResult<Dedup> {
         let capacity = capacity.max(1);
+        let since = now.saturating_sub(window);
         let mut spill = SpillTables::load(store, now)?;
         spill.expire(store, since)?;
         // Pairs past the capacity the previous run held were spilled by it; if it held
@@ -197,12 +199,22 @@ impl Dedup {
         } else {
             0
         };
-        let left = spill.used != [false; 2];
+        // The Bloom filter of what is spilled, rebuilt from the tables if they are small
+        // enough; otherwise the tables answer for pairs accepted before now.
+        let (bloom, bloom_since) = if spill.used == [false; 2] {
+            (None, 0)
+        } else if let Some(hashes) = store.spilled_hashes(since, BLOOM_REBUILD_MOST)? {
+            let mut b = SpillBloom::new(now, window);
+            hashes.into_iter().for_each(|h| b.insert(h));
+            (Some(b), 0)
+        } else {
+            (None, now)
+        };
         let mut filter = DedupFilter::new(capacity, complete_since);
         for (source, id, seq, ts) in rows.into_iter().rev() {
             filter.insert(ts, &source, &id, seq);
         }
-        Ok(Dedup { filter, spill, bloom: None, bloom_since: if left { now } else { 0 } })
+        Ok(Dedup { filter, spill, bloom, bloom_since })
     }
 
     /// Forgets pairs accepted before `since`, and empties the spill tables whose pairs
@@ -321,5 +333,48 @@ mod tests {
         let f = DedupFilter::new(10, 100);
         assert_eq!(f.lookup("/s", "a", 50), Lookup::Unknown);
         assert_eq!(f.lookup("/s", "a", 100), Lookup::New);
+    }
+
+    #[test]
+    fn past_the_rebuild_limit_the_spill_tables_answer_for_a_window_after_a_start() {
+        use crate::core::mem_store::MemStore;
+        use crate::core::store::EventRow;
+        let window = 1_000;
+        let mut store = MemStore::new();
+        let spilled: Vec<Spilled> = (0..=BLOOM_REBUILD_MOST as u64)
+            .map(|i| Spilled { at: 10, hash: pair_hash("/s", &i.to_string()), seq: i + 1 })
+            .collect();
+        store.spill(1, &spilled).unwrap();
+        // More pairs in the window than the memory holds, so the filter alone is not enough.
+        for seq in 1..=11 {
+            let (source, eid) = ("/e".to_owned(), seq.to_string());
+            let body = String::new();
+            let row = EventRow {
+                seq,
+                ts: 400,
+                source,
+                eid,
+                key: None,
+                deliver_at: None,
+                expires_at: None,
+                reply: false,
+                body,
+            };
+            store.insert_event(&row).unwrap();
+        }
+        store.set_meta(CAPACITY_META, "10").unwrap();
+        let d = Dedup::load(&mut store, 500, window, 10).unwrap();
+        assert!(d.bloom.is_none() && d.bloom_since == 500, "too many to read back");
+        let h = pair_hash("/s", "new");
+        d.lookup(&store, ("/s", "new", h), 0).unwrap();
+        assert_eq!(store.spill_lookups.get(), 1, "a new pair is looked up in the tables");
+        store.clear_spilled(1).unwrap();
+        store.spill(1, &spilled[..10]).unwrap();
+        let d = Dedup::load(&mut store, 500, window, 10).unwrap();
+        assert_eq!(d.bloom_since, 0, "rebuilt");
+        d.lookup(&store, ("/s", "new", h), 0).unwrap();
+        assert_eq!(store.spill_lookups.get(), 1, "answered by the rebuilt Bloom filter");
+        let first = spilled[0].hash;
+        assert!(d.bloom.as_ref().is_some_and(|b| b.may_contain(first)));
     }
 }

@@ -120,6 +120,12 @@ impl Store for MemStore {
         Ok(())
     }
 
+    fn spilled_hashes(&self, since: Millis, most: usize) -> StoreResult<Option<Vec<u64>>> {
+        let hashes: Vec<u64> =
+            self.spill.iter().filter(|(_, &ts)| ts >= since).map(|(&(_, h, _), _)| h).collect();
+        Ok((hashes.len() <= most).then_some(hashes))
+    }
+
     fn spill_used(&self) -> StoreResult<[bool; 2]> {
         let used = |t: u8| self.spill.range((t, 0, 0)..=(t, u64::MAX, Seq::MAX)).next().is_some();
         Ok([used(0), used(1)])

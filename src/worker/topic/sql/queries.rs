@@ -107,6 +107,10 @@ impl Store for SqlStore<'_> {
         self.spilled_seqs(hash, since)
     }
 
+    fn spilled_hashes(&self, since: Millis, most: usize) -> StoreResult<Option<Vec<u64>>> {
+        self.spilled_keys(since, most)
+    }
+
     fn clear_spilled(&mut self, table: u8) -> StoreResult<()> {
         self.drop_spill_table(table)
     }

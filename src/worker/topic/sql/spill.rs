@@ -43,6 +43,27 @@ impl SqlStore<'_> {
         )
     }
 
+    /// The hashes spilled at or after `since` (their top 53 bits, the rest zero), if at
+    /// most `most` are stored (counted first, natively) and none is in the oldest table
+    /// (hex keys; it empties itself within a window of an upgrade).
+    pub(super) fn spilled_keys(&self, since: Millis, most: usize) -> StoreResult<Option<Vec<u64>>> {
+        let hex = self.number("SELECT EXISTS (SELECT 1 FROM dedup_spill) AS v", vec![])?;
+        let count = self.number(
+            "SELECT (SELECT count(*) FROM dedup_gen_0) + (SELECT count(*) FROM dedup_gen_1) \
+             + (SELECT count(*) FROM dedup_pairs) AS v",
+            vec![],
+        )?;
+        if hex == Some(1) || count.unwrap_or(0) > most as u64 {
+            return Ok(None);
+        }
+        let keys = self.numbers(
+            "SELECT hash FROM dedup_gen_0 WHERE ts >= ? UNION ALL SELECT hash FROM dedup_gen_1 WHERE ts >= ? \
+             UNION ALL SELECT hash FROM dedup_pairs WHERE ts >= ?",
+            vec![int(since), int(since), int(since)],
+        )?;
+        Ok(Some(keys.into_iter().map(|k| k << 11).collect()))
+    }
+
     /// Empties spill table `table` by dropping it (no row written per pair, no scan).
     pub(super) fn drop_spill_table(&self, table: u8) -> StoreResult<()> {
         // Earlier builds' tables go with table 0: their pairs are older than any pair of
