@@ -236,7 +236,7 @@ impl Broker {
         self.dirty_leases.retain(|(ch, _)| *ch != id);
         store.clear_messages(id)?;
         self.dirty.insert(id);
-        let ready = self.live_events_from(now, store, target)?;
+        let ready = self.live_events_from(now, store, target, None)?;
         self.pump(now, store, id)?;
         Ok(ready)
     }

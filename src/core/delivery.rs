@@ -175,23 +175,30 @@ impl Broker {
                 return Ok(None);
             }
             let Some(c) = self.channels.get_mut(&ch) else { return Ok(None) };
-            let skip = if h.expires_at.is_some_and(|t| t <= now) {
-                c.row.counters.expired += 1;
-                true
-            } else if let Some(f) = &c.filter {
-                let judged = h.seq > c.row.judged_from && h.seq <= c.row.judged_through;
-                let body = store.event_body(h.seq)?;
-                let matches = body.as_ref().is_some_and(|(text, _)| {
-                    EventAttributes::from_json(text).is_ok_and(|attrs| f.matches(&attrs))
-                });
-                if !matches && judged {
-                    c.row.filtered_ahead = c.row.filtered_ahead.saturating_sub(1);
-                } else if !matches {
-                    c.row.counters.filtered += 1;
+            let expired = h.expires_at.is_some_and(|t| t <= now);
+            let judged = h.seq > c.row.judged_from && h.seq <= c.row.judged_through;
+            // A judged event that did not match is already counted (`filtered_total`, and
+            // `filtered_ahead` until now), expired or not.
+            let skip = match &c.filter {
+                Some(f) if judged || !expired => {
+                    let body = store.event_body(h.seq)?;
+                    let matches = body.as_ref().is_some_and(|(text, _)| {
+                        EventAttributes::from_json(text).is_ok_and(|attrs| f.matches(&attrs))
+                    });
+                    if !matches && judged {
+                        c.row.filtered_ahead = c.row.filtered_ahead.saturating_sub(1);
+                    } else if !matches {
+                        c.row.counters.filtered += 1;
+                    } else if expired {
+                        c.row.counters.expired += 1;
+                    }
+                    !matches || expired
                 }
-                !matches
-            } else {
-                false
+                _ if expired => {
+                    c.row.counters.expired += 1;
+                    true
+                }
+                _ => false,
             };
             if skip {
                 *budget -= 1;

@@ -15,7 +15,10 @@ impl Broker {
         let mut out = Vec::with_capacity(names.len());
         for (_, id) in names {
             let Some(c) = self.channels.get(id) else { continue };
-            let fresh = self.live_events_from(now, store, c.row.cursor)?;
+            // On a filtered channel, the events judged at publish that did not match are out
+            // of `ready` already (`filtered_ahead`), expired or not.
+            let judged = c.filter.as_ref().map(|_| (c.row.judged_from, c.row.judged_through));
+            let fresh = self.live_events_from(now, store, c.row.cursor, judged)?;
             let mut stats = c.stats(self.head, fresh);
             stats.attached = self.attached(c);
             out.push(stats);
@@ -25,20 +28,35 @@ impl Broker {
 
     /// Stored events at or after `from` that may still be delivered: expired ones never
     /// will, so they are not in a channel's `depth` even before its cursor passes them
-    /// (they are counted in `expired_total` then). Expiry is read from storage only on
-    /// topics that ever stored an expiry time.
-    pub(super) fn live_events_from(&self, now: Millis, store: &dyn Store, from: Seq) -> StoreResult<u64> {
+    /// (they are counted in `expired_total` then), except those with seq in `(a, b]` of
+    /// `judged` (left to the filter's count). Expiry is read from storage only on topics
+    /// that ever stored an expiry time.
+    pub(super) fn live_events_from(
+        &self,
+        now: Millis,
+        store: &dyn Store,
+        from: Seq,
+        judged: Option<(Seq, Seq)>,
+    ) -> StoreResult<u64> {
         let stored = if from > self.max_pruned {
             (self.head + 1).saturating_sub(from)
         } else {
             store.count_events_from(from)?
         };
+        if self.expiry_from == 0 {
+            return Ok(stored);
+        }
         let first = from.max(self.expiry_from);
-        let expired = if self.expiry_from > 0 && self.head >= first {
-            store.count_expired_from(first, now)?
-        } else {
-            0
+        let ranges = match judged {
+            None => [(first, self.head), (1, 0)],
+            Some((a, b)) => [(first, a.min(self.head)), (first.max(b.saturating_add(1)), self.head)],
         };
+        let mut expired = 0;
+        for (lo, hi) in ranges {
+            if lo <= hi {
+                expired += store.count_expired(lo, hi, now)?;
+            }
+        }
         Ok(stored.saturating_sub(expired))
     }
 

@@ -315,8 +315,9 @@ pub trait Store {
     fn event_at_or_after(&self, from: Seq) -> StoreResult<Option<(Seq, Millis)>>;
     /// How many events are stored with seq >= `from`.
     fn count_events_from(&self, from: Seq) -> StoreResult<u64>;
-    /// How many of them expired by `now` (an expiry time at or before it).
-    fn count_expired_from(&self, from: Seq, now: Millis) -> StoreResult<u64>;
+    /// How many stored events with seq in `from..=to` expired by `now` (an expiry time at
+    /// or before it).
+    fn count_expired(&self, from: Seq, to: Seq, now: Millis) -> StoreResult<u64>;
     /// (source, id, seq, ts) of stored events accepted at or after `since`, newest first,
     /// at most `limit`.
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>>;
@@ -345,8 +346,9 @@ pub trait Store {
     fn spilled_hashes(&self, since: Millis, most: usize) -> StoreResult<Option<Vec<u64>>>;
     /// Deletes every pair in spill table `table`.
     fn clear_spilled(&mut self, table: u8) -> StoreResult<()>;
-    /// Whether each spill table holds any pair.
-    fn spill_used(&self) -> StoreResult<[bool; 2]>;
+    /// Whether spill tables 0 and 1 hold any pair, and whether earlier builds' tables do
+    /// (counted with table 0 too, and emptied with it).
+    fn spill_used(&self) -> StoreResult<[bool; 3]>;
 
     // ---- channels ----
 

@@ -95,6 +95,10 @@ pub(super) struct SpillTables {
     current_until: Millis,
     /// Whether each table may hold pairs.
     pub(super) used: [bool; 2],
+    /// Table 0 is not emptied while the window starts at or before this: the load time,
+    /// when earlier builds' tables (emptied with it) held pairs, which a build rolled
+    /// back to may have written up to then; else 0.
+    table0_floor: Millis,
 }
 
 /// The meta row of [`SpillTables`]: `"<current table>,<its start>"`.
@@ -102,7 +106,8 @@ const SPILL_META: &str = "spill_generation";
 
 impl SpillTables {
     pub(super) fn load(store: &dyn Store, now: Millis) -> StoreResult<Self> {
-        let used = store.spill_used()?;
+        let [used0, used1, earlier] = store.spill_used()?;
+        let used = [used0, used1];
         let saved = store.meta(SPILL_META)?.and_then(|v| {
             let (t, since) = v.split_once(',')?;
             Some((t.parse::<u8>().ok().filter(|t| *t < 2)?, since.parse::<Millis>().ok()?))
@@ -111,21 +116,30 @@ impl SpillTables {
         // every stored pair was accepted before now: starting table 0's generation now
         // keeps the invariant.
         let (current, current_since) = saved.unwrap_or((0, if used != [false; 2] { now } else { 0 }));
-        Ok(SpillTables { current, current_since, current_until: now, used })
+        let table0_floor = if earlier { now } else { 0 };
+        Ok(SpillTables { current, current_since, current_until: now, used, table0_floor })
     }
 
     fn other(&self) -> u8 {
         1 - self.current
     }
 
+    /// Whether table `t` may be emptied with the window starting at `since`.
+    fn may_empty(&self, t: u8, since: Millis) -> bool {
+        t != 0 || self.table0_floor < since
+    }
+
     /// Empties the tables whose pairs all left the window (`since` on).
     pub(super) fn expire(&mut self, store: &mut dyn Store, since: Millis) -> StoreResult<()> {
         let other = self.other();
-        if self.used[usize::from(other)] && self.current_since < since {
+        if self.used[usize::from(other)] && self.current_since < since && self.may_empty(other, since) {
             store.clear_spilled(other)?;
             self.used[usize::from(other)] = false;
         }
-        if self.used[usize::from(self.current)] && self.current_until < since {
+        if self.used[usize::from(self.current)]
+            && self.current_until < since
+            && self.may_empty(self.current, since)
+        {
             store.clear_spilled(self.current)?;
             self.used[usize::from(self.current)] = false;
         }
@@ -141,7 +155,7 @@ impl SpillTables {
         since: Millis,
         entries: &[Spilled],
     ) -> StoreResult<()> {
-        if self.current_since < since {
+        if self.current_since < since && self.may_empty(self.other(), since) {
             let other = self.other();
             if self.used[usize::from(other)] {
                 store.clear_spilled(other)?;
@@ -246,5 +260,29 @@ mod tests {
         store.spill(1, &[one(2, 2), one(3, 3)]).unwrap();
         assert_eq!(store.spilled(5, 0).unwrap(), vec![3, 2, 1]);
         assert_eq!(store.spilled(5, 2).unwrap(), vec![3, 2]);
+    }
+
+    #[test]
+    fn table_0_waits_a_window_when_earlier_builds_tables_held_pairs_at_the_start() {
+        // A rollback to an earlier build wrote its pairs into its own tables (emptied with
+        // table 0); the saved state says table 1 is current since long ago.
+        let mut store = MemStore::new();
+        store.spill(0, &pairs(90, 0, 3)).unwrap();
+        let mut t = SpillTables {
+            current: 1,
+            current_since: 0,
+            current_until: 100,
+            used: [true, false],
+            table0_floor: 100,
+        };
+        t.expire(&mut store, 50).unwrap();
+        t.spill(&mut store, 150, 50, &pairs(150, 3, 1)).unwrap();
+        assert_eq!(
+            (t.current, store.spilled_pairs()),
+            (1, 4),
+            "table 0 kept: pairs up to the start may be in it"
+        );
+        t.spill(&mut store, 201, 101, &pairs(201, 4, 1)).unwrap();
+        assert_eq!((t.current, store.spilled_pairs()), (0, 2), "a window after the start it goes");
     }
 }

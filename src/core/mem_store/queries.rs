@@ -45,8 +45,9 @@ impl Store for MemStore {
         Ok(self.events.range(from..).count() as u64)
     }
 
-    fn count_expired_from(&self, from: Seq, now: Millis) -> StoreResult<u64> {
-        Ok(self.events.range(from..).filter(|(_, e)| e.expires_at.is_some_and(|t| t <= now)).count() as u64)
+    fn count_expired(&self, from: Seq, to: Seq, now: Millis) -> StoreResult<u64> {
+        Ok(self.events.range(from..=to).filter(|(_, e)| e.expires_at.is_some_and(|t| t <= now)).count()
+            as u64)
     }
 
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>> {
@@ -126,9 +127,9 @@ impl Store for MemStore {
         Ok((hashes.len() <= most).then_some(hashes))
     }
 
-    fn spill_used(&self) -> StoreResult<[bool; 2]> {
+    fn spill_used(&self) -> StoreResult<[bool; 3]> {
         let used = |t: u8| self.spill.range((t, 0, 0)..=(t, u64::MAX, Seq::MAX)).next().is_some();
-        Ok([used(0), used(1)])
+        Ok([used(0), used(1), false])
     }
 
     fn channels(&self) -> StoreResult<Vec<ChannelRow>> {

@@ -55,9 +55,9 @@ impl Store for SqlStore<'_> {
         Ok(self.number("SELECT count(*) FROM events WHERE seq >= ?", vec![int(from)])?.unwrap_or(0))
     }
 
-    fn count_expired_from(&self, from: Seq, now: Millis) -> StoreResult<u64> {
-        let q = "SELECT count(*) FROM events WHERE seq >= ? AND expires_at <= ?";
-        Ok(self.number(q, vec![int(from), int(now)])?.unwrap_or(0))
+    fn count_expired(&self, from: Seq, to: Seq, now: Millis) -> StoreResult<u64> {
+        let q = "SELECT count(*) FROM events WHERE seq >= ? AND seq <= ? AND expires_at <= ?";
+        Ok(self.number(q, vec![int(from), int(to), int(now)])?.unwrap_or(0))
     }
 
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>> {
@@ -115,7 +115,7 @@ impl Store for SqlStore<'_> {
         self.drop_spill_table(table)
     }
 
-    fn spill_used(&self) -> StoreResult<[bool; 2]> {
+    fn spill_used(&self) -> StoreResult<[bool; 3]> {
         self.spill_tables_used()
     }
 

@@ -73,15 +73,12 @@ impl SqlStore<'_> {
         schema::recreate(self.sql, tables).map_err(super::fail)
     }
 
-    /// Whether each spill table holds any pair.
-    pub(super) fn spill_tables_used(&self) -> StoreResult<[bool; 2]> {
+    /// Whether each spill table holds any pair, and whether earlier builds' tables do.
+    pub(super) fn spill_tables_used(&self) -> StoreResult<[bool; 3]> {
         let used = |q: &str| self.number(q, vec![]).map(|v| v == Some(1));
-        Ok([
-            used(
-                "SELECT EXISTS (SELECT 1 FROM dedup_gen_0) OR EXISTS (SELECT 1 FROM dedup_pairs) \
-                 OR EXISTS (SELECT 1 FROM dedup_spill) AS v",
-            )?,
-            used("SELECT EXISTS (SELECT 1 FROM dedup_gen_1) AS v")?,
-        ])
+        let earlier =
+            used("SELECT EXISTS (SELECT 1 FROM dedup_pairs) OR EXISTS (SELECT 1 FROM dedup_spill) AS v")?;
+        let gen0 = used("SELECT EXISTS (SELECT 1 FROM dedup_gen_0) AS v")?;
+        Ok([gen0 || earlier, used("SELECT EXISTS (SELECT 1 FROM dedup_gen_1) AS v")?, earlier])
     }
 }
