@@ -43,9 +43,14 @@ if ! grep -q '^URL ' tests/out/serve-worker.log; then
 fi
 read -r _ ISMLD_TEST_URL _ ISMLD_TEST_TOKEN < <(grep '^URL ' tests/out/serve-worker.log)
 export ISMLD_TEST_URL ISMLD_TEST_TOKEN WASM_PACK_CACHE="$ROOT/target/wasm-pack-cache"
+touch tests/out/browser-test-start
 wasm-pack --log-level warn test --headless --chrome --chromedriver /usr/bin/chromedriver --mode no-install \
   . --features client --test browser_client
 kill $server 2>/dev/null || true
+# chromedriver leaves the browser's profile (~10 MB) in the temp directory: remove the
+# ones this run made, so that repeated runs do not fill the disk.
+find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'org.chromium.Chromium.*' -newer tests/out/browser-test-start \
+  -exec rm -rf {} + 2>/dev/null || true
 
 log "generating the Connect clients' code from proto/ (buf generate)"
 npx --no-install buf generate

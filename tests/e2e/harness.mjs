@@ -64,18 +64,16 @@ export async function startWorker({ persist, vars = {}, port = 0, onLog, assets 
   );
     const url = (await mf.ready).toString().replace(/\/$/, "");
   let disposed;
-  const stop = () => (disposed ??= mf.dispose());
+  const stop = async () => {
+    await (disposed ??= mf.dispose());
+    if (!persist) rmSync(dir, { recursive: true, force: true });
+  };
   return {
     url,
     dir,
-    /** Stops the runtime (idempotent); state stays in `dir`. */
-    async stop() {
-      await stop();
-    },
-    async destroy() {
-      await stop();
-      if (!persist) rmSync(dir, { recursive: true, force: true });
-    },
+    /** Stops the runtime (idempotent); state stays in `dir` if it was given as `persist`, else goes with it. */
+    stop,
+    destroy: stop,
   };
 }
 
