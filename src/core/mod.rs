@@ -29,7 +29,7 @@
 //!   pruning; `admin.rs`: channel administration and stats; `dedup/`: the dedup window and its spill tables.
 //! - `channel.rs` and `consumer.rs`: a channel's and a socket's state in memory.
 //! - `filter/`: CloudEvents Subscriptions API filters and CESQL.
-//! - `store.rs` and `mem_store/`: the storage trait, its rows, and the in-memory store.
+//! - `store.rs`, `rows.rs` and `mem_store/`: the storage trait, its rows, and the in-memory store.
 //! - `output.rs`: what the broker asks its driver to do.
 //!
 //! Must not touch: sockets, timers, HTTP, `Date.now()`, randomness (the driver passes
@@ -55,6 +55,7 @@ mod pull;
 mod push;
 mod request;
 mod retention;
+mod rows;
 mod settle;
 mod sockets;
 mod stats;

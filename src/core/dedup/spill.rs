@@ -80,7 +80,7 @@ impl SpillBloom {
 }
 
 /// Where a topic's spilled pairs go: two store tables by generation, so that pairs that
-/// left the window go with one `DELETE` of a whole table, never a scan of every pair
+/// left the window go with their whole table (dropped), never a scan of every pair
 /// (a busy topic spills millions a window). Pairs are spilled into `current`; when it
 /// has been in use for a whole window, the other table (every pair in it accepted
 /// before `current_since`, hence out of the window) is emptied and becomes current.
@@ -124,30 +124,33 @@ impl SpillTables {
         1 - self.current
     }
 
-    /// Whether table `t` may be emptied with the window starting at `since`.
-    fn may_empty(&self, t: u8, since: Millis) -> bool {
-        t != 0 || self.table0_floor < since
+    /// Whether every pair in table `t` left the window starting at `since`, so that it
+    /// may be emptied.
+    fn dead(&self, t: u8, since: Millis) -> bool {
+        let newest = if t == self.current { self.current_until } else { self.current_since };
+        newest < since && (t != 0 || self.table0_floor < since)
+    }
+
+    fn empty(&mut self, store: &mut dyn Store, t: u8) -> StoreResult<()> {
+        if self.used[usize::from(t)] {
+            store.clear_spilled(t)?;
+            self.used[usize::from(t)] = false;
+        }
+        Ok(())
     }
 
     /// Empties the tables whose pairs all left the window (`since` on).
     pub(super) fn expire(&mut self, store: &mut dyn Store, since: Millis) -> StoreResult<()> {
-        let other = self.other();
-        if self.used[usize::from(other)] && self.current_since < since && self.may_empty(other, since) {
-            store.clear_spilled(other)?;
-            self.used[usize::from(other)] = false;
-        }
-        if self.used[usize::from(self.current)]
-            && self.current_until < since
-            && self.may_empty(self.current, since)
-        {
-            store.clear_spilled(self.current)?;
-            self.used[usize::from(self.current)] = false;
+        for t in [self.other(), self.current] {
+            if self.dead(t, since) {
+                self.empty(store, t)?;
+            }
         }
         Ok(())
     }
 
     /// Spills `entries` (accepted at or before `now`), starting a new generation first
-    /// when the current one is a window old.
+    /// when the current one is a window old (so every pair of the other one is out).
     pub(super) fn spill(
         &mut self,
         store: &mut dyn Store,
@@ -155,12 +158,9 @@ impl SpillTables {
         since: Millis,
         entries: &[Spilled],
     ) -> StoreResult<()> {
-        if self.current_since < since && self.may_empty(self.other(), since) {
-            let other = self.other();
-            if self.used[usize::from(other)] {
-                store.clear_spilled(other)?;
-                self.used[usize::from(other)] = false;
-            }
+        let other = self.other();
+        if self.dead(other, since) {
+            self.empty(store, other)?;
             self.current = other;
             self.current_since = now;
             store.set_meta(SPILL_META, &format!("{other},{now}"))?;
