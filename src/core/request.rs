@@ -124,7 +124,7 @@ pub(super) fn json_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T,
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("bad body: {e}")))
+    crate::proto::from_json_bytes(body).map_err(|e| ApiError::invalid(format!("bad body: {e}")))
 }
 
 pub(super) fn query_u64(query: &[(String, String)], name: &str) -> Result<Option<u64>, ApiError> {

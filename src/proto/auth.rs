@@ -100,7 +100,7 @@ pub fn verify_token(token: &str, key: &[u8], now_s: u64) -> Result<Claims, Token
         return Err(TokenError::Malformed);
     }
     let payload = B64.decode(p).map_err(|_| TokenError::Malformed)?;
-    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+    let claims: Claims = crate::proto::from_json_bytes(&payload).map_err(|_| TokenError::Malformed)?;
     if claims.exp <= now_s {
         return Err(TokenError::Expired);
     }

@@ -220,8 +220,8 @@ pub fn settle_items(body: &[u8]) -> Result<Vec<(Option<u32>, &RawValue)>, ApiErr
         #[serde(default)]
         id: String,
     }
-    let b: Body<'_> =
-        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("bad settle body: {e}")))?;
+    let b: Body<'_> = crate::proto::from_json_bytes(body)
+        .map_err(|e| ApiError::invalid(format!("bad settle body: {e}")))?;
     Ok(b.settle
         .into_iter()
         .map(|raw| {

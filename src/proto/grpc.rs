@@ -141,7 +141,7 @@ fn decode_message<M: prost::Message + Default + serde::de::DeserializeOwned>(
         Protocol::Connect { .. } => body,
     };
     if protocol.json() {
-        serde_json::from_slice(payload).map_err(|e| invalid(format!("bad JSON message: {e}")))
+        crate::proto::from_json_bytes(payload).map_err(|e| invalid(format!("bad JSON message: {e}")))
     } else {
         M::decode(payload).map_err(|e| invalid(format!("bad protobuf message: {e}")))
     }
@@ -160,7 +160,7 @@ pub fn peek_topic(protocol: Protocol, body: &[u8]) -> Result<String, RpcError> {
             #[serde(default)]
             topic: String,
         }
-        return serde_json::from_slice::<Topic>(payload)
+        return crate::proto::from_json_bytes::<Topic>(payload)
             .map(|t| t.topic)
             .map_err(|e| invalid(format!("bad JSON message: {e}")));
     }

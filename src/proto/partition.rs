@@ -72,13 +72,13 @@ impl RouteAttrs {
 
 /// The routing attributes of a structured event.
 pub fn attrs_of_event(text: &[u8]) -> Result<RouteAttrs, ApiError> {
-    serde_json::from_slice(text)
+    crate::proto::from_json_bytes(text)
         .map_err(|e| ApiError::invalid(format!("a CloudEvent must be a JSON object: {e}")))
 }
 
 /// The routing attributes of each event of a batch, with each event's JSON text.
 pub fn attrs_of_batch(text: &[u8]) -> Result<Vec<(RouteAttrs, &serde_json::value::RawValue)>, ApiError> {
-    let items: Vec<&serde_json::value::RawValue> = serde_json::from_slice(text)
+    let items: Vec<&serde_json::value::RawValue> = crate::proto::from_json_bytes(text)
         .map_err(|e| ApiError::invalid(format!("a batch must be a JSON array of CloudEvents: {e}")))?;
     items
         .into_iter()

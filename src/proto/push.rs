@@ -137,7 +137,7 @@ impl PushConfig {
 /// A channel-creating body with `push.secret` set to `secret` (how the front Worker gives
 /// every partition of a topic the secret its partition 0 made). Other bodies unchanged.
 pub fn with_secret(body: &[u8], secret: &str) -> Vec<u8> {
-    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) else { return body.to_vec() };
+    let Ok(mut v) = crate::proto::from_json_bytes::<serde_json::Value>(body) else { return body.to_vec() };
     match v.get_mut("push").and_then(serde_json::Value::as_object_mut) {
         Some(p) => {
             p.insert("secret".into(), secret.into());

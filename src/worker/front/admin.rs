@@ -75,7 +75,7 @@ async fn body_json<T: for<'de> Deserialize<'de> + Default>(
     if allow_empty && bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Ok(T::default()));
     }
-    Ok(serde_json::from_slice(&bytes).map_err(|e| ApiError::invalid(format!("bad body: {e}"))))
+    Ok(crate::proto::from_json_bytes(&bytes).map_err(|e| ApiError::invalid(format!("bad body: {e}"))))
 }
 
 /// `POST /v1/clients`

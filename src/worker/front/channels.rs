@@ -65,7 +65,7 @@ pub async fn channel(
         partition: Option<u32>,
         seq: Option<serde_json::Value>,
     }
-    let named: Named = serde_json::from_slice(body).unwrap_or_default();
+    let named: Named = crate::proto::from_json_bytes(body).unwrap_or_default();
     let only = named.partition.or(explicit);
     if only.is_some_and(|p| p >= n) {
         let e = ApiError::invalid(format!("partition must be 0..{n} on this topic"));

@@ -228,7 +228,7 @@ async fn create(env: &Env, topic: &str, mut req: Request) -> Result<Response> {
     let parsed: Create = if body.is_empty() {
         Create::default()
     } else {
-        match serde_json::from_slice(&body) {
+        match crate::proto::from_json_bytes(&body) {
             Ok(c) => c,
             Err(e) => return http::error(&ApiError::invalid(format!("bad body: {e}"))),
         }

@@ -28,7 +28,7 @@ pub async fn pull_any(
     body: &[u8],
 ) -> worker::Result<Answered> {
     let Ok(Value::Object(params)) =
-        serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body })
+        crate::proto::from_json_bytes::<Value>(if body.is_empty() { b"{}" } else { body })
     else {
         // Let a partition refuse it with the usual error.
         return ask(env, topic, 0, out.to(0, n, Some(body), &[])?).await;
