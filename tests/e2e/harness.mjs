@@ -62,7 +62,7 @@ export async function startWorker({ persist, vars = {}, port = 0, onLog, assets 
       },
     }),
   );
-    const url = (await mf.ready).toString().replace(/\/$/, "");
+  const url = (await mf.ready).toString().replace(/\/$/, "");
   let disposed;
   const stop = async () => {
     await (disposed ??= mf.dispose());

@@ -6,6 +6,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import { rmSync } from "node:fs";
 import { Webhook } from "standardwebhooks";
 import { startWorker, call, cloudEvent, uniqueName, tempDir, ADMIN_TOKEN } from "./harness.mjs";
 
@@ -238,4 +239,6 @@ test("a runtime restart mid-retry loses nothing: the retry is made after the res
   assert.equal(got[1].verified, true);
   await until(async () => (await channelStats(w2, topic, "hook")).finished_total === 1, "finished");
   await rx.close();
+  await w2.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
