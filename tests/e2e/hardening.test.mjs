@@ -210,6 +210,32 @@ test("a deleted client's silent socket stops receiving: closed 4001 once deliver
   assert.equal(s.closed?.code, 4001, "the socket never sent a frame, and still learned of the revocation");
 });
 
+test("a deleted client's socket signed in on the upgrade is closed 4001 too (the hello carried no credentials)", async () => {
+  const t = uniqueName("upgraded");
+  const c = await client(uniqueName("upg"));
+  const { ws } = await upgrade(`/v1/topics/${t}/channels/c/ws`, c.auth);
+  assert.ok(ws, "the upgrade with Basic credentials is accepted");
+  const frames = [];
+  const welcome = new Promise((resolve) =>
+    ws.on("message", (d) => {
+      frames.push(JSON.parse(d.toString()));
+      if (frames.at(-1).op === "welcome") resolve();
+    }),
+  );
+  const closed = new Promise((resolve) => ws.once("close", (code) => resolve(code)));
+  ws.send(JSON.stringify({ op: "hello", max_in_flight: 100 }));
+  await welcome;
+  const deadline = Date.now() + 20_000;
+  assert.equal((await call(w.url, "DELETE", `/v1/clients/${c.login}`, { headers: admin })).status, 204);
+  let code;
+  closed.then((c) => (code = c));
+  while (code === undefined && Date.now() < deadline) {
+    await call(w.url, "POST", `/v1/topics/${t}/events`, { body: { n: 1 }, headers: admin });
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.equal(code, 4001, `closed once the revocation reached it (${frames.length} frames)`);
+});
+
 test("a duplicate request waits on the same response as the first", async () => {
   const t = uniqueName("dup");
   const r = await Socket.consumer(w.url, t, "responders", { token: ADMIN_TOKEN });

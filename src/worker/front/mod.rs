@@ -17,7 +17,7 @@ pub mod rpc;
 pub mod topics;
 
 use super::http;
-use super::topic::{CALLER_HEADER, SOURCE_HEADER};
+use super::topic::{CALLER_HEADER, CLIENT_GEN_HEADER, SOURCE_HEADER};
 use super::VERSION;
 use crate::proto::route::{ChannelOp, Route, TopicOp};
 use crate::proto::{ApiError, ErrorCode};
@@ -189,6 +189,7 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
     let headers = forwarded.headers_mut()?;
     headers.delete(SOURCE_HEADER)?;
     headers.delete(CALLER_HEADER)?;
+    headers.delete(CLIENT_GEN_HEADER)?;
     headers.delete(crate::proto::nsq::FRAMING_HEADER)?;
     headers.delete(super::topic::PARTITION_HEADER)?;
     if let Some(w) = &who {
@@ -196,6 +197,9 @@ async fn route(mut req: Request, env: &Env) -> Result<Response> {
         if socket {
             let caller = super::topic::caller_of(w, topic.as_str());
             headers.set(CALLER_HEADER, &super::topic::caller_header(&caller))?;
+            if let auth::Identity::Client(c) = w {
+                headers.set(CLIENT_GEN_HEADER, &c.gen.to_string())?;
+            }
         }
     }
     partitions::forward(env, topic.as_str(), &route, forwarded).await

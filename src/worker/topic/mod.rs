@@ -36,6 +36,9 @@ use worker::{
 pub const SOURCE_HEADER: &str = "x-ismld-source";
 /// Header the front Worker sets on an upgrade that carried accepted credentials.
 pub const CALLER_HEADER: &str = "x-ismld-caller";
+/// Internal: on an upgrade signed in as a client, the credential generation the front
+/// Worker checked (so the socket's credentials are checked again as a `hello`'s are).
+pub const CLIENT_GEN_HEADER: &str = "x-ismld-client-gen";
 /// Largest body of an operation other than a publish.
 pub const SMALL_BODY: usize = 64 << 10;
 /// Header the front Worker sets on every request: `{partition}/{partitions}` as it

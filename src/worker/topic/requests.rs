@@ -3,7 +3,7 @@
 //! upgrades (refused with `503` when too many sockets wait for their `hello`).
 
 use super::attach::{self, Attachment};
-use super::{Topic, CALLER_HEADER, SMALL_BODY, SOURCE_HEADER};
+use super::{Topic, CALLER_HEADER, CLIENT_GEN_HEADER, SMALL_BODY, SOURCE_HEADER};
 use crate::core::{Answer, Caller, Operation, TopicRequest};
 use crate::proto::nsq::{Framing, FRAMING_HEADER};
 use crate::proto::route::TopicOp;
@@ -160,6 +160,7 @@ impl Topic {
         }
         let caller: Option<Caller> =
             req.headers().get(CALLER_HEADER)?.and_then(|h| attach::caller_from_header(&h));
+        let gen = req.headers().get(CLIENT_GEN_HEADER)?.and_then(|g| g.parse::<u64>().ok());
         // Shown in the channel's stats only (Cloudflare sets it; bounded all the same).
         let address = req.headers().get("cf-connecting-ip")?.filter(|a| a.len() <= 64);
         let id = http::socket_id();
@@ -181,8 +182,17 @@ impl Topic {
         };
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        self.attachments
-            .put(&pair.server, Attachment { topic: topic.as_str().to_owned(), ..Default::default() });
+        // Signed in as a client on the upgrade: its credentials are checked again later,
+        // as a `hello`'s are, so deleting the client closes the socket.
+        let login = gen.and(caller.as_ref().and_then(|c| c.login.clone()));
+        let att = Attachment {
+            topic: topic.as_str().to_owned(),
+            gen: gen.unwrap_or_default(),
+            verified_at: if login.is_some() { now } else { 0 },
+            login,
+            ..Default::default()
+        };
+        self.attachments.put(&pair.server, att);
         if let Ok(mut slot) = self.loaded.try_borrow_mut() {
             if let Some(l) = slot.as_mut() {
                 l.sockets.insert(id, pair.server.clone());
