@@ -178,7 +178,10 @@ impl MemoryBus {
             match o {
                 Output::Attach { socket, record } => drop(t.records.insert(socket, record)),
                 // memory:// makes no push channels (the broker refuses them without allow_push).
-                Output::Log { .. } | Output::Recheck { .. } | Output::Push { .. } => {}
+                Output::Log { .. }
+                | Output::Recheck { .. }
+                | Output::Push { .. }
+                | Output::ChannelMade { .. } => {}
                 o => {
                     if let Output::Close { socket, .. } = &o {
                         t.records.remove(socket);

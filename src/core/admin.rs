@@ -130,9 +130,13 @@ impl Broker {
             return Ok(Ok(id));
         }
         let topic = self.topic.clone().unwrap_or_default();
-        Ok(self
+        let made = self
             .create_channel(now, store, &topic, name, NewChannel::default())?
-            .and_then(|_| self.channel_id(name.as_str())))
+            .and_then(|_| self.channel_id(name.as_str()));
+        if made.is_ok() && self.partition.count > 1 {
+            self.out.push(super::Output::ChannelMade { channel: name.as_str().to_owned() });
+        }
+        Ok(made)
     }
 
     /// Deletes a channel with its backlog; its consumers are closed with 4004.

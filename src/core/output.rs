@@ -75,6 +75,13 @@ pub enum Output {
         /// Which socket.
         socket: SocketId,
     },
+    /// A `hello` made a channel in this partition of a topic of several: the driver
+    /// makes it in every other partition too (with default settings, where it is not
+    /// there yet), so it receives the events published to any of them from now on.
+    ChannelMade {
+        /// The channel's name.
+        channel: String,
+    },
     /// A structured log line.
     Log {
         /// Level.

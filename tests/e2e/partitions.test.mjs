@@ -313,3 +313,21 @@ test("a long-polling pull without a partition wakes for a message on any partiti
   assert.equal(got.status, 200, got.text);
   assert.deepEqual(got.body.messages.map((m) => [m.partition, m.event.id]), [[3, "lp-1"]]);
 });
+
+test("a channel a hello makes on one partition is made on every partition: events published to another reach it", async () => {
+  const topic = await partitioned(3);
+  const s0 = await consumer(topic, "first", 1);
+  // Published after the welcome, to the partitions no socket of the channel is on yet.
+  for (const p of [0, 2]) assert.equal((await one(topic, cloudEvent(`to-${p}`, { p }), `?partition=${p}`)).status, 201);
+  const st = await stats(topic);
+  const ch = st.channels.find((c) => c.channel === "first");
+  assert.deepEqual(ch?.partitions?.map((p) => p.partition).sort(), [0, 1, 2], JSON.stringify(st));
+  assert.equal(ch.depth, 2);
+  for (const p of [0, 2]) {
+    const s = await consumer(topic, "first", p);
+    const m = await s.next((f) => f.op === "msg");
+    assert.equal(m.event.id, `to-${p}`);
+    s.close();
+  }
+  s0.close();
+});

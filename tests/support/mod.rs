@@ -119,7 +119,7 @@ impl Harness {
                 Output::Push { channel, seq, attempt, headers, body, .. } => {
                     self.pushes.push((channel, seq, attempt, headers, body))
                 }
-                Output::Recheck { .. } => {}
+                Output::Recheck { .. } | Output::ChannelMade { .. } => {}
                 Output::Log { event, .. } => self.logs.push(event.to_owned()),
             }
         }

@@ -24,6 +24,12 @@ impl Outgoing {
         Outgoing { method: Method::Get, path, query: Vec::new(), headers: Vec::new(), original: None }
     }
 
+    /// A request of the bus's own (`method`, `path`, JSON body if any).
+    pub fn json(method: Method, path: String) -> Self {
+        let headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+        Outgoing { method, path, query: Vec::new(), headers, original: None }
+    }
+
     /// What `req` carries (its headers, path and query).
     pub(super) fn of(req: &Request) -> Result<Self> {
         Ok(Outgoing {

@@ -265,6 +265,16 @@ impl Topic {
         if !outputs.is_empty() {
             self.flush();
         }
+        let made: Vec<String> = outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::ChannelMade { channel } => Some(channel.clone()),
+                _ => None,
+            })
+            .collect();
+        if !made.is_empty() {
+            self.make_in_siblings(&made).await;
+        }
         let mut responses = Vec::new();
         let mut rechecks = Vec::new();
         if let Ok(mut slot) = self.loaded.try_borrow_mut() {

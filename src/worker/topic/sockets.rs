@@ -7,9 +7,11 @@ use super::Topic;
 use crate::core::{Caller, FrameOutcome};
 use crate::proto::close;
 use crate::worker::front::auth::{self, Access, Identity};
+use crate::worker::front::outgoing::Outgoing;
+use crate::worker::front::partitions;
 use crate::worker::http::{self, now_ms};
 use crate::worker::log;
-use worker::WebSocket;
+use worker::{Method, WebSocket};
 
 impl Topic {
     /// Checks a client socket's credentials again once they are older than the lookup
@@ -141,5 +143,46 @@ pub fn caller_of(who: &Identity, topic: &str) -> Caller {
         login: who.login().map(str::to_owned),
         may_publish: who.may_publish(topic),
         may_subscribe: who.may_subscribe(topic),
+    }
+}
+
+impl Topic {
+    /// Makes the channels a `hello` made here in the topic's other partitions
+    /// ([`crate::core::Output::ChannelMade`]): a `PUT` with default settings, which leaves
+    /// a channel that is already there as it is. Awaited before the `welcome` goes out.
+    pub(super) async fn make_in_siblings(&self, channels: &[String]) {
+        let known = self.loaded.try_borrow().ok().and_then(|l| {
+            l.as_ref().and_then(|l| Some((l.broker.topic()?.to_owned(), l.broker.partition())))
+        });
+        let Some((topic, part)) = known else { return };
+        let enc = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let outs: Vec<(&String, Outgoing)> = channels
+            .iter()
+            .map(|c| {
+                (c, Outgoing::json(Method::Put, format!("/v1/topics/{}/channels/{}", enc(&topic), enc(c))))
+            })
+            .collect();
+        let mut calls = Vec::new();
+        for (c, out) in &outs {
+            for p in (0..part.count).filter(|&p| p != part.index) {
+                let (env, topic) = (&self.env, &topic);
+                calls.push(async move {
+                    let req = out.to(p, part.count, Some(b"{}"), &[])?;
+                    partitions::ask(env, topic, p, req).await.map(|a| (c, p, a))
+                });
+            }
+        }
+        for answer in futures::future::join_all(calls).await {
+            match answer {
+                Ok((_, _, a)) if a.status < 300 || a.status == 409 => {}
+                Ok((c, p, a)) => log::warn(
+                    "channel.sibling_failed",
+                    serde_json::json!({ "channel": c, "partition": p, "status": a.status }),
+                ),
+                Err(e) => log::warn("channel.sibling_failed", serde_json::json!({ "error": e.to_string() })),
+            }
+        }
     }
 }
