@@ -52,6 +52,7 @@ mod output;
 mod peek;
 mod publish;
 mod pull;
+pub use pull::MAX_SETTLE_ITEMS;
 mod push;
 mod request;
 mod retention;

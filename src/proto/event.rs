@@ -180,9 +180,6 @@ pub fn accept_stamped(text: &str, stamp: &mut Stamp, limits: &Limits) -> Result<
         with.push_str("\"}");
         with
     };
-    if text.len() > limits.max_event_bytes {
-        return Err(too_large(text.len(), limits));
-    }
     let expires_at = match get("expirytime")? {
         Some(t) => {
             Some(parse_rfc3339(&t).ok_or_else(|| ApiError::invalid("expirytime must be an RFC 3339 time"))?)

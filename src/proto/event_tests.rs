@@ -49,6 +49,17 @@ fn refuses_invalid_events() {
 }
 
 #[test]
+fn the_limit_is_the_event_as_sent_not_with_the_time_the_bus_adds() {
+    let head = r#"{"specversion":"1.0","id":"a","source":"/s","type":"t","data":""#;
+    let at_limit = |n: usize| format!("{head}{}\"}}", "x".repeat(n - head.len() - 2));
+    let max = lim().max_event_bytes;
+    let a = accept(&at_limit(max), 0, &lim()).unwrap();
+    assert_eq!(at_limit(max).len(), max);
+    assert!(a.text.len() > max, "the added time is the bus's");
+    assert_eq!(accept(&at_limit(max + 1), 0, &lim()).unwrap_err().code, ErrorCode::PayloadTooLarge);
+}
+
+#[test]
 fn limits_nesting_and_refuses_lone_surrogates() {
     let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
     assert!(check_json(&deep(128), MAX_JSON_DEPTH).is_ok());

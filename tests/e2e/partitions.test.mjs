@@ -331,3 +331,29 @@ test("a channel a hello makes on one partition is made on every partition: event
   }
   s0.close();
 });
+
+test("limits hold for the whole request on a partitioned topic: batch size, empty batch, settle and pull ranges; a refused batch has results", async () => {
+  const topic = await partitioned(4);
+  const many = Array.from({ length: 1001 }, (_, i) => cloudEvent(`e-${i}`, i, { orderingkey: `k-${i}` }));
+  const big = await batch({ topic, list: many });
+  assert.deepEqual([big.status, big.body.error?.code], [413, "payload_too_large"], big.text);
+  const empty = await batch({ topic, list: [] });
+  assert.deepEqual([empty.status, empty.body.error?.code], [400, "invalid_request"], empty.text);
+  assert.equal((await stats(topic)).seq, 0, "nothing was stored");
+  // Both events in one partition (one key); the second is not a CloudEvent.
+  const { type: _, ...untyped } = cloudEvent("b-2", 2, { orderingkey: "same" });
+  const refused = await batch({ topic, list: [cloudEvent("b-1", 1, { orderingkey: "same" }), untyped] });
+  assert.equal(refused.status, 400, refused.text);
+  assert.equal(refused.body.results?.length, 2, refused.text);
+  assert.ok(refused.body.results.every((r) => r.error), "the part is atomic: neither event was accepted");
+  const path = channelPath(topic, "pulled");
+  assert.equal((await call(w.url, "PUT", path, { body: {} })).status, 201);
+  const settle = await call(w.url, "POST", `${path}/settle`, {
+    body: { settle: Array.from({ length: 1001 }, (_, i) => ({ op: "fin", id: `${i}` })) },
+  });
+  assert.deepEqual([settle.status, settle.body.error?.code], [400, "invalid_request"], settle.text);
+  for (const body of [{ wait_ms: 60_000 }, { max: "x" }, { max: 0 }]) {
+    const r = await call(w.url, "POST", `${path}/pull`, { body });
+    assert.deepEqual([r.status, r.body.error?.code], [400, "invalid_request"], `${JSON.stringify(body)}: ${r.text}`);
+  }
+});

@@ -127,6 +127,11 @@ async fn settle(env: &Env, topic: &str, n: u32, out: &Outgoing, body: &[u8]) -> 
         Ok(i) => i,
         Err(e) => return Ok(Answered { status: 400, body: e.to_body() }),
     };
+    let most = crate::core::MAX_SETTLE_ITEMS;
+    if items.len() > most {
+        let e = ApiError::invalid(format!("settle takes at most {most} items"));
+        return Ok(Answered { status: 400, body: e.to_body() });
+    }
     let routes: Vec<Option<u32>> = items.iter().map(|(p, _)| p.filter(|p| *p < n)).collect();
     let raws: Vec<&serde_json::value::RawValue> = items.iter().map(|(_, r)| *r).collect();
     let parts = fanout::group(&routes, 0);

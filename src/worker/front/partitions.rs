@@ -271,8 +271,8 @@ async fn publish(
     out: &Outgoing,
     req: &mut Request,
 ) -> Result<Routed> {
-    let cap = crate::worker::limits_from_env(env).max_batch_bytes;
-    let body = match http::read_body(req, cap).await? {
+    let limits = crate::worker::limits_from_env(env);
+    let body = match http::read_body(req, limits.max_batch_bytes).await? {
         Ok(b) => b,
         Err(e) => return Ok(Routed::Merged(Answered { status: e.code.http_status(), body: e.to_body() })),
     };
@@ -281,14 +281,32 @@ async fn publish(
             let p = p.unwrap_or_else(|| any(n));
             return Ok(Routed::Passed(pass(env, topic, p, out.to(p, n, Some(&body), &[])?).await?));
         }
+        // An empty batch goes whole to one partition, which refuses it as a topic of one would.
+        Split::Batch(items) if items.is_empty() => {
+            let p = any(n);
+            return Ok(Routed::Passed(pass(env, topic, p, out.to(p, n, Some(&body), &[])?).await?));
+        }
         Split::Batch(items) => items,
     };
+    // The batch limit is the whole batch's, not each part's.
+    if items.len() > limits.max_batch_events {
+        let e = ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("batch has {} events; the limit is {}", items.len(), limits.max_batch_events),
+        );
+        return Ok(Routed::Merged(Answered { status: e.code.http_status(), body: e.to_body() }));
+    }
     let routes: Vec<Option<u32>> = items.iter().map(|(p, _)| *p).collect();
     let raws: Vec<&serde_json::value::RawValue> = items.iter().map(|(_, r)| *r).collect();
     let parts = fanout::group(&routes, any(n));
-    if parts.len() == 1 {
-        let p = parts[0].0;
-        return Ok(Routed::Passed(pass(env, topic, p, out.to(p, n, Some(&body), &[])?).await?));
+    if let [(p, indices)] = parts.as_slice() {
+        let mut res = pass(env, topic, *p, out.to(*p, n, Some(&body), &[])?).await?;
+        if res.status_code() < 300 {
+            return Ok(Routed::Passed(res));
+        }
+        // Refused: the answer of a partitioned topic's batch, with `results` in input order.
+        let a = Answered { status: res.status_code(), body: res.text().await.unwrap_or_default() };
+        return Ok(Routed::Merged(fanout::merge_batch(topic, raws.len(), &[(indices.clone(), a)])));
     }
     let mut calls = Vec::with_capacity(parts.len());
     for (p, indices) in &parts {

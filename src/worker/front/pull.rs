@@ -33,8 +33,17 @@ pub async fn pull_any(
         // Let a partition refuse it with the usual error.
         return ask(env, topic, 0, out.to(0, n, Some(body), &[])?).await;
     };
-    let max = params.get("max").and_then(Value::as_u64).unwrap_or(10) as usize;
-    let wait_ms = params.get("wait_ms").and_then(Value::as_u64).unwrap_or(0).min(MAX_PULL_WAIT_MS);
+    // Checked as one partition checks it: anything out of range or mistyped is refused
+    // by partition 0 with the usual error, not clamped.
+    let limits = crate::worker::limits_from_env(env);
+    let checked =
+        crate::proto::from_json_bytes::<crate::proto::http::Pull>(if body.is_empty() { b"{}" } else { body })
+            .ok()
+            .and_then(|p| p.check(&limits).ok());
+    let Some(checked) = checked else {
+        return ask(env, topic, 0, out.to(0, n, Some(body), &[])?).await;
+    };
+    let (max, wait_ms) = (checked.max.max(1), checked.wait_ms.min(MAX_PULL_WAIT_MS));
     let until = now_ms() + wait_ms;
     let mut first = any(n);
     loop {
