@@ -194,9 +194,10 @@ pub fn request(
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut content_type: Option<String> = None;
     let mut body: Vec<u8> = Vec::new();
+    let mut data: Option<&RawValue> = None;
     for (name, raw) in &attrs {
         match name.as_str() {
-            "data" => body = data_bytes(raw),
+            "data" => data = Some(*raw),
             "data_base64" => {
                 let text: String = serde_json::from_str(raw.get()).unwrap_or_default();
                 body = B64.decode(text.trim()).map_err(|_| "data_base64 is not base64".to_owned())?;
@@ -213,8 +214,13 @@ pub fn request(
             }
         }
     }
-    let json_data = attrs.get("data").is_some_and(|d| !d.get().starts_with('"'));
-    let ct = content_type.or_else(|| json_data.then(|| "application/json".to_owned()));
+    // The JSON event format's `data` in binary mode: its JSON text when the content type
+    // is JSON (or absent, which means JSON), a string's characters otherwise.
+    let json = content_type.as_deref().is_none_or(is_json);
+    if let Some(raw) = data {
+        body = data_bytes(raw, json);
+    }
+    let ct = content_type.or_else(|| data.is_some().then(|| "application/json".to_owned()));
     if let Some(ct) = ct {
         headers.push(("content-type".into(), ct));
     }
@@ -234,12 +240,19 @@ pub fn request(
     Ok(PushRequest { headers, body })
 }
 
-/// The body of `data`: a JSON string's text (unquoted), any other JSON value as is.
-fn data_bytes(raw: &RawValue) -> Vec<u8> {
+/// The body of `data`: its JSON text as is for a JSON content type, else a string's
+/// characters (unquoted; any other value as its JSON text).
+fn data_bytes(raw: &RawValue, json: bool) -> Vec<u8> {
     match serde_json::from_str::<String>(raw.get()) {
-        Ok(s) if raw.get().starts_with('"') => s.into_bytes(),
+        Ok(s) if !json && raw.get().starts_with('"') => s.into_bytes(),
         _ => raw.get().as_bytes().to_vec(),
     }
+}
+
+/// A JSON media type: `application/json`, `text/json` or a `+json` suffix, parameters aside.
+fn is_json(content_type: &str) -> bool {
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    media == "application/json" || media == "text/json" || media.ends_with("+json")
 }
 
 /// A `ce-*` header value: percent-encoded where the CloudEvents HTTP binding says

@@ -79,6 +79,17 @@ fn a_delivery_is_binary_mode_and_signed() {
     let r = request(&c, text, "x", 1, 3, 1, 0).unwrap();
     assert_eq!(r.body, "héllo".as_bytes());
     assert!(r.headers.contains(&("content-type".into(), "text/plain".into())));
+    // A JSON string is JSON text in a JSON content type (or none, which means JSON).
+    for ct in [
+        r#""datacontenttype":"application/json","#,
+        r#""datacontenttype":"application/ce+json; charset=utf-8","#,
+        "",
+    ] {
+        let e = format!(r#"{{"specversion":"1.0","id":"e4","source":"/s","type":"t",{ct}"data":"hi"}}"#);
+        let r = request(&c, &e, "x", 1, 0, 1, 0).unwrap();
+        assert_eq!(r.body, br#""hi""#, "{ct}");
+        assert!(r.headers.iter().any(|(k, v)| k == "content-type" && v.contains("json")), "{ct}");
+    }
     let bin = r#"{"specversion":"1.0","id":"e3","source":"/s","type":"t","datacontenttype":"application/octet-stream","data_base64":"AAEC"}"#;
     assert_eq!(request(&c, bin, "x", 1, 0, 1, 0).unwrap().body, vec![0, 1, 2]);
 }
