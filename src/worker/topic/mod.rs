@@ -77,6 +77,10 @@ pub struct Topic {
     pushing: Cell<bool>,
     /// The sockets' attachments, read once each.
     attachments: Attachments,
+    /// Nothing is stored yet: each call makes the schema in its transaction and keeps it
+    /// only if the call wrote a row (contract: nothing is stored before credentials are
+    /// accepted, so an upgrade or a refused `hello` leaves no table behind).
+    fresh: Cell<bool>,
 }
 
 /// What lives in memory while the object runs.
@@ -105,6 +109,7 @@ impl DurableObject for Topic {
             push_queue: RefCell::default(),
             pushing: Cell::new(false),
             attachments: Attachments::default(),
+            fresh: Cell::new(false),
         }
     }
 
@@ -202,12 +207,16 @@ impl Topic {
             *slot = Some(self.load(rt, &sql, now)?);
         }
         let Some(loaded) = slot.as_mut() else { return Err(StoreError::other("not loaded")) };
-        let result = rt.transaction(|| f(&mut loaded.broker, &mut SqlStore::new(&sql)));
+        let result = if self.fresh.get() {
+            self.first_write(rt, &sql, |s| f(&mut loaded.broker, s))
+        } else {
+            rt.transaction(|| f(&mut loaded.broker, &mut SqlStore::new(&sql))).map_err(StoreError::from)
+        };
         match result {
             Ok(r) => Ok((r, loaded.broker.drain())),
             Err(e) => {
                 *slot = None;
-                Err(e.into())
+                Err(e)
             }
         }
     }
@@ -236,20 +245,41 @@ impl Topic {
         }
         let limits = self.limits.clone();
         let recheck_ms = crate::worker::front::auth::Access::from_env(&self.env).cache_ttl_ms;
-        let broker = rt
-            .transaction(|| -> std::result::Result<Broker, StoreError> {
+        let fresh = !schema::exists(sql).map_err(|e| StoreError::other(e.to_string()))?;
+        self.fresh.set(fresh);
+        let load = |store: &mut dyn Store| -> std::result::Result<Broker, StoreError> {
+            let mut b = Broker::load(limits, Partition::default(), store, records, now)?;
+            b.recheck_every(recheck_ms);
+            b.allow_push();
+            if self.registered.borrow().is_none() {
+                *self.registered.borrow_mut() = Some(store.meta("registered")?);
+            }
+            Ok(b)
+        };
+        let broker = if fresh {
+            self.first_write(rt, sql, load)?
+        } else {
+            rt.transaction(|| -> std::result::Result<Broker, StoreError> {
                 schema::open(sql).map_err(|e| StoreError::other(e.to_string()))?;
-                let mut store = SqlStore::new(sql);
-                let mut b = Broker::load(limits, Partition::default(), &mut store, records, now)?;
-                b.recheck_every(recheck_ms);
-                b.allow_push();
-                if self.registered.borrow().is_none() {
-                    *self.registered.borrow_mut() = Some(store.meta("registered")?);
-                }
-                Ok(b)
+                load(&mut SqlStore::new(sql))
             })
-            .map_err(StoreError::from)?;
+            .map_err(StoreError::from)?
+        };
         Ok(Loaded { broker, sockets })
+    }
+
+    /// Runs `f` on an object that stores nothing yet ([`schema::first_write`]).
+    fn first_write<R>(
+        &self,
+        rt: &Runtime,
+        sql: &worker::SqlStorage,
+        f: impl FnOnce(&mut dyn Store) -> std::result::Result<R, StoreError>,
+    ) -> std::result::Result<R, StoreError> {
+        let (r, kept) = schema::first_write(rt, sql, f)?;
+        if kept {
+            self.fresh.set(false);
+        }
+        Ok(r)
     }
 
     /// Asks the runtime to make what is committed durable now, without waiting: the output

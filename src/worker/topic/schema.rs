@@ -15,7 +15,9 @@
 //! could replace another) and before it `dedup_spill` (the hash as hex text): both are
 //! still read, and dropped with table 0, so an upgraded topic forgets no pair.
 
+use super::runtime::TxError;
 use crate::core::store::RowState;
+use crate::core::StoreError;
 use worker::{Result, SqlStorage};
 
 const SCHEMA: &str = "
@@ -78,6 +80,22 @@ pub fn state_of(code: i64) -> Option<RowState> {
 #[derive(serde::Deserialize)]
 struct Name {
     name: String,
+}
+
+/// Whether the object has ever stored anything (its schema is made with its first write:
+/// an object that only saw refused or read-only calls holds no table and no row).
+pub fn exists(sql: &SqlStorage) -> Result<bool> {
+    has_table(sql, "meta")
+}
+
+/// Rows inserted, updated or deleted on this connection so far (SQLite `total_changes()`).
+pub fn changes(sql: &SqlStorage) -> Result<u64> {
+    #[derive(serde::Deserialize)]
+    struct V {
+        v: i64,
+    }
+    let rows: Vec<V> = sql.exec("SELECT total_changes() AS v", None)?.to_array()?;
+    Ok(rows.first().map_or(0, |r| r.v.max(0) as u64))
 }
 
 fn has_table(sql: &SqlStorage, table: &str) -> Result<bool> {
@@ -161,4 +179,35 @@ fn upgrade_v1(sql: &SqlStorage) -> Result<()> {
     )?;
     sql.exec("DROP TABLE channels_v1; DROP TABLE messages_v1;", None)?;
     Ok(())
+}
+
+/// Runs `f` on an object that stores nothing yet: in one transaction with the schema
+/// made first, committed only if `f` wrote a row (`true`: the object is no longer
+/// fresh), else rolled back, leaving storage as empty as it was.
+pub fn first_write<R>(
+    rt: &super::runtime::Runtime,
+    sql: &SqlStorage,
+    f: impl FnOnce(&mut dyn crate::core::Store) -> std::result::Result<R, StoreError>,
+) -> std::result::Result<(R, bool), StoreError> {
+    enum Undo<R> {
+        Failed(StoreError),
+        Unwritten(R),
+    }
+    let sql_error = |e: worker::Error| Undo::Failed(StoreError::other(e.to_string()));
+    let result = rt.transaction(|| -> std::result::Result<R, Undo<R>> {
+        open(sql).map_err(sql_error)?;
+        let before = changes(sql).map_err(sql_error)?;
+        let r = f(&mut super::sql::SqlStore::new(sql)).map_err(Undo::Failed)?;
+        if changes(sql).map_err(sql_error)? > before {
+            Ok(r)
+        } else {
+            Err(Undo::Unwritten(r))
+        }
+    });
+    match result {
+        Ok(r) => Ok((r, true)),
+        Err(TxError::Call(Undo::Unwritten(r))) => Ok((r, false)),
+        Err(TxError::Call(Undo::Failed(e))) => Err(e),
+        Err(TxError::Runtime(m)) => Err(StoreError::other(m)),
+    }
 }

@@ -1,0 +1,21 @@
+// Reads what a topic object stores, for tests: started on a stopped Worker's persist
+// directory with the same class name, it lists the tables of the object named `?name=`.
+import { DurableObject } from "cloudflare:workers";
+
+export class Topic extends DurableObject {
+  fetch() {
+    const tables = this.ctx.storage.sql
+      .exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%'")
+      .toArray()
+      .map((r) => r.name);
+    const rows = tables.includes("meta") ? this.ctx.storage.sql.exec("SELECT count(*) AS n FROM meta").one().n : 0;
+    return Response.json({ tables, meta_rows: rows });
+  }
+}
+
+export default {
+  fetch(req, env) {
+    const name = new URL(req.url).searchParams.get("name");
+    return env.TOPIC.get(env.TOPIC.idFromName(name)).fetch(req);
+  },
+};
