@@ -159,3 +159,35 @@ fn a_restart_gives_in_flight_pushes_back_without_a_failure() {
     h.advance(10_000);
     assert!(h.pushes.iter().any(|p| p.1 == 2 && p.2 == 2));
 }
+
+#[test]
+fn a_queued_push_is_sent_only_if_still_due_and_its_deadline_starts_when_sent() {
+    let mut h = Harness::new();
+    push_channel(&mut h, json!({ "url": "http://127.0.0.1:1/h", "timeout_ms": 1000, "max_in_flight": 3 }));
+    for n in 0..3 {
+        h.publish(json!({ "n": n }));
+    }
+    let start = |h: &mut Harness, i: usize| {
+        let (ch, seq, attempt, _, _) = h.pushes[i].clone();
+        h.call(|b, s, now| b.push_starting(now, s, ch, seq, attempt)).unwrap()
+    };
+    // The driver's queue held them for 5.5 s (timeout 1 s + 5 s grace): sent now, the
+    // first one's deadline starts now, so it has not failed by the time it is answered.
+    h.advance(5_500);
+    assert!(start(&mut h, 0));
+    h.advance(500);
+    let st = h.stats("hook");
+    assert_eq!(st["push_failed_total"], 2, "the two still queued timed out: {st}");
+    assert!(!start(&mut h, 1), "a timed-out attempt is not sent (its retry will be)");
+    report(&mut h, 0, PushOutcome::Done);
+    assert_eq!(h.stats("hook")["push_ok_total"], 1, "the late-started one counts");
+    // Paused while queued: given back without a failure, pushed again on unpause.
+    h.publish(json!({ "n": 3 }));
+    let last = h.pushes.len() - 1;
+    assert_eq!(h.http("POST", "/v1/topics/t/channels/hook/pause", json!({})).0, 200);
+    assert!(!start(&mut h, last));
+    let st = h.stats("hook");
+    assert_eq!((st["push_failed_total"].as_u64(), st["in_flight"].as_u64()), (Some(2), Some(0)), "{st}");
+    assert_eq!(h.http("POST", "/v1/topics/t/channels/hook/unpause", json!({})).0, 200);
+    assert!(h.pushes.len() > last + 1, "pushed again once resumed");
+}

@@ -103,6 +103,43 @@ impl Broker {
         self.finish(now, store)
     }
 
+    /// The driver is about to send the request of attempt `attempt` of `seq`, which may
+    /// have waited in its queue: whether it still should. An attempt no longer in flight
+    /// (it timed out meanwhile, the channel was deleted) is not sent; on a paused channel
+    /// it is given back, without a failure, for when the channel is resumed. One that goes
+    /// has its deadline start now (its request timeout and the grace), in memory only: a
+    /// restart gives in-flight pushes back anyway.
+    pub fn push_starting(
+        &mut self,
+        now: Millis,
+        store: &mut dyn Store,
+        ch: u32,
+        seq: Seq,
+        attempt: u32,
+    ) -> StoreResult<bool> {
+        let (timeout, _) = self.push_settings(ch);
+        let Some(c) = self.channels.get_mut(&ch) else { return Ok(false) };
+        let paused = c.row.paused;
+        let Some(f) =
+            c.in_flight.get_mut(&seq).filter(|f| f.owner == ConsumerId::PUSH && f.attempt == attempt)
+        else {
+            return Ok(false);
+        };
+        if paused {
+            self.give_back(now, store, ch, seq, false, 0, &CheckpointWrite::Keep)?;
+            self.dirty.insert(ch);
+            self.finish(now, store)?;
+            return Ok(false);
+        }
+        let deadline = now + timeout;
+        if deadline > f.deadline {
+            self.timers.remove(&(f.deadline, super::timers::Timer::Deadline(ch, seq)));
+            f.deadline = deadline;
+            self.timers.insert((deadline, super::timers::Timer::Deadline(ch, seq)));
+        }
+        Ok(true)
+    }
+
     /// A failed push delivery: counted, then retried after `retry_ms` doubling (dead at
     /// `max_attempts`).
     pub(super) fn push_failed(

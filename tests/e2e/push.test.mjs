@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { rmSync } from "node:fs";
 import { Webhook } from "standardwebhooks";
-import { startWorker, call, cloudEvent, uniqueName, tempDir, ADMIN_TOKEN } from "./harness.mjs";
+import { startWorker, call, cloudEvent, uniqueName, tempDir, Socket, ADMIN_TOKEN } from "./harness.mjs";
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const enc = encodeURIComponent;
@@ -241,4 +241,40 @@ test("a runtime restart mid-retry loses nothing: the retry is made after the res
   await rx.close();
   await w2.stop();
   rmSync(dir, { recursive: true, force: true });
+});
+
+test("pushes that wait for a connection are sent once each, without a failure; other timers run meanwhile", async () => {
+  // A slow receiver (900 ms an answer) and 42 messages: with at most 6 requests out at a
+  // time, the last wait ~6 s in the object's queue, past timeout_ms + its grace from
+  // the time they were queued.
+  if (!w) workers.push((w = await startWorker()));
+  const rx = await receiver(() => [204, {}, 900]);
+  const topic = uniqueName("queued");
+  rx.secret = await pushChannel(w, topic, "hook", { url: rx.url, timeout_ms: 1000, max_in_flight: 42 });
+  // A socket channel of the same topic with a deferred message due while pushes are out.
+  const s = await Socket.consumer(w.url, topic, "sock", { max_in_flight: 1 });
+  const events = Array.from({ length: 42 }, (_, i) => cloudEvent(`q-${i}`, { i }));
+  const r = await call(w.url, "POST", `/v1/topics/${enc(topic)}/events`, {
+    raw: JSON.stringify(events),
+    headers: { "content-type": "application/cloudevents-batch+json" },
+  });
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await publish(w, topic, cloudEvent("later", 1), "?delay_ms=1500")).status, 201);
+  let seen = await s.next((m) => m.op === "msg");
+  while (seen.event.id !== "later") {
+    s.send({ op: "fin", id: seen.id });
+    seen = await s.next((m) => m.op === "msg");
+  }
+  assert.ok(rx.got.length < 42, `the deferred message came while pushes were still out (${rx.got.length} answered)`);
+  s.close();
+  await rx.until((g) => g.length === 42, "every push");
+  const st = await until(async () => {
+    const c = await channelStats(w, topic, "hook");
+    return c.finished_total === 42 && c;
+  }, "42 finished");
+  assert.deepEqual([st.push_ok_total, st.push_failed_total], [42, 0], JSON.stringify(st));
+  const ids = rx.got.map((g) => g.headers["webhook-id"]);
+  assert.equal(new Set(ids).size, 42, "each message pushed once");
+  assert.ok(ids.every((id) => id.endsWith("-1")), "every one on its first attempt");
+  await rx.close();
 });

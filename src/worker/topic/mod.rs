@@ -137,21 +137,7 @@ impl DurableObject for Topic {
         super::counters::wake();
         let now = now_ms();
         self.alarm_at.set(None);
-        let pongs = self.auto_pongs(now);
-        let result = self.run(now, |b, s| {
-            for (id, at) in pongs {
-                b.seen(id, at);
-            }
-            b.handle_timeout(now, s)
-        });
-        match result {
-            Ok(((), out)) => self.apply(out).await,
-            Err(f) => {
-                let _ = self.failed("alarm.failed", f);
-                // Deadlines must not stall: try again soon.
-                self.set_alarm(now + 1_000).await;
-            }
-        }
+        self.tick(now).await;
         self.send_pushes().await;
         self.sync_alarm().await;
         Response::ok("")

@@ -19,6 +19,8 @@ use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestIni
 pub const CONNECTIONS: usize = 6;
 /// An alarm sends pushes for at most this long, then sets another alarm to go on.
 const RUN_MS: u64 = 60_000;
+/// While pushes are out, what else is due is handled at least this often.
+const TICK_MS: u64 = 250;
 
 /// One push request waiting to be sent.
 pub struct PushJob {
@@ -55,15 +57,47 @@ impl Topic {
         loop {
             while running.len() < CONNECTIONS && now_ms() < started + RUN_MS {
                 let Some(job) = self.push_queue.borrow_mut().pop_front() else { break };
-                running.push(send(job));
+                // It may have waited: a stale attempt or a paused channel's is not sent,
+                // and the deadline of one that goes starts now.
+                let now = now_ms();
+                match self.run(now, |b, s| b.push_starting(now, s, job.channel, job.seq, job.attempt)) {
+                    Ok((go, out)) => {
+                        self.apply(out).await;
+                        if go {
+                            running.push(send(job));
+                        }
+                    }
+                    Err(f) => {
+                        let _ = self.failed("push.start_failed", f);
+                    }
+                }
             }
-            let Some((job, result)) = running.next().await else { break };
+            if running.is_empty() && self.push_queue.borrow().is_empty() {
+                break;
+            }
+            // The object's other timers run in this alarm too: they go on while pushes are out.
+            let tick = Box::pin(Delay::from(Duration::from_millis(TICK_MS)));
+            let (job, result) = match select(running.next(), tick).await {
+                Either::Left((Some(done), _)) => done,
+                Either::Left((None, _)) if now_ms() < started + RUN_MS => continue,
+                Either::Left((None, _)) => break,
+                Either::Right(_) => {
+                    let now = now_ms();
+                    if self.due(now) {
+                        self.tick(now).await;
+                    }
+                    continue;
+                }
+            };
             let now = now_ms();
             match self.run(now, |b, s| b.pushed(now, s, job.channel, job.seq, job.attempt, &result)) {
                 Ok(((), out)) => self.apply(out).await,
                 Err(f) => {
                     let _ = self.failed("push.report_failed", f);
                 }
+            }
+            if self.due(now) {
+                self.tick(now).await;
             }
         }
         self.pushing.set(false);

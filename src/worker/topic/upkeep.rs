@@ -13,6 +13,33 @@ const ALARM_SLACK_MS: u64 = 1_000;
 
 impl Topic {
     /// Sets the alarm to the broker's earliest deadline, or deletes it.
+    /// Handles what is due: deadlines, deferred messages, heartbeats (with the pings the
+    /// runtime answered meanwhile), hello deadlines, lazy rows, pruning.
+    pub(super) async fn tick(&self, now: u64) {
+        let pongs = self.auto_pongs(now);
+        let result = self.run(now, |b, s| {
+            for (id, at) in pongs {
+                b.seen(id, at);
+            }
+            b.handle_timeout(now, s)
+        });
+        match result {
+            Ok(((), out)) => self.apply(out).await,
+            Err(f) => {
+                let _ = self.failed("alarm.failed", f);
+                // Deadlines must not stall: try again soon.
+                self.set_alarm(now + 1_000).await;
+            }
+        }
+    }
+
+    /// Whether something is due by `now` (see [`Topic::tick`]).
+    pub(super) fn due(&self, now: u64) -> bool {
+        let next =
+            self.loaded.try_borrow().ok().and_then(|l| l.as_ref().and_then(|l| l.broker.poll_timeout()));
+        next.is_some_and(|t| t <= now)
+    }
+
     pub(super) async fn sync_alarm(&self) {
         let next = match self.loaded.try_borrow() {
             Ok(slot) => match slot.as_ref() {
