@@ -163,18 +163,32 @@ fn a_restart_gives_in_flight_pushes_back_without_a_failure() {
 #[test]
 fn a_queued_push_is_sent_only_if_still_due_and_its_deadline_starts_when_sent() {
     let mut h = Harness::new();
-    push_channel(&mut h, json!({ "url": "http://127.0.0.1:1/h", "timeout_ms": 1000, "max_in_flight": 3 }));
+    let made = push_channel(
+        &mut h,
+        json!({ "url": "http://127.0.0.1:1/h", "timeout_ms": 1000, "max_in_flight": 3 }),
+    );
+    let secret = made["push"]["secret"].as_str().unwrap().to_owned();
     for n in 0..3 {
         h.publish(json!({ "n": n }));
     }
-    let start = |h: &mut Harness, i: usize| {
-        let (ch, seq, attempt, _, _) = h.pushes[i].clone();
-        h.call(|b, s, now| b.push_starting(now, s, ch, seq, attempt)).unwrap()
+    let signed = |h: &mut Harness, i: usize| {
+        let (ch, seq, attempt, _, body) = h.pushes[i].clone();
+        h.call(|b, s, now| b.push_starting(now, s, ch, seq, attempt, &body)).unwrap()
     };
+    let start = |h: &mut Harness, i: usize| signed(h, i).is_some();
+    // Signed at queueing and again when sent: same id, the time of sending.
+    let (_, _, _, queued, body) = h.pushes[0].clone();
+    let get =
+        |hs: &[(String, String)], n: &str| hs.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
+    let queued_ts: u64 = get(&queued, "webhook-timestamp").parse().unwrap();
     // The driver's queue held them for 5.5 s (timeout 1 s + 5 s grace): sent now, the
     // first one's deadline starts now, so it has not failed by the time it is answered.
     h.advance(5_500);
-    assert!(start(&mut h, 0));
+    let now_signed = signed(&mut h, 0).expect("still due");
+    let ts: u64 = now_signed[0].1.parse().unwrap();
+    assert_eq!((now_signed[0].0.as_str(), ts), ("webhook-timestamp", queued_ts + 5));
+    assert_eq!(now_signed[1].0, "webhook-signature");
+    assert_eq!(Some(now_signed[1].1.clone()), signature(&secret, &get(&queued, "webhook-id"), ts, &body));
     h.advance(500);
     let st = h.stats("hook");
     assert_eq!(st["push_failed_total"], 2, "the two still queued timed out: {st}");

@@ -103,12 +103,14 @@ impl Broker {
         self.finish(now, store)
     }
 
-    /// The driver is about to send the request of attempt `attempt` of `seq`, which may
-    /// have waited in its queue: whether it still should. An attempt no longer in flight
-    /// (it timed out meanwhile, the channel was deleted) is not sent; on a paused channel
-    /// it is given back, without a failure, for when the channel is resumed. One that goes
-    /// has its deadline start now (its request timeout and the grace), in memory only: a
-    /// restart gives in-flight pushes back anyway.
+    /// The driver is about to send the request of attempt `attempt` of `seq` (`body`),
+    /// which may have waited in its queue: whether it still should, and if so the
+    /// `webhook-timestamp` and `webhook-signature` of the time of sending, which replace
+    /// the ones made when it was queued (a receiver refuses an old timestamp). An attempt
+    /// no longer in flight (it timed out meanwhile, the channel was deleted) is not sent;
+    /// on a paused channel it is given back, without a failure, for when the channel is
+    /// resumed. One that goes has its deadline start now (its request timeout and the
+    /// grace), in memory only: a restart gives in-flight pushes back anyway.
     pub fn push_starting(
         &mut self,
         now: Millis,
@@ -116,20 +118,23 @@ impl Broker {
         ch: u32,
         seq: Seq,
         attempt: u32,
-    ) -> StoreResult<bool> {
+        body: &[u8],
+    ) -> StoreResult<Option<[(String, String); 2]>> {
         let (timeout, _) = self.push_settings(ch);
-        let Some(c) = self.channels.get_mut(&ch) else { return Ok(false) };
+        let id = message_id(self.partition.index, seq);
+        let Some(c) = self.channels.get_mut(&ch) else { return Ok(None) };
+        let secret = c.push.as_ref().and_then(|p| p.secret.clone()).unwrap_or_default();
         let paused = c.row.paused;
         let Some(f) =
             c.in_flight.get_mut(&seq).filter(|f| f.owner == ConsumerId::PUSH && f.attempt == attempt)
         else {
-            return Ok(false);
+            return Ok(None);
         };
         if paused {
             self.give_back(now, store, ch, seq, false, 0, &CheckpointWrite::Keep)?;
             self.dirty.insert(ch);
             self.finish(now, store)?;
-            return Ok(false);
+            return Ok(None);
         }
         let deadline = now + timeout;
         if deadline > f.deadline {
@@ -137,7 +142,9 @@ impl Broker {
             f.deadline = deadline;
             self.timers.insert((deadline, super::timers::Timer::Deadline(ch, seq)));
         }
-        Ok(true)
+        let ts = now / 1000;
+        let sig = push::signature(&secret, &format!("{id}-{attempt}"), ts, body).unwrap_or_default();
+        Ok(Some([("webhook-timestamp".into(), ts.to_string()), ("webhook-signature".into(), sig)]))
     }
 
     /// A failed push delivery: counted, then retried after `retry_ms` doubling (dead at

@@ -45,6 +45,18 @@ impl PushJob {
     }
 }
 
+impl PushJob {
+    /// Takes the timestamp and signature of the time of sending.
+    fn signed_now(&mut self, signed: [(String, String); 2]) {
+        for (name, value) in signed {
+            match self.headers.iter_mut().find(|(k, _)| *k == name) {
+                Some(h) => h.1 = value,
+                None => self.headers.push((name, value)),
+            }
+        }
+    }
+}
+
 impl Topic {
     /// Sends the queued pushes (from the alarm), reporting each answer to the broker.
     pub(super) async fn send_pushes(&self) {
@@ -56,14 +68,16 @@ impl Topic {
         let mut running = FuturesUnordered::new();
         loop {
             while running.len() < CONNECTIONS && now_ms() < started + RUN_MS {
-                let Some(job) = self.push_queue.borrow_mut().pop_front() else { break };
+                let Some(mut job) = self.push_queue.borrow_mut().pop_front() else { break };
                 // It may have waited: a stale attempt or a paused channel's is not sent,
                 // and the deadline of one that goes starts now.
                 let now = now_ms();
-                match self.run(now, |b, s| b.push_starting(now, s, job.channel, job.seq, job.attempt)) {
+                let (ch, seq, attempt) = (job.channel, job.seq, job.attempt);
+                match self.run(now, |b, s| b.push_starting(now, s, ch, seq, attempt, &job.body)) {
                     Ok((go, out)) => {
                         self.apply(out).await;
-                        if go {
+                        if let Some(signed) = go {
+                            job.signed_now(signed);
                             running.push(send(job));
                         }
                     }
