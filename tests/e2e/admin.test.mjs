@@ -48,7 +48,8 @@ async function topicOperations(bus, { server }) {
   const results = await a.settle(topic, "all", [
     { op: "fin", id: pulled[0].id },
     { op: "req", id: pulled[1].id },
-    { op: "touch", id: pulled[2].id, state: { step: 1 } },
+    // A checkpoint near its 64 KiB limit fits in a settle body.
+    { op: "touch", id: pulled[2].id, state: { step: 1, pad: "x".repeat(60 * 1024) } },
     { op: "fin", id: "ffffffffffffffff" },
   ]);
   assert.equal(results[0].ok, true);

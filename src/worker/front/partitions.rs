@@ -194,7 +194,11 @@ pub async fn forward(env: &Env, topic: &str, route: &Route, mut req: Request) ->
             }
         }
         Route::Channel(_, c, op) => {
-            let body = match http::read_body(&mut req, crate::worker::topic::SMALL_BODY).await? {
+            let cap = match op {
+                ChannelOp::Settle => crate::worker::limits_from_env(env).max_batch_bytes,
+                _ => crate::worker::topic::SMALL_BODY,
+            };
+            let body = match http::read_body(&mut req, cap).await? {
                 Ok(b) => b,
                 Err(e) => return http::error(&e),
             };

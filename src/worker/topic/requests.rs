@@ -6,7 +6,7 @@ use super::attach::{self, Attachment};
 use super::{Topic, CALLER_HEADER, CLIENT_GEN_HEADER, SMALL_BODY, SOURCE_HEADER};
 use crate::core::{Answer, Caller, Operation, TopicRequest};
 use crate::proto::nsq::{Framing, FRAMING_HEADER};
-use crate::proto::route::TopicOp;
+use crate::proto::route::{ChannelOp, TopicOp};
 use crate::proto::{ChannelName, ErrorCode, TopicName};
 use crate::worker::http;
 use futures::channel::oneshot;
@@ -35,6 +35,10 @@ impl Topic {
         let (cap, limit) = match (publish, many) {
             (true, true) => (self.limits.max_batch_bytes, "a batch's limit (MAX_BATCH_BYTES)"),
             (true, false) => (self.limits.max_event_bytes, "an event's limit (MAX_EVENT_BYTES)"),
+            // Up to 1,000 items, each with a checkpoint of up to 64 KiB.
+            (false, _) if matches!(op, Operation::Channel(_, ChannelOp::Settle)) => {
+                (self.limits.max_batch_bytes, "a settle's limit (MAX_BATCH_BYTES)")
+            }
             (false, _) => (SMALL_BODY, "this endpoint's limit"),
         };
         let body = match http::read_body(req, cap).await? {
