@@ -40,6 +40,11 @@ export class Publishing {
   /** Publishes waiting for an answer, per topic (for `auto`). */
   private readonly inFlight = new Map<string, number>();
   private readonly all = new Set<Promise<unknown>>();
+  /**
+   * The bus was unreachable at the last try (`auto`): publishes wait on the socket path,
+   * which queues them (bounded by `queueCap`) and sends them once it reconnects.
+   */
+  private down = false;
 
   constructor(
     private readonly transport: Transport,
@@ -51,9 +56,14 @@ export class Publishing {
 
   /** Whether this publish goes over the socket. */
   private useSocket(topic: string, p: Outgoing): boolean {
-    if (this.via === "http" || !this.transport.sockets || !(p.event || p.make) || p.partition !== undefined) return false;
+    if (!this.socketable(p)) return false;
     if (this.via === "socket") return true;
-    return (this.inFlight.get(topic) ?? 0) > 0 || !!this.sockets.get(topic)?.live;
+    return this.down || (this.inFlight.get(topic) ?? 0) > 0 || !!this.sockets.get(topic)?.live;
+  }
+
+  /** Whether this publish may go over the socket at all. */
+  private socketable(p: Outgoing): boolean {
+    return this.via !== "http" && this.transport.sockets && !!(p.event || p.make) && p.partition === undefined;
   }
 
   publish(topic: string, p: Outgoing): Promise<PublishResult> {
@@ -84,7 +94,10 @@ export class Publishing {
     }
     const event: Record<string, unknown> = { ...((p.event ?? p.make!()) as Record<string, unknown>) };
     if (p.orderingKey !== undefined) event["orderingkey"] = p.orderingKey;
-    return s.publish(event, p.delayMs, p.ttlMs, p.signal);
+    return s.publish(event, p.delayMs, p.ttlMs, p.signal).then((r) => {
+      this.down = false;
+      return r;
+    });
   }
 
   private async overHttp(topic: string, p: Outgoing): Promise<PublishResult> {
@@ -105,9 +118,17 @@ export class Publishing {
     for (let attempt = 0; ; attempt++) {
       try {
         const r = await this.transport.http(call);
+        this.down = false;
         return { partition: 0, ...(JSON.parse(r.text) as Omit<PublishResult, "partition">) };
       } catch (e) {
         if (p.signal?.aborted) throw p.signal.reason;
+        if (!(e instanceof IsmldError) && this.via === "auto" && this.socketable(p)) {
+          // Unreachable: later publishes wait for the bus on the socket path. This one
+          // joins them if it is safe to send again (it has an id the bus deduplicates);
+          // one without could already be stored, so it fails rather than be doubled.
+          this.down = true;
+          if (p.idempotent) return this.overSocket(topic, p);
+        }
         const transient = !(e instanceof IsmldError) || (e.status >= 500 && e.code !== "storage_full");
         if (!p.idempotent || !transient || attempt >= 4) {
           throw e instanceof IsmldError ? e : new DisconnectedError("disconnected", `publish failed: ${String(e)}`);

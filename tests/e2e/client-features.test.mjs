@@ -253,6 +253,30 @@ test("publishes made while the runtime is down wait and are sent on reconnect, o
   }
 });
 
+test("auto publishing: once the bus is unreachable over HTTP, publishes wait on the socket path and are sent on reconnect", async () => {
+  const dir = tempDir();
+  let w1 = await startWorker({ persist: dir });
+  const port = Number(new URL(w1.url).port);
+  const bus = new Connection({ url: w1.url, credentials: admin, reconnect: { min: 50, max: 300 }, connectTimeout: 2_000 });
+  const topic = uniqueName("auto-down");
+  await bus.publish(topic, { n: 0 }); // over HTTP: nothing in flight, no socket open
+  await w1.stop();
+  // Without an id and the first to meet the outage: it may have been stored, so it fails.
+  await assert.rejects(bus.publish(topic, { n: -1 }), DisconnectedError);
+  // Made after the failure, and one with an id: both wait for the bus.
+  const waiting = [bus.publish(topic, { n: 1 }), bus.publish(topic, { n: 2 }, { id: "kept-id" })];
+  w1 = await startWorker({ persist: dir, port });
+  try {
+    const results = await Promise.all(waiting);
+    assert.deepEqual(results.map((r) => r.seq).sort(), [2, 3]);
+    assert.equal((await bus.stats(topic)).seq, 3, "each once");
+  } finally {
+    await bus.close();
+    await w1.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("msg.signal.reason says why: disconnected, closed", async () => {
   const dir = tempDir();
   const w1 = await startWorker({ persist: dir });
