@@ -86,12 +86,44 @@ fn expired_events_leave_depth_before_the_cursor_reaches_them() {
     };
     assert_eq!(depth(&mut h), (5, 5, 0));
     h.advance(1_000);
-    assert_eq!(depth(&mut h), (3, 3, 0), "two expired, not delivered yet: out of depth already");
+    assert_eq!(depth(&mut h), (3, 3, 2), "two expired, not delivered yet: out of depth, counted already");
     h.advance(4_000);
-    assert_eq!(depth(&mut h), (2, 2, 0));
+    assert_eq!(depth(&mut h), (2, 2, 3));
     let c = h.consumer("c", json!({ "max_in_flight": 10 }));
     assert_eq!(h.seqs(c), vec![2, 5], "only what had no expiry is delivered");
-    assert_eq!(depth(&mut h), (2, 0, 3), "in flight; the expired ones counted once the cursor passed them");
+    assert_eq!(depth(&mut h), (2, 0, 3), "in flight; the expired ones counted once, not again when passed");
     let (status, seek) = h.http("POST", "/v1/topics/t/channels/c/seek", json!({ "seq": 1 }));
     assert_eq!((status, seek["ready"].as_u64()), (200, Some(2)), "a seek counts only what can be delivered");
+}
+
+#[test]
+fn messages_given_back_leave_depth_when_they_expire_with_no_consumer() {
+    let mut h = Harness::new();
+    h.http("PUT", "/v1/topics/t/channels/c", json!({}));
+    let publish = |h: &mut Harness, query: &[(&str, &str)]| {
+        let (status, _) = h.http_raw("POST", "/v1/topics/t/events", query, Some("application/json"), b"{}");
+        assert_eq!(status, 201);
+    };
+    // Deferred 3 s, expiring at 0.5 s; and one requeued by its consumer, expiring at 2 s.
+    publish(&mut h, &[("delay_ms", "3000"), ("ttl_ms", "500")]);
+    publish(&mut h, &[("ttl_ms", "2000")]);
+    let c = h.consumer("c", json!({ "max_in_flight": 1 }));
+    let got = h.inbox(c);
+    let m = got.iter().find(|f| f["op"] == "msg").expect("the second is delivered").clone();
+    h.send(c, json!({ "op": "req", "id": m["id"], "delay_ms": 0 }));
+    h.disconnect(c);
+    let gauges = |h: &mut Harness| {
+        let s = h.stats("c");
+        let g = |k: &str| s[k].as_u64().unwrap();
+        (g("depth"), g("ready"), g("deferred"), g("expired_total"))
+    };
+    assert_eq!(gauges(&mut h), (2, 1, 1, 0));
+    h.advance(1_000);
+    assert_eq!(gauges(&mut h), (1, 1, 0, 1), "the deferred one expired");
+    h.advance(1_000);
+    assert_eq!(gauges(&mut h), (0, 0, 0, 2), "the requeued one expired");
+    h.advance(5_000);
+    let c = h.consumer("c", json!({ "max_in_flight": 5 }));
+    assert!(h.seqs(c).is_empty(), "neither is delivered");
+    assert_eq!(gauges(&mut h), (0, 0, 0, 2), "each counted once");
 }

@@ -214,11 +214,12 @@ impl Channel {
 
     /// Stats, with `fresh` the number of stored events at or after the cursor and `head`
     /// the topic's last seq.
-    pub fn stats(&self, head: Seq, fresh: u64) -> ChannelStats {
+    pub fn stats(&self, head: Seq, fresh: u64, expired: (u64, u64)) -> ChannelStats {
         let c = &self.row.counters;
         let in_flight = self.in_flight.len() as u64;
-        let deferred = self.counts.deferred;
-        let ready = fresh.saturating_sub(self.row.filtered_ahead) + self.counts.ready + self.counts.parked;
+        let deferred = self.counts.deferred.saturating_sub(expired.1);
+        let rows = (self.counts.ready + self.counts.parked).saturating_sub(expired.0);
+        let ready = fresh.saturating_sub(self.row.filtered_ahead) + rows;
         ChannelStats {
             channel: self.row.name.clone(),
             depth: ready + in_flight + deferred,

@@ -18,8 +18,16 @@ impl Broker {
             // On a filtered channel, the events judged at publish that did not match are out
             // of `ready` already (`filtered_ahead`), expired or not.
             let judged = c.filter.as_ref().map(|_| (c.row.judged_from, c.row.judged_through));
-            let fresh = self.live_events_from(now, store, c.row.cursor, judged)?;
-            let mut stats = c.stats(self.head, fresh);
+            let (stored, expired_ahead) = self.events_from(now, store, c.row.cursor, judged)?;
+            // Messages given back (requeued, deferred, parked) that expired meanwhile will
+            // never be delivered either: out of `depth` too, before a delivery drops them.
+            let rows = if self.expiry_from == 0 { (0, 0) } else { store.count_expired_rows(*id, now)? };
+            let mut stats = c.stats(self.head, stored.saturating_sub(expired_ahead), rows);
+            // Counted as expired as soon as they expire, not when the channel reaches them
+            // (then the count moves from here to the counter). Events ahead of a filtered
+            // channel's cursor may still turn out filtered instead: those wait.
+            let ahead = if c.filter.is_none() { expired_ahead } else { 0 };
+            stats.expired_total += rows.0 + rows.1 + ahead;
             stats.attached = self.attached(c);
             out.push(stats);
         }
@@ -38,13 +46,26 @@ impl Broker {
         from: Seq,
         judged: Option<(Seq, Seq)>,
     ) -> StoreResult<u64> {
+        let (stored, expired) = self.events_from(now, store, from, judged)?;
+        Ok(stored.saturating_sub(expired))
+    }
+
+    /// Stored events at or after `from`, and how many of them expired (outside `judged`,
+    /// see [`Broker::live_events_from`]).
+    fn events_from(
+        &self,
+        now: Millis,
+        store: &dyn Store,
+        from: Seq,
+        judged: Option<(Seq, Seq)>,
+    ) -> StoreResult<(u64, u64)> {
         let stored = if from > self.max_pruned {
             (self.head + 1).saturating_sub(from)
         } else {
             store.count_events_from(from)?
         };
         if self.expiry_from == 0 {
-            return Ok(stored);
+            return Ok((stored, 0));
         }
         let first = from.max(self.expiry_from);
         let ranges = match judged {
@@ -57,7 +78,7 @@ impl Broker {
                 expired += store.count_expired(lo, hi, now)?;
             }
         }
-        Ok(stored.saturating_sub(expired))
+        Ok((stored, expired.min(stored)))
     }
 
     /// `GET /v1/topics/{topic}`.

@@ -91,6 +91,9 @@ pub trait Store {
     /// How many stored events with seq in `from..=to` expired by `now` (an expiry time at
     /// or before it).
     fn count_expired(&self, from: Seq, to: Seq, now: Millis) -> StoreResult<u64>;
+    /// Message rows of channel `ch` waiting to be delivered again whose event expired by
+    /// `now`: (ready or parked, deferred).
+    fn count_expired_rows(&self, ch: u32, now: Millis) -> StoreResult<(u64, u64)>;
     /// (source, id, seq, ts) of stored events accepted at or after `since`, newest first,
     /// at most `limit`.
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>>;

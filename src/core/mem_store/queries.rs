@@ -50,6 +50,22 @@ impl Store for MemStore {
             as u64)
     }
 
+    fn count_expired_rows(&self, ch: u32, now: Millis) -> StoreResult<(u64, u64)> {
+        let (mut ready, mut deferred) = (0, 0);
+        for (head, _) in self.channel_rows(ch) {
+            let expired = self.events.get(&head.seq).is_some_and(|e| e.expires_at.is_some_and(|t| t <= now));
+            if !expired {
+                continue;
+            }
+            match head.state {
+                RowState::Ready | RowState::Parked => ready += 1,
+                RowState::Deferred => deferred += 1,
+                _ => {}
+            }
+        }
+        Ok((ready, deferred))
+    }
+
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>> {
         Ok(self
             .events

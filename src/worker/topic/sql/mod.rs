@@ -10,9 +10,9 @@ mod insert;
 mod queries;
 mod spill;
 
-use super::schema::state_of;
+use super::schema::{state_code, state_of};
 use crate::core::store::*;
-use crate::core::ConsumerId;
+use crate::core::{ConsumerId, Millis};
 use worker::{SqlStorage, SqlStorageValue as V};
 
 /// The store of one topic object.
@@ -144,4 +144,26 @@ pub(super) fn message(r: &Row) -> Option<MessageHead> {
 /// Message heads from rows of [`MSG_COLS`].
 pub(super) fn messages(rows: Vec<Row>) -> Vec<MessageHead> {
     rows.iter().filter_map(message).collect()
+}
+
+impl SqlStore<'_> {
+    /// See [`crate::core::Store::count_expired_rows`].
+    pub(super) fn expired_rows(&self, ch: u32, now: Millis) -> StoreResult<(u64, u64)> {
+        let (ready, parked, deferred) =
+            (state_code(RowState::Ready), state_code(RowState::Parked), state_code(RowState::Deferred));
+        let q = "SELECT coalesce(sum(m.state IN (?, ?)), 0), coalesce(sum(m.state = ?), 0) \
+                 FROM messages m JOIN events e ON e.seq = m.seq \
+                 WHERE m.channel = ? AND m.state IN (?, ?, ?) AND e.expires_at <= ?";
+        let b = vec![
+            V::Integer(ready),
+            V::Integer(parked),
+            V::Integer(deferred),
+            int(u64::from(ch)),
+            V::Integer(ready),
+            V::Integer(parked),
+            V::Integer(deferred),
+            int(now),
+        ];
+        Ok(self.row(q, b)?.map_or((0, 0), |r| (ou(&r, 0).unwrap_or(0), ou(&r, 1).unwrap_or(0))))
+    }
 }

@@ -60,6 +60,10 @@ impl Store for SqlStore<'_> {
         Ok(self.number(q, vec![int(from), int(to), int(now)])?.unwrap_or(0))
     }
 
+    fn count_expired_rows(&self, ch: u32, now: Millis) -> StoreResult<(u64, u64)> {
+        self.expired_rows(ch, now)
+    }
+
     fn recent_pairs(&self, since: Millis, limit: usize) -> StoreResult<Vec<(String, String, Seq, Millis)>> {
         // Acceptance times grow with seq: the newest events first, stopping at the window.
         let r = self.rows(
