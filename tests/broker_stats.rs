@@ -94,6 +94,10 @@ fn expired_events_leave_depth_before_the_cursor_reaches_them() {
     assert_eq!(depth(&mut h), (2, 0, 3), "in flight; the expired ones counted once, not again when passed");
     let (status, seek) = h.http("POST", "/v1/topics/t/channels/c/seek", json!({ "seq": 1 }));
     assert_eq!((status, seek["ready"].as_u64()), (200, Some(2)), "a seek counts only what can be delivered");
+    let (status, _) = h.http("POST", "/v1/topics/t/channels/c/seek", json!({ "seq": 1, "partition": 0 }));
+    assert_eq!(status, 200, "partition 0 of a topic of one");
+    let (status, e) = h.http("POST", "/v1/topics/t/channels/c/seek", json!({ "seq": 1, "partition": 3 }));
+    assert_eq!((status, e["error"]["code"].as_str()), (400, Some("invalid_request")), "{e}");
 }
 
 #[test]

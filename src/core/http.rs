@@ -249,7 +249,13 @@ impl Broker {
             }
             (ChannelOp::Seek, Input::Seek(to)) => {
                 let target = match to {
-                    SeekTo::Seq(seq) => seq,
+                    SeekTo::Seq(_, Some(p)) if p != self.partition.index => {
+                        let n = self.partition.count;
+                        let e =
+                            ApiError::invalid(format!("partition {p} is out of range: the topic has {n}"));
+                        return Ok(Answer::error(&e));
+                    }
+                    SeekTo::Seq(seq, _) => seq,
                     SeekTo::Time(ms) => self.seq_at_time(store, ms)?,
                 };
                 let ready = self.seek(now, store, id, target)?;

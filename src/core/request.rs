@@ -150,14 +150,15 @@ pub(super) fn options(query: &[(String, String)], reply: bool) -> Result<Publish
 
 /// Where a `seek` goes.
 pub(super) enum SeekTo {
-    Seq(Seq),
+    /// A seq, and the partition the body named (if any).
+    Seq(Seq, Option<u32>),
     Time(Millis),
 }
 
 pub(super) fn seek_target(body: &[u8]) -> Result<SeekTo, ApiError> {
     let body: Seek = json_body(body)?;
     match (body.seq, body.time.as_deref()) {
-        (Some(seq), None) => Ok(SeekTo::Seq(seq)),
+        (Some(seq), None) => Ok(SeekTo::Seq(seq, body.partition)),
         (None, Some(t)) => parse_rfc3339(t)
             .map(SeekTo::Time)
             .ok_or_else(|| ApiError::invalid("time must be an RFC 3339 time")),
