@@ -414,3 +414,15 @@ fn a_wait_only_pull_is_told_a_message_is_ready_and_takes_none() {
     let (status, got) = h.http("POST", "/v1/topics/t/channels/c/pull", json!({ "max": 5 }));
     assert_eq!((status, got["messages"].as_array().map(Vec::len)), (200, Some(1)));
 }
+
+#[test]
+fn an_empty_ordering_key_in_a_pub_frame_is_no_key_as_over_http() {
+    let mut h = Harness::new();
+    let c = h.consumer("c", json!({ "max_in_flight": 2 }));
+    let p = h.publisher();
+    for n in 0..2 {
+        let ok = h.ask(p, json!({ "op": "pub", "data": n, "ordering_key": "" }));
+        assert_eq!(ok["op"], "ok", "{ok}");
+    }
+    assert_eq!(h.seqs(c), vec![1, 2], "not ordered: both in flight at once");
+}

@@ -214,7 +214,8 @@ impl Broker {
     ) -> StoreResult<Result<String, ApiError>> {
         let topic = self.topic.clone().unwrap_or_default();
         let opts = PublishOptions {
-            ordering_key: p.ordering_key,
+            // As the query parameter: an empty key is no key.
+            ordering_key: p.ordering_key.filter(|k| !k.is_empty()),
             delay_ms: p.delay_ms,
             ttl_ms: p.ttl_ms,
             reply: false,

@@ -238,7 +238,7 @@ pub fn accept_batch(text: &str, now: u64, limits: &Limits) -> Result<Vec<Accepte
 
 /// Whether a media type (without parameters) is JSON.
 pub fn is_json_media_type(media: &str) -> bool {
-    media == "application/json" || media.ends_with("+json")
+    media == "application/json" || media == "text/json" || media.ends_with("+json")
 }
 
 /// The media type of a `Content-Type` value, lower-cased, without parameters.

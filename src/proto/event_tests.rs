@@ -126,6 +126,8 @@ fn plain_and_binary_forms() {
     let v: Value = serde_json::from_str(&a.text).unwrap();
     assert_eq!(v["data"]["k"][0], 1);
     assert_eq!(v["type"], "T");
+    let a = from_plain("i", "/anonymous", "T", Some("text/json"), br#"{"a":1}"#, 0, &lim()).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&a.text).unwrap()["data"]["a"], 1, "text/json is JSON too");
     let a = from_plain("i", "/anonymous", "T", Some("text/plain"), b"hi", 0, &lim()).unwrap();
     assert_eq!(serde_json::from_str::<Value>(&a.text).unwrap()["data"], "hi");
     let a = from_plain("i", "/anonymous", "T", None, &[0xff, 0], 0, &lim()).unwrap();

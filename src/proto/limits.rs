@@ -28,7 +28,9 @@ pub struct Limits {
     pub max_delay_ms: u64,
     /// Most events a topic holds before publishes get `storage_full`.
     pub max_topic_events: u64,
-    /// Largest WebSocket frame, in bytes (a batch fits in one).
+    /// Largest WebSocket frame, in bytes: one event of the largest size and room around
+    /// it (Workers take WebSocket messages of at most 1 MiB, so a `pub` frame's `events`
+    /// stay under the HTTP batch limit).
     pub max_frame_bytes: usize,
     /// How long an event finished by every channel stays available to `seek`.
     pub retention_ms: u64,
