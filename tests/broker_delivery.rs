@@ -426,3 +426,16 @@ fn an_empty_ordering_key_in_a_pub_frame_is_no_key_as_over_http() {
     }
     assert_eq!(h.seqs(c), vec![1, 2], "not ordered: both in flight at once");
 }
+
+#[test]
+fn an_ephemeral_channel_whose_consumers_a_restart_lost_is_deleted_one_made_by_put_is_kept() {
+    let mut h = Harness::new();
+    let _c = h.consumer("e#ephemeral", json!({}));
+    assert_eq!(h.http("PUT", "/v1/topics/t/channels/p%23ephemeral", json!({})).0, 201);
+    h.publish(json!(1));
+    h.hibernate();
+    assert_ne!(h.stats("e#ephemeral"), serde_json::Value::Null, "hibernation keeps the consumer");
+    h.rebuild(false);
+    assert_eq!(h.stats("e#ephemeral"), serde_json::Value::Null, "gone with its consumer, as on a disconnect");
+    assert_eq!(h.stats("p#ephemeral")["depth"], 1, "never had a consumer: waits for one");
+}

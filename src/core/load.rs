@@ -123,6 +123,17 @@ impl Broker {
             b.restore_socket(now, record);
         }
         b.requeue_orphans(now, store)?;
+        // An ephemeral channel whose consumers did not survive the restart goes, as it
+        // would have gone when its last one disconnected.
+        let gone: Vec<u32> = b
+            .channels
+            .iter()
+            .filter(|(_, c)| c.ephemeral && c.row.had_consumer && c.consumers.is_empty())
+            .map(|(&id, _)| id)
+            .collect();
+        for id in gone {
+            b.drop_channel(store, id, "ephemeral channel has no consumer")?;
+        }
         let ids: Vec<SocketId> = b.sockets.keys().copied().collect();
         for id in ids {
             b.refresh_heartbeat(id);

@@ -79,6 +79,10 @@ pub struct ChannelRow {
     pub push: Option<String>,
     /// The last push error, for stats.
     pub push_error: Option<String>,
+    /// An ephemeral channel had a consumer: it goes with the last one, so a restart that
+    /// lost every consumer deletes it too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub had_consumer: bool,
     /// A filtered channel judges each event as it is published: the events in
     /// (`judged_from`, `judged_through`] were judged then, and `filtered_ahead` of those
     /// at or after the cursor did not match (already in `filtered_total`, not in `depth`).

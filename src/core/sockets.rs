@@ -170,6 +170,10 @@ impl Broker {
         if let Some(ch) = ch {
             if let Some(c) = self.channels.get_mut(&ch) {
                 c.consumers.push(ConsumerId(id));
+                if c.ephemeral && !c.row.had_consumer {
+                    c.row.had_consumer = true;
+                    self.dirty.insert(ch);
+                }
             }
             self.log(
                 LogLevel::Info,
