@@ -236,6 +236,29 @@ test("a deleted client's socket signed in on the upgrade is closed 4001 too (the
   assert.equal(code, 4001, `closed once the revocation reached it (${frames.length} frames)`);
 });
 
+test("frames pipelined behind a hello that signs in wait for it and keep their order", async () => {
+  const t = uniqueName("pipelined");
+  const c = await client(uniqueName("pipe"));
+  // Past the credentials cache's lifetime (AUTH_CACHE_TTL_MS = 500 here), the hello's
+  // check waits on a lookup in the client's object, as a first one does in production.
+  await new Promise((r) => setTimeout(r, 600));
+  const { ws } = await upgrade(`/v1/topics/${t}/ws`);
+  const frames = [];
+  const answered = new Promise((resolve, reject) => {
+    ws.on("message", (d) => {
+      frames.push(JSON.parse(d.toString()));
+      if (frames.filter((f) => f.op === "ok").length === 3) resolve();
+    });
+    ws.once("close", (code) => reject(new Error(`closed ${code}: ${JSON.stringify(frames)}`)));
+  });
+  ws.send(JSON.stringify({ op: "hello", login: c.login, secret: c.secret }));
+  for (let i = 0; i < 3; i++) ws.send(JSON.stringify({ op: "pub", data: { i }, ref: i }));
+  await answered;
+  assert.equal(frames[0].op, "welcome", JSON.stringify(frames));
+  assert.deepEqual(frames.slice(1).map((f) => [f.op, f.ref, f.seq]), [["ok", 0, 1], ["ok", 1, 2], ["ok", 2, 3]]);
+  ws.close();
+});
+
 test("a duplicate request waits on the same response as the first", async () => {
   const t = uniqueName("dup");
   const r = await Socket.consumer(w.url, t, "responders", { token: ADMIN_TOKEN });

@@ -81,6 +81,8 @@ pub struct Topic {
     /// only if the call wrote a row (contract: nothing is stored before credentials are
     /// accepted, so an upgrade or a refused `hello` leaves no table behind).
     fresh: Cell<bool>,
+    /// Frames waiting behind the one their socket is handling (see `on_frame`).
+    waiting_frames: RefCell<HashMap<SocketId, std::collections::VecDeque<String>>>,
 }
 
 /// What lives in memory while the object runs.
@@ -110,6 +112,7 @@ impl DurableObject for Topic {
             pushing: Cell::new(false),
             attachments: Attachments::default(),
             fresh: Cell::new(false),
+            waiting_frames: RefCell::new(HashMap::new()),
         }
     }
 
@@ -145,7 +148,6 @@ impl DurableObject for Topic {
 
     async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> Result<()> {
         super::counters::wake();
-        let now = now_ms();
         let Some(att) = self.attachments.get(&ws) else {
             let _ = ws.close(Some(close::SEQUENCE), Some("unknown socket"));
             return Ok(());
@@ -154,7 +156,7 @@ impl DurableObject for Topic {
             WebSocketIncomingMessage::String(s) => s,
             WebSocketIncomingMessage::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
         };
-        self.on_frame(now, ws, att, text).await;
+        self.on_frame(ws, att, text).await;
         self.sync_alarm().await;
         Ok(())
     }

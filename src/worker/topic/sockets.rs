@@ -13,6 +13,9 @@ use crate::worker::http::{self, now_ms};
 use crate::worker::log;
 use worker::{Method, WebSocket};
 
+/// Most frames of one socket waiting behind one being handled (beyond: close 4000).
+const MAX_WAITING_FRAMES: usize = 1_000;
+
 impl Topic {
     /// Checks a client socket's credentials again once they are older than the lookup
     /// cache; closes it (4001) if they were revoked. Returns whether it may go on.
@@ -51,8 +54,38 @@ impl Topic {
         self.still_valid(now_ms(), &ws, &mut att).await;
     }
 
-    /// One text frame from a socket.
-    pub(super) async fn on_frame(&self, now: u64, ws: WebSocket, mut att: Attachment, text: String) {
+    /// One text frame from a socket. A socket's frames are handled one after another, in
+    /// the order they came: one that arrives while an earlier one waits on a credentials
+    /// lookup (a `hello`, or a periodic recheck) waits behind it, so frames pipelined
+    /// after a `hello` are handled after it was accepted.
+    pub(super) async fn on_frame(&self, ws: WebSocket, att: Attachment, text: String) {
+        let id = att.record.id;
+        {
+            let mut waiting = self.waiting_frames.borrow_mut();
+            if let Some(q) = waiting.get_mut(&id) {
+                if q.len() >= MAX_WAITING_FRAMES {
+                    let _ = ws.close(Some(close::SEQUENCE), Some("too many frames waiting for an answer"));
+                } else {
+                    q.push_back(text);
+                }
+                return;
+            }
+            waiting.insert(id, std::collections::VecDeque::new());
+        }
+        let mut next = Some((att, text));
+        while let Some((att, text)) = next.take() {
+            self.one_frame(now_ms(), ws.clone(), att, text).await;
+            let queued = self.waiting_frames.borrow_mut().get_mut(&id).and_then(|q| q.pop_front());
+            match (queued, self.attachments.get(&ws)) {
+                (Some(text), Some(att)) => next = Some((att, text)),
+                _ => {
+                    self.waiting_frames.borrow_mut().remove(&id);
+                }
+            }
+        }
+    }
+
+    async fn one_frame(&self, now: u64, ws: WebSocket, mut att: Attachment, text: String) {
         let id = att.record.id;
         self.remember_socket(id, &ws);
         if !self.still_valid(now, &ws, &mut att).await {
@@ -110,6 +143,7 @@ impl Topic {
         if let Some(att) = self.attachments.get(&ws) {
             let id = att.record.id;
             self.attachments.forget(id);
+            self.waiting_frames.borrow_mut().remove(&id);
             match self.run(now, |b, s| b.closed(now, s, id)) {
                 Ok(((), out)) => self.apply(out).await,
                 Err(f) => {
