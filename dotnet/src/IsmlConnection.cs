@@ -153,11 +153,49 @@ namespace Ismld
         private HttpBody Plain(object data, string contentType)
         {
             if (data is byte[] bytes) return new HttpBody { Bytes = bytes, ContentType = contentType ?? "application/octet-stream" };
-            if (data is string s && contentType != "application/json") return new HttpBody { Bytes = Encoding.UTF8.GetBytes(s), ContentType = contentType ?? "text/plain; charset=utf-8" };
+            // A string is text, or JSON text with a JSON content type: sent as it is either way.
+            if (data is string s) return new HttpBody { Bytes = Encoding.UTF8.GetBytes(s), ContentType = contentType ?? "text/plain; charset=utf-8" };
             return new HttpBody { Bytes = Encoding.UTF8.GetBytes(Json.Encode(Json.From(data, Serializer))), ContentType = contentType ?? "application/json" };
         }
 
-        private CloudEvent MakeEvent(string wireTopic, BatchItem item, DateTimeOffset now)
+        /// <summary>Whether a content type is JSON (application/json, text/json, any +json), parameters aside.</summary>
+        internal static bool IsJson(string contentType)
+        {
+            var media = contentType.Split(';')[0].Trim().ToLowerInvariant();
+            return media == "application/json" || media == "text/json" || media.EndsWith("+json", StringComparison.Ordinal);
+        }
+
+        /// <summary>
+        /// The event's data as the bus would make it from a plain body: byte[] as
+        /// data_base64, a string as text (or, with a JSON content type, the JSON value it
+        /// holds), anything else as JSON.
+        /// </summary>
+        private void SetData(CloudEvent e, object data, string contentType)
+        {
+            if (data is byte[] bytes)
+            {
+                e.DataContentType = contentType ?? "application/octet-stream";
+                e.DataBase64 = Convert.ToBase64String(bytes);
+            }
+            else if (data is string s && contentType != null && IsJson(contentType))
+            {
+                try { e.Data = JToken.Parse(s); }
+                catch (JsonReaderException) { throw new InvalidRequestException("invalid_request", "data is not JSON text, though its content type is " + contentType); }
+                e.DataContentType = contentType;
+            }
+            else if (data is string text)
+            {
+                e.DataContentType = contentType ?? "text/plain; charset=utf-8";
+                e.Data = new JValue(text);
+            }
+            else
+            {
+                e.DataContentType = contentType ?? "application/json";
+                e.Data = Json.From(data, Serializer);
+            }
+        }
+
+        private CloudEvent MakeEvent(string wireTopic, BatchItem item, DateTimeOffset now, string contentType = null)
         {
             var e = new CloudEvent
             {
@@ -165,9 +203,8 @@ namespace Ismld
                 Source = source,
                 Type = item.Type ?? wireTopic,
                 Subject = item.Subject,
-                DataContentType = "application/json",
-                Data = Json.From(item.Data, Serializer),
             };
+            SetData(e, item.Data, contentType);
             if (item.OrderingKey != null) e.OrderingKey = item.OrderingKey;
             if (item.Delay.HasValue && item.Delay.Value > TimeSpan.Zero)
             {
@@ -197,14 +234,14 @@ namespace Ismld
             HttpBody body;
             if (o.Id != null)
             {
-                var e = MakeEvent(wire, new BatchItem(data) { Id = o.Id, Type = o.Type, Subject = o.Subject, OrderingKey = o.OrderingKey }, DateTimeOffset.UtcNow);
+                var e = MakeEvent(wire, new BatchItem(data) { Id = o.Id, Type = o.Type, Subject = o.Subject, OrderingKey = o.OrderingKey }, DateTimeOffset.UtcNow, o.ContentType);
                 body = new HttpBody { Bytes = Encoding.UTF8.GetBytes(e.ToJson()), ContentType = "application/cloudevents+json" };
             }
             else body = Plain(data, o.ContentType);
             body.Query = Query(o.OrderingKey, o.Delay);
             using (var cts = Linked(cancellationToken))
             {
-                var answer = await Http.PublishAsync(wire, body, o.Id != null, cts.Token).ConfigureAwait(false);
+                var answer = await Tracked(Http.PublishAsync(wire, body, o.Id != null, cts.Token)).ConfigureAwait(false);
                 return Metadata((string)answer["topic"] ?? wire, answer);
             }
         }
@@ -218,7 +255,7 @@ namespace Ismld
             var body = new HttpBody { Bytes = Encoding.UTF8.GetBytes(cloudEvent.ToJson()), ContentType = "application/cloudevents+json", Query = Query(options?.OrderingKey, options?.Delay) };
             using (var cts = Linked(cancellationToken))
             {
-                var answer = await Http.PublishAsync(wire, body, true, cts.Token).ConfigureAwait(false);
+                var answer = await Tracked(Http.PublishAsync(wire, body, true, cts.Token)).ConfigureAwait(false);
                 return Metadata((string)answer["topic"] ?? wire, answer);
             }
         }
@@ -245,7 +282,7 @@ namespace Ismld
             var body = new HttpBody { Bytes = Encoding.UTF8.GetBytes(Json.Encode(array)), ContentType = "application/cloudevents-batch+json" };
             using (var cts = Linked(ct))
             {
-                var answer = await Http.PublishAsync(wire, body, true, cts.Token).ConfigureAwait(false);
+                var answer = await Tracked(Http.PublishAsync(wire, body, true, cts.Token)).ConfigureAwait(false);
                 var topic = (string)answer["topic"] ?? wire;
                 return ((answer["results"] as JArray) ?? new JArray()).Select(r => Metadata(topic, r)).ToList();
             }
@@ -314,13 +351,31 @@ namespace Ismld
             return sub;
         }
 
-        /// <summary>Stops every subscriber (see <see cref="Subscriber.Stop"/>) and refuses further calls.</summary>
+        /// <summary>Publishes waiting for their answer (<see cref="CloseAsync"/> waits for them).</summary>
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, bool> publishing = new System.Collections.Concurrent.ConcurrentDictionary<Task, bool>();
+
+        private async Task<T> Tracked<T>(Task<T> call)
+        {
+            publishing[call] = true;
+            try { return await call.ConfigureAwait(false); }
+            finally { publishing.TryRemove(call, out _); }
+        }
+
+        /// <summary>Stops every subscriber (see <see cref="Subscriber.Stop"/>), waits for the publishes in flight, and refuses further calls.</summary>
         public async Task CloseAsync()
         {
             if (Interlocked.Exchange(ref closed, 1) != 0) return;
             Subscriber[] all;
             lock (subscribers) all = subscribers.ToArray();
             await Task.WhenAll(all.Select(s => s.Stop())).ConfigureAwait(false);
+            try
+            {
+                await Task.WhenAll(publishing.Keys.ToArray()).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // each publish reports its own failure to its caller
+            }
             registration.Dispose();
             Http.Dispose();
         }

@@ -143,7 +143,7 @@ namespace Ismld
             if (deadline.HasValue) SetDeadline(deadline.Value);
         }
 
-        /// <summary>Done. <paramref name="state"/>, if given, is saved as the final checkpoint.</summary>
+        /// <summary>Done. <paramref name="state"/>, if given, is checked (at most 64 KiB) and dropped with the message: a finished message keeps no checkpoint.</summary>
         public Task Finish(object state = null)
         {
             Claim("finish", true);

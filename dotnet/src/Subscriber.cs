@@ -323,6 +323,12 @@ namespace Ismld
 
         internal void Dispatch(ConsumerSocket from, IsmlMessage msg)
         {
+            // Stopped: a message that arrives while the socket closes is not handled (the
+            // bus gives it back when the socket is gone).
+            lock (gate)
+            {
+                if (State == SubscriberState.Stopped) return;
+            }
             var task = Task.Run(() => RunHandler(from, msg));
             running[task] = true;
             task.ContinueWith(t => running.TryRemove(t, out _), TaskScheduler.Default);

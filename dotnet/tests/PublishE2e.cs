@@ -62,6 +62,34 @@ namespace Ismld.Tests
         }
 
         [Test(E2e = true)]
+        public static async Task DataIsTheSameWithOrWithoutAnId()
+        {
+            var topic = Env.Unique("cs-data");
+            using (var conn = Env.Admin())
+            {
+                var (sub, inbox) = await Listen(conn, topic);
+                var json = new PublishOptions { ContentType = "application/json" };
+                foreach (var id in new[] { null, "with-id" })
+                {
+                    var key = id;
+                    Func<PublishOptions, PublishOptions> With = o => new PublishOptions { Id = key == null ? null : key + "-" + Guid.NewGuid(), ContentType = o == null ? null : o.ContentType };
+                    await conn.PublishAsync(topic, new byte[] { 1, 2, 3 }, With(null));
+                    await conn.PublishAsync(topic, "just text", With(null));
+                    await conn.PublishAsync(topic, "{\"a\":1}", With(json));
+                    var bin = await inbox.Next(null, 20, "bytes");
+                    Check.Equal("1,2,3", string.Join(",", bin.Payload.Bytes), "bytes stay bytes (" + id + ")");
+                    Check.Equal("application/octet-stream", bin.Event.DataContentType, "a binary content type (" + id + ")");
+                    var text = await inbox.Next(null, 20, "text");
+                    Check.Equal("just text", text.Payload.CastTo<string>(), "text stays text (" + id + ")");
+                    Check.True(text.Event.DataContentType.StartsWith("text/plain"), "a text content type (" + id + ")");
+                    var obj = await inbox.Next(null, 20, "JSON text");
+                    Check.Equal(1, (int)obj.Event.Data["a"], "JSON text is its value (" + id + ")");
+                }
+                await sub.Stop();
+            }
+        }
+
+        [Test(E2e = true)]
         public static async Task PublishACloudEventIdempotently()
         {
             var topic = Env.Unique("cs-ce");

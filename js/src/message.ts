@@ -171,7 +171,7 @@ export class Message<T = unknown, S = unknown> {
     this.moved(await this.owner.settle("touch", this.id, undefined));
   }
 
-  /** Done. `state`, if given, is saved as the final checkpoint. */
+  /** Done. `state`, if given, is checked (at most 64 KiB) and dropped with the message: a finished message keeps no checkpoint. */
   async finish(state?: S): Promise<void> {
     this.claim("finish");
     this.done();

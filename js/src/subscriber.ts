@@ -3,7 +3,7 @@
  * (`consumer.ts`; one socket on a topic of one partition). This file owns the handler
  * calls, the handler backoff shared by the sockets, the credit spread over them, and
  * learning the partition count (see `partitions.ts`): the first socket goes without
- * `?partition`; when it fails before opening, `GET /v1/topics/{topic}` says whether the
+ * `?partition`; when it fails before opening, `GET /v1/topics/{topic}/partitions` says whether the
  * topic is partitioned, and the subscriber then opens one socket per partition. Each
  * reconnects on its own; a final close of any stops them all.
  */
