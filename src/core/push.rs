@@ -142,9 +142,8 @@ impl Broker {
             f.deadline = deadline;
             self.timers.insert((deadline, super::timers::Timer::Deadline(ch, seq)));
         }
-        let ts = now / 1000;
-        let sig = push::signature(&secret, &format!("{id}-{attempt}"), ts, body).unwrap_or_default();
-        Ok(Some([("webhook-timestamp".into(), ts.to_string()), ("webhook-signature".into(), sig)]))
+        // A secret that signs nothing was refused when the request was made (`push_request`).
+        Ok(push::signed(&secret, &push::webhook_id(&id, attempt), now, body))
     }
 
     /// A failed push delivery: counted, then retried after `retry_ms` doubling (dead at

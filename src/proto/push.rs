@@ -224,13 +224,11 @@ pub fn request(
     if let Some(ct) = ct {
         headers.push(("content-type".into(), ct));
     }
-    let webhook_id = format!("{id}-{attempt}");
-    let ts = now_ms / 1000;
+    let webhook_id = webhook_id(id, attempt);
     let secret = config.secret.as_deref().unwrap_or_default();
-    let sig = signature(secret, &webhook_id, ts, &body).ok_or_else(|| "bad push secret".to_owned())?;
+    let stamp = signed(secret, &webhook_id, now_ms, &body).ok_or_else(|| "bad push secret".to_owned())?;
     headers.push(("webhook-id".into(), webhook_id));
-    headers.push(("webhook-timestamp".into(), ts.to_string()));
-    headers.push(("webhook-signature".into(), sig));
+    headers.extend(stamp);
     headers.push(("ismld-attempt".into(), attempt.to_string()));
     headers.push(("ismld-seq".into(), seq.to_string()));
     headers.push(("ismld-partition".into(), partition.to_string()));
@@ -249,10 +247,21 @@ fn data_bytes(raw: &RawValue, json: bool) -> Vec<u8> {
     }
 }
 
-/// A JSON media type: `application/json`, `text/json` or a `+json` suffix, parameters aside.
+/// A JSON media type, parameters aside (as a published body's content type is judged).
 fn is_json(content_type: &str) -> bool {
-    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    media == "application/json" || media == "text/json" || media.ends_with("+json")
+    super::event::is_json_media_type(&super::event::media_type(content_type))
+}
+
+/// The `webhook-id` of attempt `attempt` of message `id`.
+pub fn webhook_id(id: &str, attempt: u32) -> String {
+    format!("{id}-{attempt}")
+}
+
+/// `webhook-timestamp` and `webhook-signature` of a request sent at `now_ms`.
+pub fn signed(secret: &str, webhook_id: &str, now_ms: u64, body: &[u8]) -> Option<[(String, String); 2]> {
+    let ts = now_ms / 1000;
+    let sig = signature(secret, webhook_id, ts, body)?;
+    Some([("webhook-timestamp".into(), ts.to_string()), ("webhook-signature".into(), sig)])
 }
 
 /// A `ce-*` header value: percent-encoded where the CloudEvents HTTP binding says

@@ -38,6 +38,12 @@ pub fn no_content() -> Result<Response> {
     Ok(Response::empty()?.with_status(204))
 }
 
+/// A name as one path segment of a request the bus makes itself (every byte but letters
+/// and digits percent-encoded).
+pub fn segment(name: &str) -> String {
+    percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// The query parameters, decoded. Read from the raw URL (not `Request::url`, whose full
 /// URL parser brings IDNA host tables, ~100 KB, into the wasm).
 pub fn query(req: &Request) -> Vec<(String, String)> {

@@ -15,10 +15,7 @@ use worker::{Env, Result};
 /// The stats of each partition (those that answered `200`).
 pub async fn each_stats(env: &Env, topic: &str) -> Result<Vec<(u32, TopicStats)>> {
     let n = count(env, topic).await?;
-    let path = format!(
-        "/v1/topics/{}",
-        percent_encoding::utf8_percent_encode(topic, percent_encoding::NON_ALPHANUMERIC)
-    );
+    let path = format!("/v1/topics/{}", crate::worker::http::segment(topic));
     let out = Outgoing::get(path);
     let mut each = Vec::new();
     for (p, a) in ask_all(env, topic, n, &out, None).await? {

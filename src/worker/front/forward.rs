@@ -6,7 +6,6 @@
 use crate::proto::route::{Route, TopicOp};
 use crate::proto::{ApiError, ErrorCode, TopicName};
 use crate::worker::topic::SOURCE_HEADER;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use worker::{Env, Headers, Method, Request, RequestInit, Result};
 
@@ -38,13 +37,11 @@ pub async fn publish(env: &Env, r: Relayed<'_>) -> Result<std::result::Result<St
     for (k, v) in &r.headers {
         headers.set(k, v)?;
     }
-    let mut url = format!(
-        "https://internal/v1/topics/{}/events",
-        utf8_percent_encode(r.topic.as_str(), NON_ALPHANUMERIC)
-    );
+    let mut url =
+        format!("https://internal/v1/topics/{}/events", crate::worker::http::segment(r.topic.as_str()));
     let mut query = Vec::new();
     if let Some(k) = &r.ordering_key {
-        query.push(format!("ordering_key={}", utf8_percent_encode(k, NON_ALPHANUMERIC)));
+        query.push(format!("ordering_key={}", crate::worker::http::segment(k)));
     }
     if let Some(d) = r.delay_ms {
         query.push(format!("delay_ms={d}"));

@@ -194,10 +194,7 @@ pub async fn forward(env: &Env, topic: &str, route: &Route, mut req: Request) ->
             }
         }
         Route::Channel(_, c, op) => {
-            let cap = match op {
-                ChannelOp::Settle => crate::worker::limits_from_env(env).max_batch_bytes,
-                _ => crate::worker::topic::SMALL_BODY,
-            };
+            let cap = crate::worker::topic::channel_body_cap(*op, &crate::worker::limits_from_env(env));
             let body = match http::read_body(&mut req, cap).await? {
                 Ok(b) => b,
                 Err(e) => return http::error(&e),

@@ -386,6 +386,7 @@ impl Topic {
 
 mod push;
 mod requests;
+pub use requests::channel_body_cap;
 mod sockets;
 mod upkeep;
 

@@ -43,9 +43,7 @@ impl PushJob {
             _ => None,
         }
     }
-}
 
-impl PushJob {
     /// Takes the timestamp and signature of the time of sending.
     fn signed_now(&mut self, signed: [(String, String); 2]) {
         for (name, value) in signed {

@@ -13,6 +13,15 @@ use futures::channel::oneshot;
 use futures::future::{select, Either};
 use worker::{Request, Response, Result, WebSocketPair};
 
+/// The largest body of a channel operation: `settle` takes up to 1,000 items, each with a
+/// checkpoint of up to 64 KiB, so the batch limit; the others 64 KiB.
+pub fn channel_body_cap(op: ChannelOp, limits: &crate::proto::Limits) -> usize {
+    match op {
+        ChannelOp::Settle => limits.max_batch_bytes,
+        _ => SMALL_BODY,
+    }
+}
+
 impl Topic {
     /// Serves an HTTP operation.
     pub(super) async fn operation(
@@ -35,11 +44,12 @@ impl Topic {
         let (cap, limit) = match (publish, many) {
             (true, true) => (self.limits.max_batch_bytes, "a batch's limit (MAX_BATCH_BYTES)"),
             (true, false) => (self.limits.max_event_bytes, "an event's limit (MAX_EVENT_BYTES)"),
-            // Up to 1,000 items, each with a checkpoint of up to 64 KiB.
-            (false, _) if matches!(op, Operation::Channel(_, ChannelOp::Settle)) => {
-                (self.limits.max_batch_bytes, "a settle's limit (MAX_BATCH_BYTES)")
-            }
-            (false, _) => (SMALL_BODY, "this endpoint's limit"),
+            (false, _) => match &op {
+                Operation::Channel(_, c @ ChannelOp::Settle) => {
+                    (channel_body_cap(*c, &self.limits), "a settle's limit (MAX_BATCH_BYTES)")
+                }
+                _ => (SMALL_BODY, "this endpoint's limit"),
+            },
         };
         let body = match http::read_body(req, cap).await? {
             Ok(b) => b,

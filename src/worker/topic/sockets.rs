@@ -189,15 +189,9 @@ impl Topic {
             l.as_ref().and_then(|l| Some((l.broker.topic()?.to_owned(), l.broker.partition())))
         });
         let Some((topic, part)) = known else { return };
-        let enc = |s: &str| {
-            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-        };
-        let outs: Vec<(&String, Outgoing)> = channels
-            .iter()
-            .map(|c| {
-                (c, Outgoing::json(Method::Put, format!("/v1/topics/{}/channels/{}", enc(&topic), enc(c))))
-            })
-            .collect();
+        let path = |c: &str| format!("/v1/topics/{}/channels/{}", http::segment(&topic), http::segment(c));
+        let outs: Vec<(&String, Outgoing)> =
+            channels.iter().map(|c| (c, Outgoing::json(Method::Put, path(c)))).collect();
         let mut calls = Vec::new();
         for (c, out) in &outs {
             for p in (0..part.count).filter(|&p| p != part.index) {
