@@ -86,12 +86,32 @@ namespace Ismld
             {
                 // not a contract error body
             }
-            if (code == null)
-            {
-                code = status == 401 ? "unauthorized" : status == 403 ? "forbidden" : status == 404 ? "not_found"
-                    : status == 413 ? "payload_too_large" : status == 504 ? "timeout" : status >= 400 && status < 500 ? "invalid_request" : "internal";
-            }
+            if (code == null || !IsmldException.IsKnownCode(code)) code = CodeForStatus(status);
             return IsmldException.For(code, message ?? $"HTTP {status}", status);
+        }
+
+        /// <summary>
+        /// The contract code an HTTP status stands for, for answers without a contract error
+        /// body (a proxy, a runtime error page) or with a code this client does not know.
+        /// </summary>
+        public static string CodeForStatus(int status)
+        {
+            switch (status)
+            {
+                case 401: return "unauthorized";
+                case 403: return "forbidden";
+                case 404: return "not_found";
+                case 409: return "conflict";
+                case 413: return "payload_too_large";
+                case 415: return "unsupported_media_type";
+                case 408:
+                case 504: return "timeout";
+                case 429:
+                case 502:
+                case 503: return "unavailable";
+                case 507: return "storage_full";
+                default: return status >= 400 && status < 500 ? "invalid_request" : "internal";
+            }
         }
 
         /// <summary>

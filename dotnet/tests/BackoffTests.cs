@@ -59,5 +59,25 @@ namespace Ismld.Tests
             Check.Equal("no", HttpApi.Fail(401, "{\"error\":{\"code\":\"unauthorized\",\"message\":\"no\"}}").Message);
             Check.True(HttpApi.Fail(403, "not json") is ForbiddenException, "a bare 403");
         }
+
+        [Test]
+        public static void AnswersWithoutAContractBodyAreTypedByTheirStatus()
+        {
+            Check.Equal("conflict", HttpApi.Fail(409, "").Code);
+            Check.True(HttpApi.Fail(409, "") is InvalidRequestException, "a bare 409");
+            Check.Equal("unsupported_media_type", HttpApi.Fail(415, "<html>").Code);
+            Check.Equal("unavailable", HttpApi.Fail(503, "Service Unavailable").Code);
+            Check.Equal("unavailable", HttpApi.Fail(429, "").Code);
+            Check.Equal("storage_full", HttpApi.Fail(507, "").Code);
+            Check.True(HttpApi.Fail(507, "") is LimitException, "a bare 507");
+            Check.Equal("timeout", HttpApi.Fail(504, "").Code);
+            Check.Equal("invalid_request", HttpApi.Fail(422, "").Code);
+            Check.Equal("internal", HttpApi.Fail(500, "").Code);
+            // A code this client does not know (a newer bus): typed by its status.
+            var e = HttpApi.Fail(503, "{\"error\":{\"code\":\"overloaded\",\"message\":\"busy\"}}");
+            Check.Equal("unavailable", e.Code);
+            Check.Equal("busy", e.Message);
+            Check.Equal(503, e.Status);
+        }
     }
 }

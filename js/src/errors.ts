@@ -120,9 +120,41 @@ export type AbortReason = "timeout" | "disconnected" | "closed";
 
 const CODES = new Set<string>(Object.keys(STATUS));
 
-/** Makes the right error class for a code from the wire. */
+/**
+ * The contract code an HTTP status stands for: for answers without a contract error body
+ * (a proxy, a runtime error page) or with a code this client does not know.
+ */
+export function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 409:
+      return "conflict";
+    case 413:
+      return "payload_too_large";
+    case 415:
+      return "unsupported_media_type";
+    case 408:
+    case 504:
+      return "timeout";
+    case 429:
+    case 502:
+    case 503:
+      return "unavailable";
+    case 507:
+      return "storage_full";
+    default:
+      return status >= 400 && status < 500 ? "invalid_request" : "internal";
+  }
+}
+
+/** Makes the right error class for a code from the wire (an unknown code: by `status` when given, else `internal`). */
 export function errorFor(code: string, message: string, status?: number): IsmldError {
-  const c: ErrorCode = CODES.has(code) ? (code as ErrorCode) : "internal";
+  const c: ErrorCode = CODES.has(code) ? (code as ErrorCode) : status ? codeForStatus(status) : "internal";
   switch (c) {
     case "invalid_request":
     case "invalid_name":

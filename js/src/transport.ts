@@ -78,7 +78,7 @@ export function httpError(status: number, text: string): IsmldError {
     }
     return e;
   } catch {
-    return errorFor(status === 404 ? "not_found" : "internal", text || `HTTP ${status}`, status);
+    return errorFor("", text || `HTTP ${status}`, status);
   }
 }
 

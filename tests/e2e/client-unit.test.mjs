@@ -70,3 +70,50 @@ test("the package ships each source map with the source it points at", () => {
   }
   for (const f of ["wasm/ismld_bg.wasm", "wasm/ismld_memory_bg.wasm", "dist/workerd.js", "dist/memory-node.js"]) assert.ok(files.includes(f), f);
 });
+
+test("an answer without a contract error body is typed by its HTTP status", async () => {
+  const { createServer } = await import("node:http");
+  // A proxy or runtime page in front of the bus: a bare status, or a code this client does not know.
+  const answers = {
+    "/409": [409, "text/plain", "Conflict"],
+    "/415": [415, "text/html", "<html>415</html>"],
+    "/429": [429, "text/plain", ""],
+    "/503": [503, "text/plain", "Service Unavailable"],
+    "/507": [507, "text/plain", ""],
+    "/504": [504, "text/plain", "gateway timeout"],
+    "/422": [422, "text/plain", ""],
+    "/500": [500, "text/plain", "oops"],
+    "/new": [503, "application/json", JSON.stringify({ error: { code: "overloaded", message: "busy" } })],
+  };
+  let route = "";
+  const server = createServer((req, res) => {
+    const [status, type, body] = answers[route];
+    res.writeHead(status, { "content-type": type });
+    res.end(body);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const bus = new Connection({ url: `http://127.0.0.1:${server.address().port}`, credentials: { token: "t" } });
+  const codeOf = async (path) => {
+    route = path;
+    try {
+      await bus.admin.stats("t");
+    } catch (e) {
+      return [e.constructor.name, e.code, e.status, e.message];
+    }
+    return ["no error"];
+  };
+  try {
+    assert.deepEqual(await codeOf("/409"), ["InvalidRequestError", "conflict", 409, "Conflict"]);
+    assert.deepEqual((await codeOf("/415")).slice(0, 3), ["InvalidRequestError", "unsupported_media_type", 415]);
+    assert.deepEqual((await codeOf("/429")).slice(0, 3), ["IsmldError", "unavailable", 429]);
+    assert.deepEqual((await codeOf("/503")).slice(0, 3), ["IsmldError", "unavailable", 503]);
+    assert.deepEqual((await codeOf("/507")).slice(0, 3), ["LimitError", "storage_full", 507]);
+    assert.deepEqual((await codeOf("/504")).slice(0, 3), ["TimeoutError", "timeout", 504]);
+    assert.deepEqual((await codeOf("/422")).slice(0, 3), ["InvalidRequestError", "invalid_request", 422]);
+    assert.deepEqual((await codeOf("/500")).slice(0, 3), ["IsmldError", "internal", 500]);
+    assert.deepEqual(await codeOf("/new"), ["IsmldError", "unavailable", 503, "busy"]);
+  } finally {
+    await bus.close();
+    server.close();
+  }
+});
