@@ -53,6 +53,21 @@ namespace Ismld
             output.Add(SendLaneFrame(p.Lane, lane, calls));
         }
 
+        /// <summary>Stopping: every waiting fin and req goes now, without waiting for its lane's answer.</summary>
+        private void FlushLanes(List<SessionAction> output)
+        {
+            foreach (var entry in lanes)
+            {
+                var lane = entry.Value;
+                while (lane.Waiting.Count > 0)
+                {
+                    var calls = lane.Waiting.Take(MaxBatchIds).ToList();
+                    lane.Waiting.RemoveRange(0, calls.Count);
+                    output.Add(SendLaneFrame(entry.Key, lane, calls));
+                }
+            }
+        }
+
         private SessionAction SendLaneFrame(string key, Lane lane, List<KeyValuePair<long, string>> calls)
         {
             var frame = new JObject { ["op"] = lane.Verb };

@@ -343,10 +343,13 @@ namespace Ismld
         public List<SessionAction> Stop()
         {
             var was = Phase;
+            var output = new List<SessionAction>();
+            // Acks still waiting for their lane go before the close: the bus applies them in order.
+            if (was == SessionPhase.Live) FlushLanes(output);
             Phase = SessionPhase.Stopped;
-            return was == SessionPhase.Disconnected || was == SessionPhase.Stopped
-                ? new List<SessionAction>()
-                : new List<SessionAction> { new SessionAction.Close { Code = 1000, Reason = "subscriber stopped" } };
+            if (was != SessionPhase.Disconnected && was != SessionPhase.Stopped)
+                output.Add(new SessionAction.Close { Code = 1000, Reason = "subscriber stopped" });
+            return output;
         }
     }
 }

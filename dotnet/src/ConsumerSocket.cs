@@ -38,7 +38,8 @@ namespace Ismld
         private readonly object gate = new object();
         private readonly Dictionary<long, TaskCompletionSource<long?>> answers = new Dictionary<long, TaskCompletionSource<long?>>();
         private readonly Dictionary<string, IsmlMessage> messages = new Dictionary<string, IsmlMessage>();
-        private readonly Queue<KeyValuePair<IWebSocket, string>> outbox = new Queue<KeyValuePair<IWebSocket, string>>();
+        /// <summary>Frames to send, in order; a close (<see cref="Outgoing.Close"/>) goes after the frames before it.</summary>
+        private readonly Queue<Outgoing> outbox = new Queue<Outgoing>();
         private readonly Timer timer;
         private readonly CancellationTokenSource stopped = new CancellationTokenSource();
         private IWebSocket ws;
@@ -217,7 +218,7 @@ namespace Ismld
             {
                 if (a is SessionAction.Send s)
                 {
-                    if (ws != null) Enqueue(ws, s.Frame);
+                    if (ws != null) Enqueue(new Outgoing { Socket = ws, Frame = s.Frame });
                 }
                 else if (a is SessionAction.Welcome w)
                 {
@@ -251,7 +252,12 @@ namespace Ismld
                 else if (a is SessionAction.Close c)
                 {
                     var sock = ws;
-                    if (sock != null) Task.Run(() => sock.CloseAsync(c.Code, c.Reason)).Forget();
+                    if (sock != null)
+                    {
+                        // After the frames queued before it (a stop's last acks), or in 5 s if a send hangs.
+                        Enqueue(new Outgoing { Socket = sock, Close = c });
+                        Task.Delay(TimeSpan.FromSeconds(5)).ContinueWith(_ => sock.CloseAsync(c.Code, c.Reason)).Forget();
+                    }
                 }
                 else if (a is SessionAction.Reconnect r)
                 {
@@ -282,9 +288,16 @@ namespace Ismld
         }
 
         /// <summary>Queues a frame for the socket; one pump sends them in order, one at a time.</summary>
-        private void Enqueue(IWebSocket socket, string frame)
+        private sealed class Outgoing
         {
-            outbox.Enqueue(new KeyValuePair<IWebSocket, string>(socket, frame));
+            public IWebSocket Socket;
+            public string Frame;
+            public SessionAction.Close Close;
+        }
+
+        private void Enqueue(Outgoing next)
+        {
+            outbox.Enqueue(next);
             if (pumping) return;
             pumping = true;
             Task.Run(() => PumpAsync());
@@ -294,7 +307,7 @@ namespace Ismld
         {
             while (true)
             {
-                KeyValuePair<IWebSocket, string> next;
+                Outgoing next;
                 lock (gate)
                 {
                     if (outbox.Count == 0)
@@ -306,7 +319,8 @@ namespace Ismld
                 }
                 try
                 {
-                    await next.Key.SendAsync(next.Value, CancellationToken.None).ConfigureAwait(false);
+                    if (next.Close != null) await next.Socket.CloseAsync(next.Close.Code, next.Close.Reason).ConfigureAwait(false);
+                    else await next.Socket.SendAsync(next.Frame, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception)
                 {

@@ -53,6 +53,22 @@ namespace Ismld.Tests
         }
 
         [Test]
+        public static void StopSendsTheAcksStillWaitingBeforeItsClose()
+        {
+            var s = Batched();
+            s.Settle("fin", "p2-a", null, null);
+            s.Settle("fin", "p2-b", null, null);
+            s.Settle("req", "p2-c", null, 500);
+            s.Settle("req", "p2-d", null, 500);
+            var stop = s.Stop();
+            var frames = SessionTests.Sent(stop).ToList();
+            var sent = string.Join(",", frames.Select(f => (string)f["op"] + ":" + (string)f["id"] + ":" + (long?)f["delay_ms"]).OrderBy(x => x));
+            Check.Equal("fin:p2-b:,req:p2-d:500", sent, "the fin and the req that waited behind their lanes' first frames went, with the req's delay");
+            Check.True(stop.Last() is SessionAction.Close, "the close comes after the acks");
+            Check.Equal(0, SessionTests.Sent(s.Stop()).Count(), "a second stop sends nothing");
+        }
+
+        [Test]
         public static void StatelessFinsCoalesceBehindTheOutstandingOne()
         {
             var s = Batched();
