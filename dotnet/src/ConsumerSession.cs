@@ -227,6 +227,12 @@ namespace Ismld
                 LaneAnswered(p, output);
                 return;
             }
+            if (Phase == SessionPhase.Handshake && (code == "unauthorized" || code == "forbidden"))
+            {
+                // The server closes with 4001 / 4003 next: the close decides (a token provider
+                // gets one retry), as in the JS client.
+                return;
+            }
             if (Phase == SessionPhase.Handshake)
             {
                 // A refused hello (bad settings): the server keeps the socket but will never

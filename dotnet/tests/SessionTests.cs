@@ -183,6 +183,23 @@ namespace Ismld.Tests
         }
 
         [Test]
+        public static void TokenProviderRetriesWhenAnErrorFrameComesBeforeThe4001()
+        {
+            var s = new ConsumerSession(new SessionConfig { RetryUnauthorizedOnce = true });
+            s.Opened(0);
+            Check.Equal(0, s.Received(1, "{\"op\":\"error\",\"code\":\"unauthorized\",\"message\":\"token expired\"}").Count, "waits for the close");
+            Check.True(s.Closed(4001, "token expired", 0.5).OfType<SessionAction.Reconnect>().Any(), "the first 4001 reconnects");
+            s.Opened(1);
+            s.Received(2, "{\"op\":\"error\",\"code\":\"unauthorized\",\"message\":\"token expired\"}");
+            var f = One<SessionAction.Fatal>(s.Closed(4001, "token expired", 0.5));
+            Check.Equal("unauthorized", f.Code, "the second in a row is final");
+            var plain = new ConsumerSession(new SessionConfig());
+            plain.Opened(0);
+            plain.Received(1, "{\"op\":\"error\",\"code\":\"forbidden\",\"message\":\"no\"}");
+            Check.Equal("forbidden", One<SessionAction.Fatal>(plain.Closed(4003, "no", 0.5)).Code, "without a provider the close is final");
+        }
+
+        [Test]
         public static void RefusedHelloIsFatal()
         {
             var s = new ConsumerSession(new SessionConfig());
