@@ -8,6 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 static ROWS_WRITTEN: AtomicU64 = AtomicU64::new(0);
 static WAKES: AtomicU64 = AtomicU64::new(0);
 static STARTS: AtomicU64 = AtomicU64::new(0);
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+/// One SQL statement run by a topic object (a read or a write).
+pub fn statement() {
+    STATEMENTS.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Adds rows written by one SQL statement.
 pub fn rows_written(n: usize) {
@@ -30,5 +36,6 @@ pub fn snapshot() -> serde_json::Value {
         "rows_written": ROWS_WRITTEN.load(Ordering::Relaxed),
         "wakes": WAKES.load(Ordering::Relaxed),
         "starts": STARTS.load(Ordering::Relaxed),
+        "statements": STATEMENTS.load(Ordering::Relaxed),
     })
 }

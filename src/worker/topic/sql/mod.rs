@@ -73,6 +73,7 @@ impl<'a> SqlStore<'a> {
 
     /// Every row of a query.
     pub(super) fn rows(&self, q: &str, b: Vec<V>) -> StoreResult<Vec<Row>> {
+        crate::worker::counters::statement();
         let c = self.sql.exec(q, b).map_err(fail)?;
         c.raw().collect::<worker::Result<Vec<Row>>>().map_err(fail)
     }
@@ -98,6 +99,7 @@ impl<'a> SqlStore<'a> {
     }
 
     pub(super) fn write(&self, q: &str, b: Vec<V>) -> StoreResult<()> {
+        crate::worker::counters::statement();
         let c = self.sql.exec(q, b).map_err(fail)?;
         crate::worker::counters::rows_written(c.rows_written());
         Ok(())
