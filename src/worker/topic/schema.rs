@@ -135,7 +135,9 @@ pub fn open(sql: &SqlStorage) -> Result<()> {
 
 /// The first version kept channels by name with a floor and counters in columns,
 /// message rows keyed by channel name (finished ones too, above the floor), requests in
-/// their own table, and spilled dedup hashes as integers.
+/// their own table, spilled dedup hashes as integers, and the last seq given in
+/// `pruned_through`. Its channel row could lag behind the message rows (it found the
+/// cursor from them at start): the cursor carried over is past every row.
 fn upgrade_v1(sql: &SqlStorage) -> Result<()> {
     for (col, ty) in
         [("deliver_at", "INTEGER"), ("expires_at", "INTEGER"), ("reply", "INTEGER NOT NULL DEFAULT 0")]
@@ -144,6 +146,12 @@ fn upgrade_v1(sql: &SqlStorage) -> Result<()> {
             sql.exec(&format!("ALTER TABLE events ADD COLUMN {col} {ty}"), None)?;
         }
     }
+    // The last seq given, when retention had pruned every event ("head" in this schema):
+    // without it seqs would start again below the channels' cursors.
+    sql.exec(
+        "INSERT OR IGNORE INTO meta (key, value) SELECT 'head', value FROM meta WHERE key = 'pruned_through'",
+        None,
+    )?;
     if has_table(sql, "requests")? {
         sql.exec(
             "UPDATE events SET reply = 1 WHERE seq IN (SELECT seq FROM requests); DROP TABLE requests;",
@@ -158,9 +166,11 @@ fn upgrade_v1(sql: &SqlStorage) -> Result<()> {
     sql.exec(SCHEMA, None)?;
     sql.exec(
         "INSERT INTO channels (id, name, data) SELECT rowid, name, json_object(\
-           'id', rowid, 'name', name, 'base_seq', base_seq, 'cursor', cursor, 'paused', json(CASE paused WHEN 0 THEN 'false' ELSE 'true' END), \
+           'id', rowid, 'name', name, 'base_seq', base_seq, \
+           'cursor', max(cursor, coalesce((SELECT max(m.seq) + 1 FROM messages_v1 m WHERE m.channel = c.name), 0)), \
+           'paused', json(CASE paused WHEN 0 THEN 'false' ELSE 'true' END), \
            'counters', json_object('delivered', delivered_total, 'finished', finished_total, 'requeued', requeued_total, \
-             'timed_out', timed_out_total, 'dropped', dropped_total)) FROM channels_v1",
+             'timed_out', timed_out_total, 'dropped', dropped_total)) FROM channels_v1 c",
         None,
     )?;
     // Finished rows are simply gone in this schema (below the cursor, no row = done).
