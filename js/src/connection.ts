@@ -318,7 +318,10 @@ export class Connection {
 
 function pick(o: { orderingKey?: string; delayMs?: number; ttlMs?: number; partition?: number; signal?: AbortSignal }): Partial<Outgoing> {
   const out: Partial<Outgoing> = {};
-  if (o.partition !== undefined) out.partition = o.partition;
+  if (o.partition !== undefined) {
+    if (!Number.isInteger(o.partition) || o.partition < 0) throw new InvalidRequestError("invalid_request", `partition must be a whole number >= 0, got ${String(o.partition)}`);
+    out.partition = o.partition;
+  }
   if (o.orderingKey !== undefined) out.orderingKey = o.orderingKey;
   if (o.delayMs !== undefined) out.delayMs = o.delayMs;
   if (o.ttlMs !== undefined) out.ttlMs = o.ttlMs;

@@ -20,6 +20,8 @@ export type Pending = {
   delayMs: number | undefined;
   ttlMs: number | undefined;
   signal: AbortSignal | undefined;
+  /** The partition the caller chose (`partition`), which routing again keeps. */
+  pinned?: number;
 };
 
 /** @internal What a publisher socket tells whoever routes publishes to it. */
@@ -61,10 +63,10 @@ export class PublisherLink extends Link {
   }
 
   /** Publishes a CloudEvent (JSON text, with an id); resolves once durable. */
-  publish(event: string, delayMs: number | undefined, ttlMs: number | undefined, signal?: AbortSignal): Promise<PublishResult> {
+  publish(event: string, delayMs: number | undefined, ttlMs: number | undefined, signal?: AbortSignal, pinned?: number): Promise<PublishResult> {
     signal?.throwIfAborted();
     const r = JSON.parse(this.publisher.publish(Date.now(), event, delayMs, ttlMs)) as { ref: number; actions: Action[] };
-    const p = new Promise<PublishResult>((resolve, reject) => this.pending.set(r.ref, { resolve, reject, event, delayMs, ttlMs, signal }));
+    const p = new Promise<PublishResult>((resolve, reject) => this.pending.set(r.ref, { resolve, reject, event, delayMs, ttlMs, signal, ...(pinned === undefined ? {} : { pinned }) }));
     if (signal) {
       const abort = () => {
         const waiting = this.pending.get(r.ref);

@@ -24,7 +24,7 @@ export interface Outgoing {
   orderingKey?: string;
   delayMs?: number;
   ttlMs?: number;
-  /** An explicit partition (HTTP only: `?partition=P`). */
+  /** An explicit partition (`?partition=P` over HTTP; that partition's socket otherwise). */
   partition?: number;
   /** Safe to repeat (the event has an id the caller chose, or the client made). */
   idempotent: boolean;
@@ -63,7 +63,7 @@ export class Publishing {
 
   /** Whether this publish may go over the socket at all. */
   private socketable(p: Outgoing): boolean {
-    return this.via !== "http" && this.transport.sockets && !!(p.event || p.make) && p.partition === undefined;
+    return this.via !== "http" && this.transport.sockets && !!(p.event || p.make);
   }
 
   publish(topic: string, p: Outgoing): Promise<PublishResult> {
@@ -94,7 +94,7 @@ export class Publishing {
     }
     const event: Record<string, unknown> = { ...((p.event ?? p.make!()) as Record<string, unknown>) };
     if (p.orderingKey !== undefined) event["orderingkey"] = p.orderingKey;
-    return s.publish(event, p.delayMs, p.ttlMs, p.signal).then((r) => {
+    return s.publish(event, p.delayMs, p.ttlMs, p.signal, p.partition).then((r) => {
       this.down = false;
       return r;
     });

@@ -137,8 +137,9 @@ export interface PublishOptions {
   subject?: string;
   /**
    * The partition of a partitioned topic to publish to (0-based), instead of the bus's
-   * routing (ordering key, else source and id). Such a publish goes over HTTP
-   * (`?partition=P`); a partition the topic does not have is refused (`invalid_request`).
+   * routing (ordering key, else source and id): over HTTP `?partition=P`, over the socket
+   * path that partition's publisher socket; a partition the topic does not have is
+   * refused (`invalid_request`).
    */
   partition?: number;
   /** Content type of `data` when it is a string or bytes. Default `application/json` for values, `text/plain` for strings, `application/octet-stream` for bytes. */

@@ -263,13 +263,23 @@ test("publisher sockets on a 4-partition topic: routed by key (order kept) and b
   const again = await bus.publish(topic, { n: 1 }, { id: "fixed-id-1" });
   assert.deepEqual([again.duplicate, again.partition, again.seq], [true, first.partition, first.seq]);
 
-  // `partition` pins a publish (over HTTP), whatever its key says; one the topic lacks is refused.
+  // `partition` pins a publish, whatever its key says, over that partition's socket; one
+  // the topic lacks is refused.
   const pinnedKey = keys.find((k) => fnv1a32(k) % 4 !== 3);
-  const httpBefore = rec.open().flatMap((s) => s.sent.filter((f) => f.op === "pub")).length;
+  const pubsOn = (p) =>
+    rec
+      .open()
+      .filter((s) => s.partition === p)
+      .flatMap((s) => s.sent.filter((f) => f.op === "pub").flatMap((f) => f.events ?? [f.event]));
+  const before3 = pubsOn("3").length;
   const pinned = await bus.publish(topic, { pinned: true }, { partition: 3, orderingKey: pinnedKey });
   assert.equal(pinned.partition, 3);
-  assert.equal(rec.open().flatMap((s) => s.sent.filter((f) => f.op === "pub")).length, httpBefore, "not over a socket");
+  assert.equal(pubsOn("3").length, before3 + 1, "over partition 3's socket");
+  assert.equal(pubsOn("3").at(-1).orderingkey, pinnedKey, "its key kept for ordering within the partition");
+  assert.equal(rec.sockets.length, 5, "no new socket");
   await assert.rejects(bus.publish(topic, 1, { partition: 4 }), (e) => e.code === "invalid_request" && /partition must be 0\.\.4/.test(e.message));
+  await assert.rejects(bus.publish(topic, 1, { partition: -1 }), (e) => e.code === "invalid_request");
+  await assert.rejects(bus.publish(topic, 1, { partition: 1.5 }), (e) => e.code === "invalid_request");
 
   // What a channel gets of each partition (admin.pull({ partition })) is in per-key order.
   const delivered = new Map(keys.map((k) => [k, []]));
@@ -285,6 +295,32 @@ test("publisher sockets on a 4-partition topic: routed by key (order kept) and b
     }
   }
   for (const [k, is] of delivered) assert.deepEqual(is, Array.from({ length: perKey }, (_, i) => i), k);
+  await bus.close();
+  await board.until(() => rec.open().length === 0, "publisher sockets closed");
+});
+
+test("pinned publishes from a fresh connection: over the partition's socket, kept when the count is learnt; one the topic lacks is refused", async () => {
+  const board = new Board();
+  const rec = recorder(board);
+  const bus = connect(w.url, { WebSocket: rec.WebSocket, publishing: { via: "socket" } });
+  const parted = uniqueName("cpin");
+  const plain = uniqueName("cpin1");
+  await bus.admin.createTopic(parted, { partitions: 3 });
+  // Before the client knows the count: the pinned socket's welcome says 3 partitions.
+  const a = await Promise.all([0, 1, 2].map((i) => bus.publish(parted, { i }, { partition: 2 })));
+  assert.deepEqual(a.map((r) => r.partition), [2, 2, 2]);
+  assert.deepEqual(a.map((r) => r.seq), [1, 2, 3], "in order on partition 2");
+  assert.deepEqual(rec.sockets.map((s) => s.partition), ["2"], "one socket, partition 2's, kept when the count was learnt");
+  const routed = await bus.publish(parted, { k: 1 }, { orderingKey: "k-2" });
+  assert.equal(routed.partition, fnv1a32("k-2") % 3);
+  await assert.rejects(bus.publish(parted, 1, { partition: 3 }), (e) => e.code === "invalid_request" && /0\.\.3/.test(e.message));
+
+  // A topic of one partition takes `?partition=0`; partition 1 is refused before its upgrade,
+  // and the client says so once the count is known.
+  const zero = await bus.publish(plain, { z: 1 }, { partition: 0 });
+  assert.deepEqual([zero.partition, zero.seq], [0, 1]);
+  await assert.rejects(bus.publish(plain, 1, { partition: 1 }), (e) => e.code === "invalid_request");
+  await assert.rejects(bus.publish(plain, 1, { partition: 1 }), (e) => e.code === "invalid_request", "again, without a socket");
   await bus.close();
   await board.until(() => rec.open().length === 0, "publisher sockets closed");
 });

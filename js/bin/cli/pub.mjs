@@ -4,7 +4,7 @@
 // cannot be reached, or refuses, is reported at once); the rest are pipelined over the
 // topic's publisher socket(s), which keep their order (the client opens one per partition
 // of a partitioned topic and routes each event as the bus would). `--partition` pins
-// every event to one partition: the client publishes those over HTTP, one after another.
+// every event to one partition: over that partition's publisher socket.
 
 import process from "node:process";
 import { createInterface } from "node:readline";
@@ -69,7 +69,7 @@ export async function run(_command, argv) {
   // After the first event: pipelined over the publisher socket(s) of another connection.
   let sockets;
   const publishOne = (text, first) => {
-    if (first || partition !== undefined) return ctx.bus.publish(topic, ...publishArgs(text));
+    if (first) return ctx.bus.publish(topic, ...publishArgs(text));
     sockets ??= ctx.connect({ publishing: { via: "socket", timeoutMs: 30_000 } });
     return sockets.publish(topic, ...publishArgs(text));
   };
