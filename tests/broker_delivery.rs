@@ -318,6 +318,21 @@ fn a_silent_consumer_holding_messages_is_closed_and_an_idle_one_sets_no_timer() 
 }
 
 #[test]
+fn an_idle_consumer_silent_past_its_heartbeat_is_closed_once_a_message_reaches_it() {
+    let mut h = Harness::new();
+    let gone = h.consumer("c", json!({ "heartbeat_ms": 5_000 }));
+    h.advance(60_000);
+    assert_eq!(h.closed.get(&gone), None, "holding nothing, it is not checked (no timer)");
+    h.publish_n(1);
+    assert_eq!(h.msgs(gone).len(), 1, "the bus cannot tell yet: it delivers");
+    h.advance(0);
+    assert_eq!(h.closed.get(&gone), Some(&4008), "silent since long before: closed at once");
+    let live = h.consumer("c", json!({}));
+    let m = h.msgs(live).remove(0);
+    assert_eq!((m["attempt"].as_u64(), m["failures"].as_u64()), (Some(2), Some(0)), "back without a failure");
+}
+
+#[test]
 fn a_pong_from_the_runtime_counts_as_a_sign_of_life() {
     let mut h = Harness::new();
     let c = h.consumer("c", json!({ "heartbeat_ms": 5_000 }));
