@@ -28,6 +28,30 @@ export function tempDir() {
 }
 
 /**
+ * Runs `fn(url)` against a second runtime on a stopped Worker's persist directory `dir`,
+ * serving its topic objects' storage (tests/e2e/inspect/worker.js: `GET ?name=` lists an
+ * object's tables, `POST ?name=` runs SQL statements in it).
+ */
+export async function withStorage(dir, fn) {
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      modules: [{ type: "ESModule", path: join(ROOT, "tests/e2e/inspect/worker.js") }],
+      modulesRoot: join(ROOT, "tests/e2e/inspect"),
+      compatibilityDate: "2025-11-01",
+      durableObjects: { TOPIC: { className: "Topic", useSQLite: true } },
+      resourcePersistencePath: dir,
+    }),
+  );
+  try {
+    return await fn((await mf.ready).toString());
+  } finally {
+    await mf.dispose();
+  }
+}
+
+/**
  * Starts the Worker. `persist` is a directory (state survives `stop()` + `startWorker`
  * with the same directory); `vars` adds or overrides Worker vars; `port` 0 picks a free one;
  * `onLog(line)` receives every line the Worker logs; `assets: false` leaves out the

@@ -5,31 +5,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { ROOT, startWorker, tempDir, uniqueName, call, cloudEvent, Socket, ADMIN_TOKEN } from "./harness.mjs";
+import { withStorage, startWorker, tempDir, uniqueName, call, cloudEvent, Socket, ADMIN_TOKEN } from "./harness.mjs";
 
 /** The tables each named topic object holds in `dir`. */
-async function storedTables(dir, names) {
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: 0,
-      modules: [{ type: "ESModule", path: join(ROOT, "tests/e2e/inspect/worker.js") }],
-      modulesRoot: join(ROOT, "tests/e2e/inspect"),
-      compatibilityDate: "2025-11-01",
-      durableObjects: { TOPIC: { className: "Topic", useSQLite: true } },
-      resourcePersistencePath: dir,
-    }),
-  );
-  try {
-    const url = (await mf.ready).toString();
+function storedTables(dir, names) {
+  return withStorage(dir, async (url) => {
     const out = {};
     for (const n of names) out[n] = await (await fetch(`${url}?name=${encodeURIComponent(n)}`)).json();
     return out;
-  } finally {
-    await mf.dispose();
-  }
+  });
 }
 
 test("upgrades without credentials, refused hellos and refused requests leave no table in the topic objects", async () => {

@@ -9,9 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { ROOT, startWorker, tempDir, uniqueName, call, cloudEvent, publish, topicStats, Socket } from "./harness.mjs";
+import { withStorage, startWorker, tempDir, uniqueName, call, cloudEvent, publish, topicStats, Socket } from "./harness.mjs";
 
 /** The first version's schema, as it created it. */
 const V1_SCHEMA = [
@@ -29,30 +27,13 @@ const V1_SCHEMA = [
 ].map((q) => [q]);
 
 /** Runs statements in each named topic object stored in `dir` (the Worker stopped). */
-async function inObjects(dir, byName) {
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: 0,
-      modules: [{ type: "ESModule", path: join(ROOT, "tests/e2e/inspect/worker.js") }],
-      modulesRoot: join(ROOT, "tests/e2e/inspect"),
-      compatibilityDate: "2025-11-01",
-      durableObjects: { TOPIC: { className: "Topic", useSQLite: true } },
-      resourcePersistencePath: dir,
-    }),
-  );
-  try {
-    const url = (await mf.ready).toString();
-    const out = {};
+function inObjects(dir, byName) {
+  return withStorage(dir, async (url) => {
     for (const [name, statements] of Object.entries(byName)) {
       const r = await fetch(`${url}?name=${encodeURIComponent(name)}`, { method: "POST", body: JSON.stringify(statements) });
-      assert.equal(r.status, 200, `statements in ${name}: ${await r.clone().text()}`);
-      out[name] = await r.json();
+      assert.equal(r.status, 200, `statements in ${name}: ${await r.text()}`);
     }
-    return out;
-  } finally {
-    await mf.dispose();
-  }
+  });
 }
 
 const event = (seq, id, data, ts) => [
