@@ -24,7 +24,12 @@ namespace Ismld
         private readonly string wireTopic;
         private readonly string wireChannel;
         private readonly object gate = new object();
-        private readonly ConcurrentDictionary<Task, bool> running = new ConcurrentDictionary<Task, bool>();
+        /// <summary>Running handlers by run number.</summary>
+        private readonly ConcurrentDictionary<long, Task> running = new ConcurrentDictionary<long, Task>();
+        private long runs;
+
+        /// <summary>The subscriber and run number of the handler the current code runs in, if any.</summary>
+        private static readonly AsyncLocal<KeyValuePair<Subscriber, long>?> handling = new AsyncLocal<KeyValuePair<Subscriber, long>?>();
         private readonly Random random = new Random(Guid.NewGuid().GetHashCode());
         private List<ConsumerSocket> sockets = new List<ConsumerSocket>();
         // Welcomed sockets, kept here: asking a socket under this lock could deadlock with its own.
@@ -104,7 +109,8 @@ namespace Ismld
         /// <summary>
         /// Stops: no new messages; the socket closes and the server requeues what was in
         /// flight (running handlers see their token cancelled). Completes once running
-        /// handlers returned.
+        /// handlers returned; called from one of this subscriber's handlers, once the others
+        /// did (it does not wait for the handler that called it).
         /// </summary>
         public async Task Stop()
         {
@@ -118,7 +124,9 @@ namespace Ismld
             started?.TrySetException(new DisconnectedException("subscriber stopped"));
             try
             {
-                await Task.WhenAll(running.Keys.ToArray()).ConfigureAwait(false);
+                var me = handling.Value;
+                var self = me.HasValue && me.Value.Key == this ? me.Value.Value : -1;
+                await Task.WhenAll(running.Where(r => r.Key != self).Select(r => r.Value).ToArray()).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -329,9 +337,14 @@ namespace Ismld
             {
                 if (State == SubscriberState.Stopped) return;
             }
-            var task = Task.Run(() => RunHandler(from, msg));
-            running[task] = true;
-            task.ContinueWith(t => running.TryRemove(t, out _), TaskScheduler.Default);
+            var run = Interlocked.Increment(ref runs);
+            var task = Task.Run(() =>
+            {
+                handling.Value = new KeyValuePair<Subscriber, long>(this, run);
+                return RunHandler(from, msg);
+            });
+            running[run] = task;
+            task.ContinueWith(t => running.TryRemove(run, out _), TaskScheduler.Default);
         }
 
         private async Task RunHandler(ConsumerSocket from, IsmlMessage msg)

@@ -71,6 +71,39 @@ namespace Ismld.Tests
         }
 
         [Test]
+        public static async Task StopFromAHandlerWaitsForTheOtherHandlersOnly()
+        {
+            var bus = new FakeBus { OnFrame = FakeBus.Server(false) };
+            var conn = Fake(bus);
+            var slowDone = new TaskCompletionSource<bool>();
+            var release = new TaskCompletionSource<bool>();
+            Task stopping = null;
+            var stopped = new TaskCompletionSource<bool>();
+            Subscriber sub = null;
+            sub = conn.Subscribe(new SubscriptionOptions { Topic = "t", Channel = "c", MaxInFlight = 2 }, async m =>
+            {
+                if (m.Id == "slow")
+                {
+                    await release.Task.ConfigureAwait(false);
+                    slowDone.TrySetResult(true);
+                    return;
+                }
+                stopping = sub.Stop();
+                await stopping.ConfigureAwait(false);
+                stopped.TrySetResult(slowDone.Task.IsCompleted);
+            });
+            await Check.Within(sub.Start(), "start");
+            var socket = bus.All.Single();
+            socket.Push(FakeBus.Msg("slow", 1));
+            socket.Push(FakeBus.Msg("stopper", 2));
+            await Check.Within(WaitFor(() => stopping != null), "the handler called Stop()");
+            Check.True(!stopped.Task.IsCompleted, "Stop() waits for the other running handler");
+            release.SetResult(true);
+            Check.True(await Check.Within(stopped.Task, "Stop() awaited in a handler completes (no deadlock)"), "after the other handler returned");
+            await Check.Within(sub.Stop(), "a second Stop() from outside completes too");
+        }
+
+        [Test]
         public static async Task ProbeFindsPartitionsWhenThePlatformHidesTheStatus()
         {
             var bus = new FakeBus { Refuse = (u, h) => u.Query.Contains("partition=") ? null : new SocketUpgradeException(null, null, "Unable to connect"), OnFrame = FakeBus.Server(false, 2) };
