@@ -45,6 +45,8 @@ namespace Ismld
         private IWebSocket ws;
         private int generation;
         private bool pumping;
+        /// <summary>The socket being closed, with its backstop (cancelled once it is closed).</summary>
+        private KeyValuePair<IWebSocket, CancellationTokenSource>? closing;
         private bool headerless;
         private int lastCloseCode = 1006;
         private string lastCloseReason = "";
@@ -194,6 +196,11 @@ namespace Ismld
             }
             lock (gate)
             {
+                if (closing != null && closing.Value.Key == socket)
+                {
+                    closing.Value.Value.Cancel();
+                    closing = null;
+                }
                 if (gen == generation && ws == socket)
                 {
                     ws = null;
@@ -254,9 +261,16 @@ namespace Ismld
                     var sock = ws;
                     if (sock != null)
                     {
-                        // After the frames queued before it (a stop's last acks), or in 5 s if a send hangs.
+                        // After the frames queued before it (a stop's last acks); a socket whose
+                        // sends hang is dropped after 5 s (the backstop ends with the socket).
                         Enqueue(new Outgoing { Socket = sock, Close = c });
-                        Task.Delay(TimeSpan.FromSeconds(5)).ContinueWith(_ => sock.CloseAsync(c.Code, c.Reason)).Forget();
+                        if (closing == null || closing.Value.Key != sock)
+                        {
+                            var backstop = new CancellationTokenSource();
+                            closing = new KeyValuePair<IWebSocket, CancellationTokenSource>(sock, backstop);
+                            Task.Delay(TimeSpan.FromSeconds(5), backstop.Token)
+                                .ContinueWith(t => { if (!t.IsCanceled) sock.Dispose(); }, TaskScheduler.Default).Forget();
+                        }
                     }
                 }
                 else if (a is SessionAction.Reconnect r)

@@ -62,7 +62,7 @@ export class TopicPublisher implements PublisherOwner {
   }
 
   private outOfRange(p: number): IsmldError {
-    return new InvalidRequestError("invalid_request", `partition must be 0..${this.count} on this topic, not ${p}`);
+    return new InvalidRequestError("invalid_request", `partition must be 0..${this.count - 1} on this topic, not ${p}`);
   }
 
   private linkTo(p: number): PublisherLink {

@@ -67,8 +67,11 @@ export function transportFor(o: ConnectionOptions, credentials: CredentialSource
 /** The contract's error of an answer body. */
 export function httpError(status: number, text: string): IsmldError {
   try {
-    const body = JSON.parse(text) as { error: { code: string; message: string }; topic?: string; results?: unknown };
-    const e = errorFor(body.error.code, body.error.message, status);
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown }; topic?: string; results?: unknown };
+    // Not the contract's body (a proxy's `{"error":"Not Found"}`): typed by the status.
+    if (typeof body?.error !== "object" || body.error === null) return errorFor("", text || `HTTP ${status}`, status);
+    const { code, message } = body.error;
+    const e = errorFor(typeof code === "string" ? code : "", typeof message === "string" ? message : text || `HTTP ${status}`, status);
     // A batch refused in part (a partitioned topic): each event's outcome, in input order.
     if (Array.isArray(body.results)) {
       const topic = body.topic ?? "";

@@ -60,7 +60,10 @@ impl Broker {
         let count = self.partition.count;
         if let Some((_, p)) = req.query.iter().find(|(k, _)| k == "partition") {
             if !p.parse::<u32>().is_ok_and(|p| p < count) && req.op != Operation::Topic(TopicOp::Create) {
-                let e = ApiError::invalid(format!("partition must be 0..{count} on this topic, not {p:?}"));
+                let e = ApiError::invalid(format!(
+                    "partition must be 0..{} on this topic, not {p:?}",
+                    count.saturating_sub(1)
+                ));
                 return Ok(Answer::error(&e));
             }
         }

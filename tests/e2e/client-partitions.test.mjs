@@ -75,6 +75,7 @@ function recorder(board, gate = { closed: false }) {
       super(url);
       this.partition = new URL(url).searchParams.get("partition");
       this.sent = [];
+      this.addEventListener("open", () => (this.opened = true));
       sockets.push(this);
       for (const ev of ["open", "close", "error", "message"]) this.addEventListener(ev, () => setImmediate(() => board.poke()));
     }
@@ -277,7 +278,7 @@ test("publisher sockets on a 4-partition topic: routed by key (order kept) and b
   assert.equal(pubsOn("3").length, before3 + 1, "over partition 3's socket");
   assert.equal(pubsOn("3").at(-1).orderingkey, pinnedKey, "its key kept for ordering within the partition");
   assert.equal(rec.sockets.length, 5, "no new socket");
-  await assert.rejects(bus.publish(topic, 1, { partition: 4 }), (e) => e.code === "invalid_request" && /partition must be 0\.\.4/.test(e.message));
+  await assert.rejects(bus.publish(topic, 1, { partition: 4 }), (e) => e.code === "invalid_request" && /partition must be 0\.\.3 on this topic/.test(e.message));
   await assert.rejects(bus.publish(topic, 1, { partition: -1 }), (e) => e.code === "invalid_request");
   await assert.rejects(bus.publish(topic, 1, { partition: 1.5 }), (e) => e.code === "invalid_request");
 
@@ -313,15 +314,24 @@ test("pinned publishes from a fresh connection: over the partition's socket, kep
   assert.deepEqual(rec.sockets.map((s) => s.partition), ["2"], "one socket, partition 2's, kept when the count was learnt");
   const routed = await bus.publish(parted, { k: 1 }, { orderingKey: "k-2" });
   assert.equal(routed.partition, fnv1a32("k-2") % 3);
-  await assert.rejects(bus.publish(parted, 1, { partition: 3 }), (e) => e.code === "invalid_request" && /0\.\.3/.test(e.message));
+  await assert.rejects(bus.publish(parted, 1, { partition: 3 }), (e) => e.code === "invalid_request" && /0\.\.2 on this topic/.test(e.message));
 
-  // A topic of one partition takes `?partition=0`; partition 1 is refused before its upgrade,
-  // and the client says so once the count is known.
-  const zero = await bus.publish(plain, { z: 1 }, { partition: 0 });
-  assert.deepEqual([zero.partition, zero.seq], [0, 1]);
-  await assert.rejects(bus.publish(plain, 1, { partition: 1 }), (e) => e.code === "invalid_request");
-  await assert.rejects(bus.publish(plain, 1, { partition: 1 }), (e) => e.code === "invalid_request", "again, without a socket");
   await bus.close();
+  await board.until(() => rec.open().length === 0, "publisher sockets closed");
+
+  // A topic of one partition, from a connection that knows nothing of it: partition 1's
+  // socket is refused before its upgrade, the probe says 1 partition, and the publish fails;
+  // `?partition=0` is taken.
+  const fresh = connect(w.url, { WebSocket: rec.WebSocket, publishing: { via: "socket" } });
+  const before = rec.sockets.length;
+  await assert.rejects(fresh.publish(plain, 1, { partition: 1 }), (e) => e.code === "invalid_request" && /0\.\.0 on this topic/.test(e.message));
+  assert.deepEqual(rec.sockets.slice(before).map((s) => [s.partition, !!s.opened]), [["1", false]], "partition 1's socket was refused");
+  await assert.rejects(fresh.publish(plain, 1, { partition: 1 }), (e) => e.code === "invalid_request", "again, at once now that the count is known");
+  assert.equal(rec.sockets.length, before + 1, "without trying a socket");
+  const zero = await fresh.publish(plain, { z: 1 }, { partition: 0 });
+  assert.deepEqual([zero.partition, zero.seq], [0, 1]);
+  assert.deepEqual(rec.sockets.slice(before + 1).map((s) => [s.partition, !!s.opened]), [["0", true]]);
+  await fresh.close();
   await board.until(() => rec.open().length === 0, "publisher sockets closed");
 });
 

@@ -84,6 +84,7 @@ test("an answer without a contract error body is typed by its HTTP status", asyn
     "/422": [422, "text/plain", ""],
     "/500": [500, "text/plain", "oops"],
     "/new": [503, "application/json", JSON.stringify({ error: { code: "overloaded", message: "busy" } })],
+    "/proxy": [404, "application/json", JSON.stringify({ error: "Not Found" })],
   };
   let route = "";
   const server = createServer((req, res) => {
@@ -112,6 +113,7 @@ test("an answer without a contract error body is typed by its HTTP status", asyn
     assert.deepEqual((await codeOf("/422")).slice(0, 3), ["InvalidRequestError", "invalid_request", 422]);
     assert.deepEqual((await codeOf("/500")).slice(0, 3), ["IsmldError", "internal", 500]);
     assert.deepEqual(await codeOf("/new"), ["IsmldError", "unavailable", 503, "busy"]);
+    assert.deepEqual(await codeOf("/proxy"), ["NotFoundError", "not_found", 404, '{"error":"Not Found"}']);
   } finally {
     await bus.close();
     server.close();

@@ -90,9 +90,9 @@ export async function run(_command, argv) {
         const p = publishOne(text, first);
         p.catch(() => {}); // awaited in order below; a failure there stops the command
         pending.push(p);
-        // The first waits alone: an unreachable or refusing bus is reported at once. Pinned
-        // events go over HTTP, so one at a time keeps their order.
-        await settle(first || partition !== undefined ? 0 : WINDOW);
+        // The first waits alone: an unreachable or refusing bus is reported at once; the
+        // rest share the publisher socket(s), which keep their order.
+        await settle(first ? 0 : WINDOW);
         first = false;
       }
     }

@@ -65,7 +65,7 @@ pub async fn channel(
     let named: Named = crate::proto::from_json_bytes(body).unwrap_or_default();
     let only = named.partition.or(explicit);
     if only.is_some_and(|p| p >= n) {
-        let e = ApiError::invalid(format!("partition must be 0..{n} on this topic"));
+        let e = ApiError::invalid(format!("partition must be 0..{} on this topic", n.saturating_sub(1)));
         return Ok(Answered { status: 400, body: e.to_body() });
     }
     match op {

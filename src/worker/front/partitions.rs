@@ -119,7 +119,10 @@ fn partition_param(req: &Request, n: u32) -> std::result::Result<Option<u32>, Ap
     let Some((_, v)) = http::query(req).into_iter().find(|(k, _)| k == "partition") else { return Ok(None) };
     match v.parse::<u32>() {
         Ok(p) if p < n => Ok(Some(p)),
-        _ => Err(ApiError::invalid(format!("partition must be 0..{n} on this topic, not {v:?}"))),
+        _ => Err(ApiError::invalid(format!(
+            "partition must be 0..{} on this topic, not {v:?}",
+            n.saturating_sub(1)
+        ))),
     }
 }
 

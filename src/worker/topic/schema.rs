@@ -136,8 +136,9 @@ pub fn open(sql: &SqlStorage) -> Result<()> {
 /// The first version kept channels by name with a floor and counters in columns,
 /// message rows keyed by channel name (finished ones too, above the floor), requests in
 /// their own table, spilled dedup hashes as integers, and the last seq given in
-/// `pruned_through`. Its channel row could lag behind the message rows (it found the
-/// cursor from them at start): the cursor carried over is past every row.
+/// `pruned_through`. Its channel row could lag behind the rows of delivered messages (it
+/// found the cursor from them at start): the cursor carried over is past each of those.
+/// Rows of messages never delivered (attempt 0) past that cursor were deferred publishes.
 fn upgrade_v1(sql: &SqlStorage) -> Result<()> {
     for (col, ty) in
         [("deliver_at", "INTEGER"), ("expires_at", "INTEGER"), ("reply", "INTEGER NOT NULL DEFAULT 0")]
@@ -167,10 +168,20 @@ fn upgrade_v1(sql: &SqlStorage) -> Result<()> {
     sql.exec(
         "INSERT INTO channels (id, name, data) SELECT rowid, name, json_object(\
            'id', rowid, 'name', name, 'base_seq', base_seq, \
-           'cursor', max(cursor, coalesce((SELECT max(m.seq) + 1 FROM messages_v1 m WHERE m.channel = c.name), 0)), \
+           'cursor', max(cursor, coalesce((SELECT max(m.seq) + 1 FROM messages_v1 m WHERE m.channel = c.name AND m.attempt >= 1), 0)), \
            'paused', json(CASE paused WHEN 0 THEN 'false' ELSE 'true' END), \
            'counters', json_object('delivered', delivered_total, 'finished', finished_total, 'requeued', requeued_total, \
              'timed_out', timed_out_total, 'dropped', dropped_total)) FROM channels_v1 c",
+        None,
+    )?;
+    // A row past the cursor was never delivered (the first version wrote one for each
+    // channel at a deferred publish): its time goes to the event, whose row this schema
+    // makes when the cursor gets there; the row itself is not kept.
+    sql.exec(
+        "UPDATE events SET deliver_at = (SELECT max(m.due) FROM messages_v1 m JOIN channels n ON n.name = m.channel \
+           WHERE m.seq = events.seq AND m.state = 3 AND m.seq >= json_extract(n.data, '$.cursor')) \
+         WHERE seq IN (SELECT m.seq FROM messages_v1 m JOIN channels n ON n.name = m.channel \
+           WHERE m.state = 3 AND m.seq >= json_extract(n.data, '$.cursor'))",
         None,
     )?;
     // Finished rows are simply gone in this schema (below the cursor, no row = done).
@@ -179,12 +190,14 @@ fn upgrade_v1(sql: &SqlStorage) -> Result<()> {
          SELECT c.rowid, m.seq, CASE m.state WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 3 THEN 3 WHEN 4 THEN 4 END, \
            coalesce(m.consumer, 0), CASE m.state WHEN 1 THEN m.due WHEN 3 THEN m.due ELSE 0 END, m.attempt, m.failures, 0, 60000, \
            (SELECT okey FROM events e WHERE e.seq = m.seq), m.checkpoint IS NOT NULL \
-         FROM messages_v1 m JOIN channels_v1 c ON c.name = m.channel WHERE m.state IN (1, 2, 3, 4)",
+         FROM messages_v1 m JOIN channels_v1 c ON c.name = m.channel JOIN channels n ON n.name = m.channel \
+         WHERE m.state IN (1, 2, 3, 4) AND m.seq < json_extract(n.data, '$.cursor')",
         None,
     )?;
     sql.exec(
         "INSERT INTO checkpoints (channel, seq, value) SELECT c.rowid, m.seq, m.checkpoint \
-         FROM messages_v1 m JOIN channels_v1 c ON c.name = m.channel WHERE m.state IN (1, 2, 3, 4) AND m.checkpoint IS NOT NULL",
+         FROM messages_v1 m JOIN channels_v1 c ON c.name = m.channel JOIN channels n ON n.name = m.channel \
+         WHERE m.state IN (1, 2, 3, 4) AND m.checkpoint IS NOT NULL AND m.seq < json_extract(n.data, '$.cursor')",
         None,
     )?;
     sql.exec("DROP TABLE channels_v1; DROP TABLE messages_v1;", None)?;
