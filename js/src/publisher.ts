@@ -30,6 +30,8 @@ export interface PublisherOwner {
   welcomed(from: PublisherLink, welcome: { partition: number; partitions: number }): void;
   /** It failed before opening (a partitioned topic refuses a socket without `?partition`): what finding out takes. */
   openFailed(from: PublisherLink): Promise<void> | undefined;
+  /** It stopped for good (a final refusal): the next publish needs a new one. */
+  gone(from: PublisherLink): void;
 }
 
 /** @internal One topic's publisher socket, or one partition's. */
@@ -120,8 +122,18 @@ export class PublisherLink extends Link {
   }
 
   protected failed(error: IsmldError): void {
-    // The wasm answered every publish already and starts over with the next one.
-    this.linkState = "idle";
+    // After a final refusal the wasm answered every publish already; when the socket could
+    // not even be made (a partition a memory:// topic lacks) they are still waiting: they
+    // fail with the error and are taken out of the wasm's queue. This socket is done; the
+    // next publish starts over on a new one.
+    for (const [ref, p] of this.pending) {
+      this.publisher.cancel(ref);
+      p.reject(error);
+    }
+    this.pending.clear();
+    this.perform(this.publisher.stop());
+    this.halt();
+    this.owner?.gone(this);
     this.ctx.emit("error", { subscription: this.fullChannelName, error });
   }
 

@@ -81,6 +81,11 @@ export class TopicPublisher implements PublisherOwner {
     if (w.partitions !== this.count) this.plan(w.partitions);
   }
 
+  /** @internal A socket stopped for good: forgotten, so the next publish opens a new one. */
+  gone(from: PublisherLink): void {
+    for (const [p, l] of this.links) if (l === from) this.links.delete(p);
+  }
+
   /** @internal A socket failed before opening: is the topic partitioned (one ask at a time)? */
   openFailed(from: PublisherLink): Promise<void> | undefined {
     if (this.closed || !this.current(from)) return undefined;

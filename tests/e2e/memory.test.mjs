@@ -44,6 +44,11 @@ test("dedup, ordering keys, batches, request-response and errors on memory://", 
   // A memory:// topic has one partition: 0 may be named, another is refused.
   assert.equal((await bus.publish("t", 2, { partition: 0 })).partition, 0);
   await assert.rejects(bus.publish("t", 3, { partition: 1 }), (e) => e instanceof InvalidRequestError && /partition must be 0\.\.0 on this topic/.test(e.message));
+  // The same over the socket path, from a connection that has not opened a socket yet, twice.
+  const sockets = new Connection({ url: url(), publishing: { via: "socket" } });
+  for (let i = 0; i < 2; i++) await assert.rejects(sockets.publish("t2", 3, { partition: 1 }), (e) => e instanceof InvalidRequestError && /no partition 1/.test(e.message));
+  assert.equal((await sockets.publish("t2", 4, { partition: 0 })).partition, 0);
+  await sockets.close();
 
   const order = [];
   let all;
