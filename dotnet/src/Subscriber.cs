@@ -134,9 +134,10 @@ namespace Ismld
             }
         }
 
-        /// <summary>Changes how many messages are handled at once (spread over the partitions).</summary>
+        /// <summary>Changes how many messages are handled at once (spread over the partitions); 0 pauses delivery.</summary>
         public void SetMaxInFlight(int count)
         {
+            if (count < 0) throw new InvalidRequestException("invalid_request", "MaxInFlight must be 0 or more");
             List<ConsumerSocket> all;
             lock (gate)
             {
@@ -146,9 +147,12 @@ namespace Ismld
             for (var i = 0; i < all.Count; i++) all[i].SetMaxInFlight(Share(count, all.Count, i));
         }
 
-        /// <summary>Partition <paramref name="index"/>'s share of <paramref name="total"/> credit over <paramref name="parts"/> sockets: at least 1 each.</summary>
+        /// <summary>
+        /// Partition <paramref name="index"/>'s share of <paramref name="total"/> credit over
+        /// <paramref name="parts"/> sockets: at least 1 each, unless the total is 0 (paused).
+        /// </summary>
         internal static int Share(int total, int parts, int index) =>
-            Math.Max(1, total / parts + (index < total % parts ? 1 : 0));
+            total <= 0 ? 0 : Math.Max(1, total / parts + (index < total % parts ? 1 : 0));
 
         private ConsumerSocket NewConsumer(int? partition, int credit)
         {
@@ -251,9 +255,9 @@ namespace Ismld
             Task.Run(() => { foreach (var o in others) o.Stop(); }).Forget();
         }
 
-        internal void OnError(Exception error)
+        internal void OnError(Exception error, int? partition = null)
         {
-            connection.Raise(IsmlEventKind.Error, new IsmlEventArgs(this, null) { Error = error });
+            connection.Raise(IsmlEventKind.Error, new IsmlEventArgs(this, partition) { Error = error });
         }
 
         /// <summary>
@@ -359,7 +363,7 @@ namespace Ismld
             catch (Exception e)
             {
                 ok = false;
-                OnError(e);
+                OnError(e, from.Partition);
                 // Back off first (rdy 0), then requeue: the message must not come straight back.
                 foreach (var s in Current()) s.HandlerDone(false);
                 if (!msg.Settled) await Quietly(msg.Requeue()).ConfigureAwait(false);

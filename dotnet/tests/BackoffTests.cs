@@ -29,6 +29,7 @@ namespace Ismld.Tests
             Check.Equal("3,3,2,2", string.Join(",", Enumerable.Range(0, 4).Select(p => Subscriber.Share(10, 4, p))));
             Check.Equal("1,1,1,1", string.Join(",", Enumerable.Range(0, 4).Select(p => Subscriber.Share(3, 4, p))));
             Check.Equal("5", string.Join(",", Enumerable.Range(0, 1).Select(p => Subscriber.Share(5, 1, p))));
+            Check.Equal("0,0,0", string.Join(",", Enumerable.Range(0, 3).Select(p => Subscriber.Share(0, 3, p))), "0 pauses every partition");
         }
 
         [Test]

@@ -71,6 +71,28 @@ namespace Ismld.Tests
         }
 
         [Test]
+        public static async Task AHandlerErrorNamesItsPartitionAndZeroCreditPauses()
+        {
+            var bus = new FakeBus { Refuse = (u, h) => u.Query.Contains("partition=") ? null : Conflict(2), OnFrame = FakeBus.Server(false, 2) };
+            var conn = Fake(bus);
+            var errors = new Inbox<IsmlEventArgs>();
+            conn.Error += (_, args) => errors.Add(args);
+            var sub = conn.Subscribe(new SubscriptionOptions { Topic = "t", Channel = "c", MaxInFlight = 4 }, m => throw new InvalidOperationException("boom " + m.Id));
+            await Check.Within(sub.Start(), "start on 2 partitions");
+            // Credit 0 pauses every partition (before any handler ran: no backoff's rdy 0).
+            sub.SetMaxInFlight(0);
+            await Check.Within(WaitFor(() => bus.All.All(s => s.Frames("rdy").Any(f => (int)f["count"] == 0))), "rdy 0 on every partition");
+            await Check.Throws<InvalidRequestException>(() => { sub.SetMaxInFlight(-1); return Task.CompletedTask; }, "negative credit");
+            sub.SetMaxInFlight(4);
+            var p1 = bus.All.Single(s => s.Partition == 1);
+            p1.Push(FakeBus.Msg("p1-x", 1, 1));
+            var failed = await errors.Next(x => x.Error is InvalidOperationException, 10, "the handler's error");
+            Check.Equal(1, failed.Partition, "the partition of the message's socket");
+            Check.True(failed.Subscriber == sub, "and its subscriber");
+            await sub.Stop();
+        }
+
+        [Test]
         public static async Task StopFromAHandlerWaitsForTheOtherHandlersOnly()
         {
             var bus = new FakeBus { OnFrame = FakeBus.Server(false) };

@@ -21,7 +21,7 @@ data, each non-empty line of stdin as one event (in order). Prints id, seq and
 partition of each event.
   --type T             CloudEvent type (default: the topic); --type, --id or --source
                        send a structured CloudEvent
-  --source S           CloudEvent source (default /clients/{login})
+  --source S           CloudEvent source (default /clients/{login}; /ismld-cli with a token)
   --id ID              CloudEvent id: publishing it again within 10 minutes is a duplicate
   --key K              ordering key: events with one key are delivered in order
   --delay D            deliver no earlier than D from now (500, 500ms, 30s, 5m, 1h, 7d)
@@ -103,7 +103,8 @@ to stderr every second.
   --clients N          publishers and subscribers each (default 1)
   --batch N            events per pub frame (socket) or per HTTP request (default 100)
   --via socket|http    how publishers publish (default socket: pipelined pub frames)
-  --window N           publishes waiting for their answer per publisher (default 1000)
+  --window N           publishes waiting for their answer per publisher (default 1000
+                       with --via socket, 1 with --via http)
   --max-in-flight N    per subscriber (default 100)
   --channel C          the channel of 'bench sub' (default bench)
   --quiet              no progress lines`,
