@@ -8,6 +8,7 @@
  * reconnects on its own; a final close of any stops them all.
  */
 
+import { currentRun, runAs } from "./context.js";
 import { Consumer, type ConsumerOwner } from "./consumer.js";
 import { DisconnectedError, type IsmldError, InvalidRequestError } from "./errors.js";
 import type { LinkContext, LinkState } from "./link.js";
@@ -50,7 +51,8 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
   private started: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private readonly welcomedOnce = new Set<Consumer>();
   private probing: Promise<void> | undefined;
-  private readonly handlers = new Set<Promise<void>>();
+  /** Running handlers, each with its run mark (`context.ts`). */
+  private readonly handlers = new Map<Promise<void>, object>();
   private readonly stopped: Array<(error?: IsmldError) => void> = [];
 
   /** @internal */
@@ -119,7 +121,8 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
   /**
    * Stops: no new messages; acknowledgements still waiting go out, the sockets close and
    * the server requeues what was in flight (running handlers see their signal aborted with
-   * reason `closed`). Resolves once running handlers returned.
+   * reason `closed`). Resolves once running handlers returned; awaited in one of this
+   * subscriber's own handlers on Node, Deno or Bun, once the others did (not that one).
    */
   async stop(): Promise<void> {
     if (this.phase !== "stopped") {
@@ -129,7 +132,8 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
       this.started = undefined;
       this.notifyStopped();
     }
-    await Promise.allSettled([...this.handlers]);
+    const me = currentRun();
+    await Promise.allSettled([...this.handlers].filter(([, run]) => run !== me).map(([task]) => task));
   }
 
   /** @internal Called once when the subscriber stops, with the error if it stopped for good. */
@@ -208,7 +212,8 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
   /** @internal */
   deliver(from: Consumer, m: Message<never, never>): void {
     const msg = m as unknown as Message<T, S>;
-    const task = (async () => {
+    const run = {};
+    const task = runAs(run, async () => {
       let ok = true;
       try {
         await this.handler(msg);
@@ -226,8 +231,8 @@ export class Subscriber<T = unknown, S = unknown> implements ConsumerOwner {
         msg.release();
       }
       if (ok) for (const c of this.consumers) c.handlerDone(true);
-    })();
-    this.handlers.add(task);
+    });
+    this.handlers.set(task, run);
     void task.finally(() => this.handlers.delete(task));
   }
 

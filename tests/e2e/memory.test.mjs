@@ -86,3 +86,38 @@ test("connections to the same memory:// URL share one bus; other URLs do not", a
   await assert.rejects(other.stats("shared"), (e) => e.code === "not_found");
   await Promise.all([pub.close(), subConn.close(), other.close()]);
 });
+
+test("a handler may await its own subscriber's stop(): it waits for the other handlers, not for that one", async () => {
+  const bus = new Connection({ url: url() });
+  let release;
+  const slow = new Promise((r) => (release = r));
+  let slowDone = false;
+  let stopping;
+  let calledStop;
+  const called = new Promise((r) => (calledStop = r));
+  const sub = bus.subscribe({ topic: "s", channel: "c", maxInFlight: 2 }, async (msg) => {
+    if (msg.data === "slow") {
+      await slow;
+      slowDone = true;
+      return;
+    }
+    await new Promise((r) => setImmediate(r)); // later in the handler, not in its first tick
+    stopping = sub.stop();
+    calledStop();
+    await stopping;
+    return slowDone;
+  });
+  await sub.start();
+  await bus.publish("s", "slow");
+  await bus.publish("s", "stopper");
+  await called;
+  let settled = false;
+  void stopping.then(() => (settled = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, "stop() waits for the slow handler");
+  release();
+  await stopping;
+  assert.equal(slowDone, true, "it resolved after the other handler returned");
+  await sub.stop();
+  await bus.close();
+});
