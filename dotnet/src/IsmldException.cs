@@ -43,6 +43,7 @@ namespace Ismld
                 case "storage_full": return 507;
                 case "timeout": return 504;
                 case "internal": return 500;
+                case "unavailable": return 503;
                 default: return 0;
             }
         }

@@ -56,6 +56,7 @@ namespace Ismld.Tests
             Check.True(IsmldException.For("timeout", "x") is IsmldTimeoutException, "timeout");
             Check.True(IsmldException.For("disconnected", "x") is DisconnectedException, "disconnected");
             Check.Equal(507, IsmldException.For("storage_full", "x").Status);
+            Check.Equal(503, IsmldException.For("unavailable", "x").Status);
             Check.Equal(401, HttpApi.Fail(401, "{\"error\":{\"code\":\"unauthorized\",\"message\":\"no\"}}").Status);
             Check.Equal("no", HttpApi.Fail(401, "{\"error\":{\"code\":\"unauthorized\",\"message\":\"no\"}}").Message);
             Check.True(HttpApi.Fail(403, "not json") is ForbiddenException, "a bare 403");
