@@ -49,27 +49,7 @@ namespace Ismld
         }
 
         /// <summary>Whether <paramref name="code"/> is one of the contract's error codes.</summary>
-        public static bool IsKnownCode(string code)
-        {
-            switch (code)
-            {
-                case "invalid_request":
-                case "invalid_name":
-                case "unauthorized":
-                case "forbidden":
-                case "not_found":
-                case "conflict":
-                case "payload_too_large":
-                case "unsupported_media_type":
-                case "storage_full":
-                case "timeout":
-                case "internal":
-                case "unavailable":
-                    return true;
-                default:
-                    return false;
-            }
-        }
+        public static bool IsKnownCode(string code) => StatusOf(code) != 0;
 
         /// <summary>
         /// Makes the right subclass for a code from the wire (an HTTP error body, an <c>error</c>

@@ -7,6 +7,7 @@
 //! `max_attempts`. In-flight pushes are rows like any delivery, so a restart gives them
 //! back (not as failures) and a retry waiting for its time survives as a deferred row.
 
+use super::channel::InFlight;
 use super::output::Output;
 use super::store::{CheckpointWrite, Store, StoreResult};
 use super::{Broker, ConsumerId, Millis, Seq};
@@ -75,7 +76,7 @@ impl Broker {
             .channels
             .get(&ch)
             .and_then(|c| c.in_flight.get(&seq))
-            .is_some_and(|f| f.owner == ConsumerId::PUSH && f.attempt == attempt);
+            .is_some_and(|f| is_push_attempt(f, attempt));
         if current {
             match outcome {
                 PushOutcome::Done => {
@@ -125,9 +126,7 @@ impl Broker {
         let Some(c) = self.channels.get_mut(&ch) else { return Ok(None) };
         let secret = c.push.as_ref().and_then(|p| p.secret.clone()).unwrap_or_default();
         let paused = c.row.paused;
-        let Some(f) =
-            c.in_flight.get_mut(&seq).filter(|f| f.owner == ConsumerId::PUSH && f.attempt == attempt)
-        else {
+        let Some(f) = c.in_flight.get_mut(&seq).filter(|f| is_push_attempt(f, attempt)) else {
             return Ok(None);
         };
         if paused {
@@ -164,4 +163,9 @@ impl Broker {
         self.dirty.insert(ch);
         self.give_back(now, store, ch, seq, true, delay, &CheckpointWrite::Keep)
     }
+}
+
+/// Whether `f` is attempt `attempt` of a push delivery (not a later one, nor a socket's).
+fn is_push_attempt(f: &InFlight, attempt: u32) -> bool {
+    f.owner == ConsumerId::PUSH && f.attempt == attempt
 }

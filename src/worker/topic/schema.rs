@@ -178,10 +178,9 @@ fn upgrade_v1(sql: &SqlStorage) -> Result<()> {
     // channel at a deferred publish): its time goes to the event, whose row this schema
     // makes when the cursor gets there; the row itself is not kept.
     sql.exec(
-        "UPDATE events SET deliver_at = (SELECT max(m.due) FROM messages_v1 m JOIN channels n ON n.name = m.channel \
-           WHERE m.seq = events.seq AND m.state = 3 AND m.seq >= json_extract(n.data, '$.cursor')) \
-         WHERE seq IN (SELECT m.seq FROM messages_v1 m JOIN channels n ON n.name = m.channel \
-           WHERE m.state = 3 AND m.seq >= json_extract(n.data, '$.cursor'))",
+        "UPDATE events SET deliver_at = d.due FROM (SELECT m.seq, max(m.due) AS due FROM messages_v1 m \
+           JOIN channels n ON n.name = m.channel WHERE m.state = 3 AND m.seq >= json_extract(n.data, '$.cursor') \
+           GROUP BY m.seq) AS d WHERE events.seq = d.seq",
         None,
     )?;
     // Finished rows are simply gone in this schema (below the cursor, no row = done).
