@@ -167,7 +167,8 @@ pub async fn forward(env: &Env, topic: &str, route: &Route, mut req: Request) ->
             let e = ApiError::new(
                 ErrorCode::Conflict,
                 format!(
-                    "topic {topic} has {n} partitions: open one socket per partition with ?partition=0..{n}"
+                    "topic {topic} has {n} partitions: open one socket per partition with ?partition=0..{}",
+                    n - 1
                 ),
             );
             return http::json(409, &serde_json::json!({ "error": e, "partitions": n }));

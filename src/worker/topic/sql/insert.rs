@@ -4,9 +4,9 @@
 //! statement, so an event with only the common columns (no ordering key, deferral,
 //! expiry or reply mark: 5 parameters) goes 20 to a statement, any other (9) 11.
 
-use super::{int, opt, SqlStore};
+use super::{js_int, js_opt, js_text, SqlStore};
 use crate::core::store::{EventRow, StoreResult};
-use worker::SqlStorageValue as V;
+use wasm_bindgen::JsValue;
 
 /// Most parameters Durable Object SQLite binds in one statement.
 const MAX_PARAMS: usize = 100;
@@ -25,42 +25,43 @@ impl SqlStore<'_> {
     /// Inserts `rows` (any number) in as few statements as the parameter limit allows.
     pub(super) fn insert_rows(&self, rows: &[EventRow]) -> StoreResult<()> {
         let (plain, full): (Vec<&EventRow>, Vec<&EventRow>) = rows.iter().partition(|e| common(e));
-        self.insert_chunked(&plain, (COMMON, COMMON_ROW), |e| {
-            vec![
-                int(e.seq),
-                int(e.ts),
-                e.source.as_str().into(),
-                e.eid.as_str().into(),
-                e.body.as_str().into(),
-            ]
+        self.insert_chunked(&plain, (COMMON, COMMON_ROW), |e, b| {
+            b.extend([
+                js_int(e.seq),
+                js_int(e.ts),
+                js_text(Some(&e.source)),
+                js_text(Some(&e.eid)),
+                js_text(Some(&e.body)),
+            ])
         })?;
-        self.insert_chunked(&full, (FULL, FULL_ROW), |e| {
-            vec![
-                int(e.seq),
-                int(e.ts),
-                e.source.as_str().into(),
-                e.eid.as_str().into(),
-                e.key.as_deref().into(),
-                opt(e.deliver_at),
-                opt(e.expires_at),
-                int(u64::from(e.reply)),
-                e.body.as_str().into(),
-            ]
+        self.insert_chunked(&full, (FULL, FULL_ROW), |e, b| {
+            b.extend([
+                js_int(e.seq),
+                js_int(e.ts),
+                js_text(Some(&e.source)),
+                js_text(Some(&e.eid)),
+                js_text(e.key.as_deref()),
+                js_opt(e.deliver_at),
+                js_opt(e.expires_at),
+                js_int(u64::from(e.reply)),
+                js_text(Some(&e.body)),
+            ])
         })
     }
 
     /// `rows` in statements of `head`, as many `row` placeholders as the parameter limit
-    /// allows (each bound to the `values` of its row).
+    /// allows (each bound to the values `values` adds for its row).
     pub(super) fn insert_chunked<T>(
         &self,
         rows: &[T],
         (head, row): (&str, &str),
-        values: impl Fn(&T) -> Vec<V>,
+        values: impl Fn(&T, &mut Vec<JsValue>),
     ) -> StoreResult<()> {
         let width = row.matches('?').count();
         for chunk in rows.chunks(MAX_PARAMS / width) {
-            let bound = chunk.iter().flat_map(&values).collect();
-            self.write(&statement(head, row, chunk.len()), bound)?;
+            let mut bound = Vec::with_capacity(chunk.len() * width);
+            chunk.iter().for_each(|r| values(r, &mut bound));
+            self.write_js(&statement(head, row, chunk.len()), bound)?;
         }
         Ok(())
     }

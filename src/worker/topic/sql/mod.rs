@@ -13,6 +13,7 @@ mod spill;
 use super::schema::{state_code, state_of};
 use crate::core::store::*;
 use crate::core::{ConsumerId, Millis};
+use wasm_bindgen::JsValue;
 use worker::{SqlStorage, SqlStorageValue as V};
 
 /// The store of one topic object.
@@ -25,6 +26,36 @@ pub(super) type Row = Vec<V>;
 
 pub(super) fn int(v: u64) -> V {
     V::Integer(v as i64)
+}
+
+/// A bound value as the runtime takes it. workers-rs's own conversion calls into
+/// JavaScript for every integer (`Number.isSafeInteger`, to log a warning) and owns a
+/// copy of every text; each integer bound here is below 2^53 (above), and the inserts
+/// bind borrowed text ([`js_int`], [`js_text`]).
+fn js(v: V) -> JsValue {
+    match v {
+        V::Null => JsValue::NULL,
+        V::Boolean(b) => JsValue::from_bool(b),
+        V::Integer(i) => JsValue::from_f64(i as f64),
+        V::Float(f) => JsValue::from_f64(f),
+        V::String(s) => JsValue::from_str(&s),
+        V::Blob(b) => js_sys::Uint8Array::from(&b[..]).into(),
+    }
+}
+
+/// A whole number bound to a statement.
+pub(super) fn js_int(v: u64) -> JsValue {
+    JsValue::from_f64(v as f64)
+}
+
+/// A whole number or null bound to a statement.
+pub(super) fn js_opt(v: Option<u64>) -> JsValue {
+    v.map_or(JsValue::NULL, js_int)
+}
+
+/// Text (or null) bound to a statement, from a borrowed `str`.
+pub(super) fn js_text(v: Option<&str>) -> JsValue {
+    v.map_or(JsValue::NULL, JsValue::from_str)
 }
 
 pub(super) fn opt(v: Option<u64>) -> V {
@@ -74,7 +105,7 @@ impl<'a> SqlStore<'a> {
     /// Every row of a query.
     pub(super) fn rows(&self, q: &str, b: Vec<V>) -> StoreResult<Vec<Row>> {
         crate::worker::counters::statement();
-        let c = self.sql.exec(q, b).map_err(fail)?;
+        let c = self.sql.exec_raw(q, b.into_iter().map(js).collect::<Vec<_>>()).map_err(fail)?;
         c.raw().collect::<worker::Result<Vec<Row>>>().map_err(fail)
     }
 
@@ -99,8 +130,13 @@ impl<'a> SqlStore<'a> {
     }
 
     pub(super) fn write(&self, q: &str, b: Vec<V>) -> StoreResult<()> {
+        self.write_js(q, b.into_iter().map(js).collect())
+    }
+
+    /// [`Self::write`] with values already converted ([`js_int`], [`js_text`]).
+    pub(super) fn write_js(&self, q: &str, b: Vec<JsValue>) -> StoreResult<()> {
         crate::worker::counters::statement();
-        let c = self.sql.exec(q, b).map_err(fail)?;
+        let c = self.sql.exec_raw(q, b).map_err(fail)?;
         crate::worker::counters::rows_written(c.rows_written());
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! match are both kept, and each is confirmed against its event. Pairs go 33 to an
 //! `INSERT` (3 parameters each).
 
-use super::{int, SqlStore};
+use super::{int, js_int, SqlStore};
 use crate::core::store::{Spilled, StoreResult};
 use crate::core::{Millis, Seq};
 use crate::worker::topic::schema;
@@ -26,8 +26,8 @@ impl SqlStore<'_> {
     /// as the parameter limit allows.
     pub(super) fn insert_spilled(&self, table: u8, entries: &[Spilled]) -> StoreResult<()> {
         let head = SPILL[usize::from(table.min(1))];
-        self.insert_chunked(entries, (head, SPILL_ROW), |e| {
-            vec![int(spill_key(e.hash)), int(e.seq), int(e.at)]
+        self.insert_chunked(entries, (head, SPILL_ROW), |e, b| {
+            b.extend([js_int(spill_key(e.hash)), js_int(e.seq), js_int(e.at)])
         })
     }
 
