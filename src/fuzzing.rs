@@ -142,9 +142,17 @@ pub fn connect_body(data: &[u8]) {
         let peeked = grpc::peek_topic(protocol, data);
         for method in [Method::Publish, Method::PublishBatch] {
             if let Ok(call) = grpc::decode(method, protocol, data) {
-                serde_json::from_str::<serde_json::Value>(&call.body).expect("a decoded call is JSON");
-                if let Ok(t) = &peeked {
-                    assert_eq!(t, &call.topic, "the peeked topic is the decoded one");
+                let body =
+                    serde_json::from_str::<serde_json::Value>(&call.body).expect("a decoded call is JSON");
+                if let Ok((topic, events)) = &peeked {
+                    assert_eq!(topic, &call.topic, "the peeked topic is the decoded one");
+                    if call.batch {
+                        assert_eq!(
+                            body.as_array().map(Vec::len),
+                            Some(*events),
+                            "the peeked count is the decoded one"
+                        );
+                    }
                 }
             }
         }

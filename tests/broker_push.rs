@@ -15,6 +15,13 @@ fn push_channel(h: &mut Harness, push: Value) -> Value {
     body
 }
 
+/// The driver sends queued push `i` (its deadline starts now).
+fn send(h: &mut Harness, i: usize) {
+    let (ch, seq, attempt, _, body) = h.pushes[i].clone();
+    let signed = h.call(|b, s, now| b.push_starting(now, s, ch, seq, attempt, &body)).unwrap();
+    assert!(signed.is_some(), "push {i} is still due");
+}
+
 fn report(h: &mut Harness, i: usize, outcome: PushOutcome) {
     let (ch, seq, attempt, _, _) = h.pushes[i].clone();
     h.call(|b, s, now| b.pushed(now, s, ch, seq, attempt, &outcome)).unwrap();
@@ -134,7 +141,9 @@ fn ordering_keys_hold_and_stale_reports_change_nothing() {
     h.publish(json!({ "n": 3 }));
     let seqs: Vec<u64> = h.pushes.iter().map(|p| p.1).collect();
     assert_eq!(seqs, [1, 3], "seq 2 waits behind its key");
-    // No answer within timeout_ms (+ grace): a failure, retried after retry_ms.
+    send(&mut h, 0);
+    send(&mut h, 1);
+    // Sent, no answer within timeout_ms (+ grace): a failure, retried after retry_ms.
     h.advance(6_000);
     assert_eq!(h.stats("hook")["push_error"], "no answer in time");
     report(&mut h, 0, PushOutcome::Done); // the late answer of attempt 1
@@ -161,7 +170,7 @@ fn a_restart_gives_in_flight_pushes_back_without_a_failure() {
 }
 
 #[test]
-fn a_queued_push_is_sent_only_if_still_due_and_its_deadline_starts_when_sent() {
+fn a_queued_push_never_fails_unsent_and_its_deadline_starts_when_sent() {
     let mut h = Harness::new();
     let made = push_channel(
         &mut h,
@@ -189,12 +198,21 @@ fn a_queued_push_is_sent_only_if_still_due_and_its_deadline_starts_when_sent() {
     assert_eq!((now_signed[0].0.as_str(), ts), ("webhook-timestamp", queued_ts + 5));
     assert_eq!(now_signed[1].0, "webhook-signature");
     assert_eq!(Some(now_signed[1].1.clone()), signature(&secret, &get(&queued, "webhook-id"), ts, &body));
+    // No deadline runs while a push waits in the queue: the other two have not failed
+    // unsent (past their delivery's deadline), and are sent when their turn comes.
     h.advance(500);
     let st = h.stats("hook");
-    assert_eq!(st["push_failed_total"], 2, "the two still queued timed out: {st}");
-    assert!(!start(&mut h, 1), "a timed-out attempt is not sent (its retry will be)");
+    assert_eq!(st["push_failed_total"], 0, "nothing failed while queued: {st}");
+    assert!(start(&mut h, 1) && start(&mut h, 2), "the queued ones are still due");
     report(&mut h, 0, PushOutcome::Done);
     assert_eq!(h.stats("hook")["push_ok_total"], 1, "the late-started one counts");
+    // Once sent, the deadline holds: no answer within timeout + grace is a failure.
+    h.advance(5_999);
+    assert_eq!(h.stats("hook")["push_failed_total"], 0);
+    h.advance(1);
+    let st = h.stats("hook");
+    assert_eq!(st["push_failed_total"], 2, "the two sent ones timed out: {st}");
+    assert!(!start(&mut h, 1), "a timed-out attempt is not sent again (its retry will be)");
     // Paused while queued: given back without a failure, pushed again on unpause.
     h.publish(json!({ "n": 3 }));
     let last = h.pushes.len() - 1;

@@ -219,7 +219,8 @@ impl Broker {
                 seq: h.seq,
                 state: if deferred.is_some() { RowState::Deferred } else { RowState::Parked },
                 owner: ConsumerId(0),
-                due: deferred.unwrap_or(0),
+                // Due at its expiry if that comes first: it is dropped then (`make_due_ready`).
+                due: deferred.map_or(0, |t| h.expires_at.map_or(t, |e| t.min(e))),
                 attempt: 0,
                 failures: 0,
                 max_attempts: 0,
@@ -240,8 +241,8 @@ impl Broker {
             }
             self.step_cursor(now, ch, h.seq);
             self.dirty.insert(ch);
-            if let Some(t) = deferred {
-                self.note_due(ch, t);
+            if deferred.is_some() {
+                self.note_due(ch, row.due);
             }
         }
     }

@@ -104,6 +104,10 @@ pub type SocketId = u64;
 /// Most messages an ephemeral channel keeps; older ones are dropped.
 pub const EPHEMERAL_BACKLOG: u64 = 10_000;
 
+/// The latest time the broker stores (2^53 - 1 ms): every stored integer is exact as a
+/// JavaScript number, which is how Durable Object SQLite hands it back.
+pub const MAX_TIME_MS: Millis = (1 << 53) - 1;
+
 /// How long a socket may wait before its `hello`.
 pub const HELLO_TIMEOUT_MS: Millis = 10_000;
 

@@ -7,7 +7,7 @@ use super::broker::Broker;
 use super::dedup::{pair_hash, Dedup};
 use super::output::LogLevel;
 use super::store::{EventHead, EventRow, Store, StoreResult};
-use super::{Millis, Seq, EPHEMERAL_BACKLOG};
+use super::{Millis, Seq, EPHEMERAL_BACKLOG, MAX_TIME_MS};
 use crate::proto::event::{self, Accepted};
 use crate::proto::frame::{OkFrame, PubFrame};
 use crate::proto::http::BatchItem;
@@ -51,7 +51,10 @@ impl Broker {
         opts: &PublishOptions,
         by: Publisher<'_>,
     ) -> StoreResult<Result<Vec<BatchItem>, ApiError>> {
-        if let Err(e) = check_sources(&events, by) {
+        let checked = check_sources(&events, by).and_then(|()| {
+            publish::check(&events, now, &self.limits, opts.ordering_key.as_deref(), opts.delay_ms)
+        });
+        if let Err(e) = checked {
             return Ok(Err(e));
         }
         let window = self.limits.dedup_window_ms;
@@ -112,7 +115,10 @@ impl Broker {
                 duplicate: item.duplicate,
             });
             let Some(e) = item.event else { continue };
-            let expires_at = opts.ttl_ms.map(|t| now.saturating_add(t)).or(e.meta.expires_at);
+            // A `ttl_ms` past 2^53 ms means never in practice; stored times stay exact as
+            // JavaScript numbers.
+            let expires_at =
+                opts.ttl_ms.map(|t| now.saturating_add(t).min(MAX_TIME_MS)).or(e.meta.expires_at);
             let row = EventRow {
                 seq: item.seq,
                 ts: now,

@@ -5,6 +5,7 @@ use super::broker::Broker;
 use super::frames::checkpoint_write;
 use super::store::{Store, StoreResult};
 use super::{ConsumerId, Millis};
+use crate::proto::event::{check_json, MAX_JSON_DEPTH};
 use crate::proto::frame::Settle;
 use crate::proto::http::SettleBody;
 use crate::proto::ApiError;
@@ -32,6 +33,11 @@ impl Broker {
                 results.push(json!({ "id": item.id, "error": e }));
                 continue;
             };
+            // Checked as on a socket: a checkpoint is stored and delivered again.
+            if let Some(Err(e)) = item.state.as_ref().map(|s| check_json(s.get(), MAX_JSON_DEPTH)) {
+                results.push(json!({ "id": item.id, "error": e }));
+                continue;
+            }
             let cp = checkpoint_write(item.state.as_ref().map(|s| s.get()));
             let delay = item.delay_ms.unwrap_or(0);
             match self.settle_one(now, store, ch, ConsumerId::PULL, verb, &item.id, &cp, delay)? {

@@ -10,6 +10,7 @@
 use super::channel::InFlight;
 use super::output::Output;
 use super::store::{CheckpointWrite, Store, StoreResult};
+use super::timers::Timer;
 use super::{Broker, ConsumerId, Millis, Seq};
 use crate::proto::id::message_id;
 use crate::proto::push::{self, PushOutcome};
@@ -50,6 +51,12 @@ impl Broker {
                     timeout_ms: p.timeout_ms.unwrap_or(30_000),
                 };
                 self.out.push(out);
+                // It may wait in the driver's queue for a connection: no deadline runs
+                // until it is sent (`push_starting`), so a queued attempt never fails unsent.
+                let deadline = self.channels.get(&ch).and_then(|c| c.in_flight.get(&seq)).map(|f| f.deadline);
+                if let Some(d) = deadline {
+                    self.timers.remove(&(d, Timer::Deadline(ch, seq)));
+                }
             }
             // Left in flight: its deadline makes it a failure, retried later.
             Err(e) => self.log(
@@ -111,7 +118,8 @@ impl Broker {
     /// no longer in flight (it timed out meanwhile, the channel was deleted) is not sent;
     /// on a paused channel it is given back, without a failure, for when the channel is
     /// resumed. One that goes has its deadline start now (its request timeout and the
-    /// grace), in memory only: a restart gives in-flight pushes back anyway.
+    /// grace; none ran while it was queued), in memory only: a restart gives in-flight
+    /// pushes back anyway.
     pub fn push_starting(
         &mut self,
         now: Millis,
@@ -135,12 +143,9 @@ impl Broker {
             self.finish(now, store)?;
             return Ok(None);
         }
-        let deadline = now + timeout;
-        if deadline > f.deadline {
-            self.timers.remove(&(f.deadline, super::timers::Timer::Deadline(ch, seq)));
-            f.deadline = deadline;
-            self.timers.insert((deadline, super::timers::Timer::Deadline(ch, seq)));
-        }
+        self.timers.remove(&(f.deadline, Timer::Deadline(ch, seq)));
+        f.deadline = now.saturating_add(timeout);
+        self.timers.insert((f.deadline, Timer::Deadline(ch, seq)));
         // A secret that signs nothing was refused when the request was made (`push_request`).
         Ok(push::signed(&secret, &push::webhook_id(&id, attempt), now, body))
     }

@@ -144,7 +144,12 @@ impl Broker {
             seq,
             state,
             owner: ConsumerId(0),
-            due: if state == RowState::Deferred { now.saturating_add(delay) } else { 0 },
+            // Due at its expiry if that comes first: it is dropped then (`make_due_ready`).
+            due: if state == RowState::Deferred {
+                now.saturating_add(delay).min(f.expires_at.unwrap_or(Millis::MAX)).max(now)
+            } else {
+                0
+            },
             attempt: f.attempt,
             failures,
             max_attempts: 0,

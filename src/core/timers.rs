@@ -149,6 +149,22 @@ impl Broker {
         let cid = c.id();
         let rows = store.due_rows(cid, now, DUE_BATCH)?;
         for mut m in rows {
+            // Its expiry came first (deferred rows come due at their expiry at the latest):
+            // dropped now, so it no longer holds back later messages of its key.
+            if m.expires_at.is_some_and(|t| t <= now) {
+                let Some(c) = self.channels.get_mut(&ch) else { return Ok(()) };
+                c.counts.deferred = c.counts.deferred.saturating_sub(1);
+                c.row.counters.expired += 1;
+                if m.key.is_some() {
+                    c.counts.keyed_waiting = c.counts.keyed_waiting.saturating_sub(1);
+                }
+                store.delete_message(ch, m.seq)?;
+                self.dirty.insert(ch);
+                if let Some(k) = m.key.as_deref() {
+                    self.unblock(store, ch, k)?;
+                }
+                continue;
+            }
             let blocked = match m.key.as_deref() {
                 Some(k) => self.key_blocked(store, ch, k, m.seq)?,
                 None => false,

@@ -75,3 +75,64 @@ pub fn string<'a>(raw: &'a RawValue) -> Result<Option<Cow<'a, str>>, NotAString>
     }
     serde_json::from_str::<String>(text).map(|s| Some(Cow::Owned(s))).map_err(|_| NotAString)
 }
+
+/// Why [`batch_items`] refused a batch.
+#[derive(Debug)]
+pub enum BatchItemsError {
+    /// Not a JSON array.
+    Json(serde_json::Error),
+    /// More items than allowed (not counted further).
+    TooMany,
+}
+
+/// The items of a JSON array as unparsed JSON, if there are at most `max`: parsing stops
+/// at the first item past it, so an array of millions of tiny items costs no more memory
+/// than `max` of them.
+pub fn batch_items(text: &str, max: usize) -> Result<Vec<&RawValue>, BatchItemsError> {
+    struct Items<'c> {
+        max: usize,
+        over: &'c std::cell::Cell<bool>,
+    }
+    impl<'de, 'c> Visitor<'de> for Items<'c> {
+        type Value = Vec<&'de RawValue>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON array")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+            let mut items = Vec::with_capacity(s.size_hint().unwrap_or(16).min(self.max));
+            while let Some(item) = s.next_element::<&RawValue>()? {
+                if items.len() == self.max {
+                    self.over.set(true);
+                    return Err(serde::de::Error::custom("too many items"));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+    let over = std::cell::Cell::new(false);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed =
+        (&mut de).deserialize_seq(Items { max, over: &over }).and_then(|items| de.end().map(|()| items));
+    match parsed {
+        _ if over.get() => Err(BatchItemsError::TooMany),
+        Ok(items) => Ok(items),
+        Err(e) => Err(BatchItemsError::Json(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_items_stops_at_the_first_item_past_the_limit() {
+        assert_eq!(batch_items("[1, {\"a\":[2]}, \"x\"]", 3).map(|v| v.len()).ok(), Some(3));
+        let huge = format!("[{}{{}}]", "{},".repeat(100_000));
+        assert!(matches!(batch_items(&huge, 1_000), Err(BatchItemsError::TooMany)));
+        assert!(matches!(batch_items("[1, 2", 10), Err(BatchItemsError::Json(_))));
+        assert!(matches!(batch_items("[1] x", 10), Err(BatchItemsError::Json(_))));
+        assert!(matches!(batch_items("{}", 10), Err(BatchItemsError::Json(_))));
+        assert_eq!(batch_items("[]", 0).map(|v| v.len()).ok(), Some(0));
+    }
+}

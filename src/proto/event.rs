@@ -6,7 +6,7 @@
 //! reads the attributes as unparsed [`RawValue`]s, so `data` is checked to be JSON but is
 //! never rebuilt.
 
-use super::attrs::{self, Attrs};
+use super::attrs::{self, batch_items, Attrs, BatchItemsError};
 use super::error::{ApiError, ErrorCode};
 use super::limits::Limits;
 use base64::Engine as _;
@@ -214,16 +214,10 @@ pub fn accept_batch(text: &str, now: u64, limits: &Limits) -> Result<Vec<Accepte
             format!("batch is {} bytes; the limit is {}", text.len(), limits.max_batch_bytes),
         ));
     }
-    let items: Vec<&RawValue> = serde_json::from_str(text)
-        .map_err(|e| ApiError::invalid(format!("a batch must be a JSON array of CloudEvents: {e}")))?;
+    let items =
+        batch_items(text, limits.max_batch_events).map_err(|e| batch_error(e, limits.max_batch_events))?;
     if items.is_empty() {
         return Err(ApiError::invalid("a batch needs at least one event"));
-    }
-    if items.len() > limits.max_batch_events {
-        return Err(ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("batch has {} events; the limit is {}", items.len(), limits.max_batch_events),
-        ));
     }
     let mut stamp = Stamp::new(now);
     items
@@ -234,6 +228,19 @@ pub fn accept_batch(text: &str, now: u64, limits: &Limits) -> Result<Vec<Accepte
                 .map_err(|e| ApiError::new(e.code, format!("event {i}: {}", e.message)))
         })
         .collect()
+}
+
+/// The error of a batch [`batch_items`] refused (`max`: the batch limit).
+pub fn batch_error(e: BatchItemsError, max: usize) -> ApiError {
+    match e {
+        BatchItemsError::Json(e) => {
+            ApiError::invalid(format!("a batch must be a JSON array of CloudEvents: {e}"))
+        }
+        BatchItemsError::TooMany => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("batch has more than {max} events; the limit is {max}"),
+        ),
+    }
 }
 
 /// Whether a media type (without parameters) is JSON.

@@ -191,8 +191,9 @@ impl ClientFrame {
             error: ApiError::invalid(format!("malformed frame: {e}")),
         })?;
         let reference = raw.reference.clone();
-        if let Some(state) = &raw.state {
-            super::event::check_json(state.get(), super::event::MAX_JSON_DEPTH)
+        // A checkpoint is stored and a response's data is passed on: both must be I-JSON.
+        for json in [&raw.state, &raw.data].into_iter().flatten() {
+            super::event::check_json(json.get(), super::event::MAX_JSON_DEPTH)
                 .map_err(|error| FrameError { reference: reference.clone(), error })?;
         }
         raw.into_frame().map_err(|error| FrameError { reference, error })

@@ -147,27 +147,31 @@ fn decode_message<M: prost::Message + Default + serde::de::DeserializeOwned>(
     }
 }
 
-/// The `topic` of a request message (field 1 of both requests), read without decoding
-/// the rest: the Worker checks the permission before it builds the message.
-pub fn peek_topic(protocol: Protocol, body: &[u8]) -> Result<String, RpcError> {
+/// The `topic` of a request message (field 1 of both requests) and how many events it
+/// carries (field 2 of a batch), read without decoding the rest: the Worker checks the
+/// permission and the batch limit before it builds the message.
+pub fn peek_topic(protocol: Protocol, body: &[u8]) -> Result<(String, usize), RpcError> {
     let payload = match protocol {
         Protocol::GrpcWeb { .. } => unframe(body)?,
         Protocol::Connect { .. } => body,
     };
     if protocol.json() {
         #[derive(serde::Deserialize)]
-        struct Topic {
+        struct Peek {
             #[serde(default)]
             topic: String,
+            // Zero-sized items: counting costs no memory per event.
+            #[serde(default)]
+            events: Option<Vec<serde::de::IgnoredAny>>,
         }
-        return crate::proto::from_json_bytes::<Topic>(payload)
-            .map(|t| t.topic)
+        return crate::proto::from_json_bytes::<Peek>(payload)
+            .map(|t| (t.topic, t.events.map_or(0, |e| e.len())))
             .map_err(|e| invalid(format!("bad JSON message: {e}")));
     }
     // The whole message is scanned: a field given twice takes its last value, as the
     // decoder does (found by the connect_body fuzz target).
     let mut buf = payload;
-    let mut topic = String::new();
+    let (mut topic, mut events) = (String::new(), 0usize);
     while !buf.is_empty() {
         let (tag, wire) = prost::encoding::decode_key(&mut buf)
             .map_err(|e| invalid(format!("bad protobuf message: {e}")))?;
@@ -177,10 +181,13 @@ pub fn peek_topic(protocol: Protocol, body: &[u8]) -> Result<String, RpcError> {
                 .map_err(|e| invalid(format!("bad protobuf message: {e}")))?;
             continue;
         }
+        if tag == 2 && wire == prost::encoding::WireType::LengthDelimited {
+            events += 1;
+        }
         prost::encoding::skip_field(wire, tag, &mut buf, Default::default())
             .map_err(|e| invalid(format!("bad protobuf message: {e}")))?;
     }
-    Ok(topic)
+    Ok((topic, events))
 }
 
 /// Reads a call's request message.

@@ -76,10 +76,14 @@ pub fn attrs_of_event(text: &[u8]) -> Result<RouteAttrs, ApiError> {
         .map_err(|e| ApiError::invalid(format!("a CloudEvent must be a JSON object: {e}")))
 }
 
-/// The routing attributes of each event of a batch, with each event's JSON text.
-pub fn attrs_of_batch(text: &[u8]) -> Result<Vec<(RouteAttrs, &serde_json::value::RawValue)>, ApiError> {
-    let items: Vec<&serde_json::value::RawValue> = crate::proto::from_json_bytes(text)
-        .map_err(|e| ApiError::invalid(format!("a batch must be a JSON array of CloudEvents: {e}")))?;
+/// The routing attributes of each event of a batch, with each event's JSON text; refused
+/// past `max` events before anything is built for each.
+pub fn attrs_of_batch(
+    text: &[u8],
+    max: usize,
+) -> Result<Vec<(RouteAttrs, &serde_json::value::RawValue)>, ApiError> {
+    let text = std::str::from_utf8(text).map_err(|_| ApiError::invalid("a batch must be UTF-8 JSON"))?;
+    let items = super::attrs::batch_items(text, max).map_err(|e| super::event::batch_error(e, max))?;
     items
         .into_iter()
         .enumerate()
@@ -103,19 +107,20 @@ pub enum Split<'a> {
 /// Routes a publish body (any of the contract's forms) from what routing needs only:
 /// the `ce-id`, `ce-source` and `ce-orderingkey` headers of binary mode, or the top-level
 /// attributes of structured events (their data is skipped, never decoded). `key` is the
-/// `ordering_key` query parameter. A body that does not parse goes whole to one
-/// partition, which refuses it with the usual error.
+/// `ordering_key` query parameter. A body that does not parse, or a batch of more than
+/// `max_batch` events, goes whole to one partition, which refuses it with the usual error.
 pub fn split<'a>(
     content_type: Option<&str>,
     headers: &[(String, String)],
     body: &'a [u8],
     key: Option<&str>,
     n: u32,
+    max_batch: usize,
 ) -> Split<'a> {
     let media = super::event::media_type(content_type.unwrap_or(""));
     match media.as_str() {
         super::publish::STRUCTURED => Split::One(attrs_of_event(body).ok().and_then(|a| a.partition(key, n))),
-        super::publish::BATCH => match attrs_of_batch(body) {
+        super::publish::BATCH => match attrs_of_batch(body, max_batch) {
             Ok(items) => Split::Batch(items.into_iter().map(|(a, raw)| (a.partition(key, n), raw)).collect()),
             Err(_) => Split::One(None),
         },
@@ -182,17 +187,19 @@ mod tests {
         };
         let binary = h(&[("CE-SpecVersion", "1.0"), ("ce-id", "x"), ("ce-source", "%2Fs")]);
         assert!(
-            matches!(split(None, &binary, b"data", None, 4), Split::One(Some(p)) if p == fnv1a32(b"/s\nx") % 4)
+            matches!(split(None, &binary, b"data", None, 4, 1_000), Split::One(Some(p)) if p == fnv1a32(b"/s\nx") % 4)
         );
         let keyed = h(&[("ce-specversion", "1.0"), ("ce-id", "x"), ("ce-orderingkey", "k")]);
-        assert!(matches!(split(None, &keyed, b"", None, 4), Split::One(Some(p)) if p == fnv1a32(b"k") % 4));
-        assert!(matches!(split(Some("text/plain"), &[], b"hi", None, 4), Split::One(None)));
-        assert!(matches!(split(Some("text/plain"), &[], b"hi", Some("k"), 4), Split::One(Some(_))));
+        assert!(
+            matches!(split(None, &keyed, b"", None, 4, 1_000), Split::One(Some(p)) if p == fnv1a32(b"k") % 4)
+        );
+        assert!(matches!(split(Some("text/plain"), &[], b"hi", None, 4, 1_000), Split::One(None)));
+        assert!(matches!(split(Some("text/plain"), &[], b"hi", Some("k"), 4, 1_000), Split::One(Some(_))));
         let one = br#"{"id":"1","source":"/s","data":1}"#;
-        assert!(matches!(split(Some(STRUCTURED_CT), &[], one, None, 4), Split::One(Some(_))));
-        assert!(matches!(split(Some(STRUCTURED_CT), &[], b"{", None, 4), Split::One(None)));
+        assert!(matches!(split(Some(STRUCTURED_CT), &[], one, None, 4, 1_000), Split::One(Some(_))));
+        assert!(matches!(split(Some(STRUCTURED_CT), &[], b"{", None, 4, 1_000), Split::One(None)));
         let batch = br#"[{"id":"1","source":"/s"},{"source":"/s"}]"#;
-        match split(Some("application/cloudevents-batch+json; charset=utf-8"), &[], batch, None, 4) {
+        match split(Some("application/cloudevents-batch+json; charset=utf-8"), &[], batch, None, 4, 1_000) {
             Split::Batch(items) => {
                 assert_eq!(items.iter().map(|(p, _)| p.is_some()).collect::<Vec<_>>(), [true, false])
             }
@@ -210,10 +217,10 @@ mod tests {
         assert_eq!(a.partition(None, 8), Some(fnv1a32(b"k") % 8));
         assert_eq!(a.partition(Some("o"), 8), Some(fnv1a32(b"o") % 8), "the query parameter wins");
         assert_eq!(
-            attrs_of_batch(br#"[{"id":"1","source":"/s"},{"id":"2","source":"/s"}]"#).unwrap().len(),
+            attrs_of_batch(br#"[{"id":"1","source":"/s"},{"id":"2","source":"/s"}]"#, 1_000).unwrap().len(),
             2
         );
-        assert!(attrs_of_batch(b"[1]").is_err());
+        assert!(attrs_of_batch(b"[1]", 1_000).is_err());
         assert_eq!(check_count(65).unwrap_err().code, ErrorCode::InvalidRequest);
     }
 }

@@ -106,6 +106,30 @@ pub struct Planned {
     pub key: Option<String>,
 }
 
+/// The checks of [`plan`] that need no storage: the broker makes them before it reads
+/// the dedup window, so a refused publish touches nothing.
+pub fn check(
+    events: &[Accepted],
+    now: u64,
+    limits: &Limits,
+    ordering_key: Option<&str>,
+    delay_ms: Option<u64>,
+) -> Result<(), ApiError> {
+    if delay_ms.is_some_and(|d| d > limits.max_delay_ms) {
+        return Err(ApiError::invalid(format!("delay_ms must be at most {}", limits.max_delay_ms)));
+    }
+    event::check_ordering_key(ordering_key)?;
+    let limit = now.saturating_add(limits.max_delay_ms);
+    let deliver_at = |e: &Accepted| delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at);
+    if events.iter().filter_map(deliver_at).any(|t| t > limit) {
+        return Err(ApiError::invalid(format!(
+            "events may be deferred by at most {} ms",
+            limits.max_delay_ms
+        )));
+    }
+    Ok(())
+}
+
 /// Plans an append after `head`: checks delays against the limit and finds duplicates,
 /// earlier in the topic (`earlier[i]`: the seq of event `i`'s pair within the dedup
 /// window) or earlier in the same batch. Every check happens here, before the first
@@ -119,18 +143,8 @@ pub fn plan(
     delay_ms: Option<u64>,
     earlier: &[Option<u64>],
 ) -> Result<Vec<Planned>, ApiError> {
-    if delay_ms.is_some_and(|d| d > limits.max_delay_ms) {
-        return Err(ApiError::invalid(format!("delay_ms must be at most {}", limits.max_delay_ms)));
-    }
-    event::check_ordering_key(ordering_key)?;
-    let limit = now.saturating_add(limits.max_delay_ms);
+    check(&events, now, limits, ordering_key, delay_ms)?;
     let deliver_at = |e: &Accepted| delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at);
-    if events.iter().filter_map(deliver_at).any(|t| t > limit) {
-        return Err(ApiError::invalid(format!(
-            "events may be deferred by at most {} ms",
-            limits.max_delay_ms
-        )));
-    }
     // The original of each duplicate: earlier in the topic, or earlier in this batch.
     let mut originals = Vec::with_capacity(events.len());
     {

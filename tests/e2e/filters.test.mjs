@@ -145,6 +145,30 @@ test("expiry: skipped before delivery and after a requeue, counted in expired_to
   c.close();
 });
 
+test("expiry: a deferred message that expires stops holding back its key; a ttl past 2^53 ms never expires", async () => {
+  const topic = uniqueName("ttlkey");
+  await call(w.url, "PUT", `/v1/topics/${enc(topic)}/channels/c`);
+  const pub = (data, q) =>
+    call(w.url, "POST", `/v1/topics/${enc(topic)}/events${q}`, { raw: JSON.stringify(data), headers: { "content-type": "application/json" } });
+  const c = await Socket.consumer(w.url, topic, "c", { max_in_flight: 10 });
+  assert.equal((await pub({ n: "a" }, "?ordering_key=k&delay_ms=600000&ttl_ms=400")).status, 201);
+  assert.equal((await pub({ n: "b" }, "?ordering_key=k")).status, 201);
+  // b waits behind a, deferred for ten minutes, only until a expires.
+  const b = await c.msg();
+  assert.equal(b.event.data.n, "b");
+  assert.equal((await c.request({ op: "fin", id: b.id })).op, "ok");
+  // 2^63 ms: stored as the latest time the bus keeps, so given back it comes again.
+  assert.equal((await pub({ n: "long" }, "?ttl_ms=9223372036854775808")).status, 201);
+  const first = await c.msg();
+  assert.equal(first.event.data.n, "long");
+  assert.equal((await c.request({ op: "req", id: first.id })).op, "ok");
+  const again = await c.msg();
+  assert.deepEqual([again.event.data.n, again.attempt], ["long", 2]);
+  const s = (await call(w.url, "GET", `/v1/topics/${enc(topic)}`)).body.channels[0];
+  assert.equal(s.expired_total, 1, "only a expired");
+  c.close();
+});
+
 test("expiry: expired events leave depth before any consumer reaches them", async () => {
   const topic = uniqueName("ttldepth");
   await call(w.url, "PUT", `/v1/topics/${enc(topic)}/channels/c`);

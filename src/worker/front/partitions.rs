@@ -281,7 +281,7 @@ async fn publish(
         Ok(b) => b,
         Err(e) => return Ok(Routed::Merged(Answered { status: e.code.http_status(), body: e.to_body() })),
     };
-    let items = match split_of(out, &body, n, explicit)? {
+    let items = match split_of(out, &body, n, explicit, limits.max_batch_events)? {
         Split::One(p) => {
             let p = p.unwrap_or_else(|| any(n));
             return Ok(Routed::Passed(pass(env, topic, p, out.to(p, n, Some(&body), &[])?).await?));
@@ -352,12 +352,12 @@ async fn request(
     out: &Outgoing,
     req: &mut Request,
 ) -> Result<Response> {
-    let cap = crate::worker::limits_from_env(env).max_event_bytes + 4096;
-    let body = match http::read_body(req, cap).await? {
+    let limits = crate::worker::limits_from_env(env);
+    let body = match http::read_body(req, limits.max_event_bytes + 4096).await? {
         Ok(b) => b,
         Err(e) => return http::error(&e),
     };
-    let p = match split_of(out, &body, n, explicit)? {
+    let p = match split_of(out, &body, n, explicit, limits.max_batch_events)? {
         Split::One(Some(p)) => p,
         _ => any(n),
     };
@@ -365,11 +365,17 @@ async fn request(
 }
 
 /// Where a publish body goes: `?partition=P` if given, else the bus's routing of it.
-fn split_of<'a>(out: &Outgoing, body: &'a [u8], n: u32, explicit: Option<u32>) -> Result<Split<'a>> {
+fn split_of<'a>(
+    out: &Outgoing,
+    body: &'a [u8],
+    n: u32,
+    explicit: Option<u32>,
+    max_batch: usize,
+) -> Result<Split<'a>> {
     if let Some(p) = explicit {
         return Ok(Split::One(Some(p)));
     }
     let content_type = out.headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.as_str());
     let key = out.param("ordering_key").filter(|k| !k.is_empty());
-    Ok(partition::split(content_type, &out.headers, body, key, n))
+    Ok(partition::split(content_type, &out.headers, body, key, n, max_batch))
 }

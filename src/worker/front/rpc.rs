@@ -6,7 +6,7 @@ use super::auth::{forbidden, Access};
 use super::forward::{self, Relayed};
 use crate::proto::grpc::{self, Method, Protocol, RpcError};
 use crate::proto::publish::{BATCH, STRUCTURED};
-use crate::proto::TopicName;
+use crate::proto::{ApiError, ErrorCode, TopicName};
 use crate::worker::http::now_ms;
 use worker::{Env, Headers, Request, Response, Result};
 
@@ -56,13 +56,23 @@ pub async fn serve(mut req: Request, env: &Env, access: &Access, method: Method)
     };
     // Permission before decoding: only the topic is read first, so a caller that may not
     // publish there never makes the Worker build the message.
-    let topic =
-        match grpc::peek_topic(protocol, &bytes).and_then(|t| TopicName::parse(&t).map_err(Into::into)) {
-            Ok(t) => t,
-            Err(e) => return error(protocol, e),
-        };
+    let (topic, events) = match grpc::peek_topic(protocol, &bytes)
+        .and_then(|(t, n)| Ok((TopicName::parse(&t).map_err(RpcError::from)?, n)))
+    {
+        Ok(t) => t,
+        Err(e) => return error(protocol, e),
+    };
     if !who.may_publish(topic.as_str()) {
         return error(protocol, forbidden("publish to", topic.as_str()).into());
+    }
+    // The batch limit before the batch is built (millions of empty events fit in a body).
+    let max = limits.max_batch_events;
+    if events > max {
+        let e = ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("batch has {events} events; the limit is {max}"),
+        );
+        return error(protocol, e.into());
     }
     let call = match grpc::decode(method, protocol, &bytes) {
         Ok(c) if c.topic == topic.as_str() => c,

@@ -119,6 +119,21 @@ impl Topic {
     }
 }
 
+/// Most bytes of a push answer read (its body is not used).
+const MAX_DRAIN_BYTES: usize = 64 << 10;
+
+/// Reads a push answer's body to its end; false past [`MAX_DRAIN_BYTES`] or on an error.
+async fn drain(mut body: worker::ByteStream) -> bool {
+    let mut read = 0usize;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(c) if read + c.len() <= MAX_DRAIN_BYTES => read += c.len(),
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Sends one push request; answers what it means.
 async fn send(job: PushJob) -> (PushJob, PushOutcome) {
     let result = post(&job).await;
@@ -149,11 +164,18 @@ async fn post(job: &PushJob) -> PushOutcome {
     let timeout = Box::pin(Delay::from(Duration::from_millis(job.timeout_ms)));
     let answer = select(sending, timeout).await;
     let result = match answer {
-        Either::Left((Ok(mut res), _)) => {
+        Either::Left((Ok(mut res), timeout)) => {
             let status = res.status_code();
             let retry_after = res.headers().get("retry-after").ok().flatten();
-            // Drain the answer so the connection is free for the next push.
-            let _ = res.bytes().await;
+            // Drain a short answer within the same timeout, so the connection is free for
+            // the next push; a long or endless one is cut off (its status stands).
+            let drained = match res.stream() {
+                Ok(body) => matches!(select(Box::pin(drain(body)), timeout).await, Either::Left((true, _))),
+                Err(_) => false,
+            };
+            if !drained {
+                controller.abort();
+            }
             outcome(Some(status), retry_after.as_deref(), None, now_ms())
         }
         Either::Left((Err(e), _)) => failed(format!("request failed: {e}")),

@@ -120,10 +120,18 @@ impl Topic {
                 r.headers_mut().set("content-type", "application/cloudevents+json")?;
                 Ok(r)
             }
-            _ => {
-                if let Some(list) = self.responses.borrow_mut().get_mut(&seq) {
+            other => {
+                // The receiver is dropped first, so this waiter's sender reads as canceled
+                // (the match would keep it alive to the end of the arm).
+                drop(other);
+                let mut responses = self.responses.borrow_mut();
+                if let Some(list) = responses.get_mut(&seq) {
                     list.retain(|w| !w.is_canceled());
+                    if list.is_empty() {
+                        responses.remove(&seq);
+                    }
                 }
+                drop(responses);
                 match Answer::request_timeout(id, timeout_ms) {
                     Answer::Done { status, body } => http::json_text(status, body),
                     _ => http::fail(ErrorCode::Timeout, "timeout"),

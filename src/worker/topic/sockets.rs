@@ -15,6 +15,8 @@ use worker::{Method, WebSocket};
 
 /// Most frames of one socket waiting behind one being handled (beyond: close 4000).
 const MAX_WAITING_FRAMES: usize = 1_000;
+/// Most bytes of them (frames may be 1 MiB each).
+const MAX_WAITING_BYTES: usize = 8 << 20;
 
 impl Topic {
     /// Checks a client socket's credentials again once they are older than the lookup
@@ -63,7 +65,8 @@ impl Topic {
         {
             let mut waiting = self.waiting_frames.borrow_mut();
             if let Some(q) = waiting.get_mut(&id) {
-                if q.len() >= MAX_WAITING_FRAMES {
+                let bytes = q.iter().map(String::len).sum::<usize>() + text.len();
+                if q.len() >= MAX_WAITING_FRAMES || bytes > MAX_WAITING_BYTES {
                     let _ = ws.close(Some(close::SEQUENCE), Some("too many frames waiting for an answer"));
                 } else {
                     q.push_back(text);

@@ -67,7 +67,11 @@ pub(super) fn eval<'a>(expr: &'a Expr, event: &'a EventAttributes) -> Outcome<'a
         Expr::Binary { op, left, right } => binary(expr, *op, left, right, event),
         Expr::Like { negated, value, pattern } => {
             let text = operand!(expr, value, event).into_text();
-            Ok(Val::Bool(pattern.matches(&text) != *negated))
+            match pattern.matches(&text) {
+                Some(m) => Ok(Val::Bool(m != *negated)),
+                // Too costly to answer (`LIKE_STEPS`): an error, so the event does not match.
+                None => finish(Val::Bool(false), Some(ErrorKind::FunctionEvaluation)),
+            }
         }
         Expr::In { negated, value, set } => {
             let x = operand!(expr, value, event);

@@ -73,10 +73,17 @@ impl Function {
                 let n = args.text().chars().count();
                 Val::Int(i32::try_from(n).unwrap_or(i32::MAX))
             }
-            Function::Concat => Val::Str(Cow::Owned(args.rest().collect())),
-            Function::ConcatWs => {
-                let delimiter = args.text();
-                Val::Str(Cow::Owned(args.rest().collect::<Vec<_>>().join(delimiter.as_ref())))
+            Function::Concat | Function::ConcatWs => {
+                let delimiter = if self == Function::ConcatWs { args.text() } else { Cow::Borrowed("") };
+                let parts: Vec<Cow<'_, str>> = args.rest().collect();
+                let len = parts.iter().map(|p| p.len()).sum::<usize>()
+                    + delimiter.len() * parts.len().saturating_sub(1);
+                if len > MAX_STRING_BYTES {
+                    // Longer than any event: built, it could take the object's memory.
+                    args.fail(ErrorKind::FunctionEvaluation);
+                    return args.finish(Val::Str(Cow::Borrowed("")));
+                }
+                Val::Str(Cow::Owned(parts.join(delimiter.as_ref())))
             }
             Function::Lower => Val::Str(Cow::Owned(args.text().to_lowercase())),
             Function::Upper => Val::Str(Cow::Owned(args.text().to_uppercase())),
@@ -162,6 +169,10 @@ fn byte_index(s: &str, n: usize) -> usize {
 
 /// A function's arguments, cast to parameter types one by one; the first cast or
 /// evaluation error is kept and returned with the function's value.
+/// Longest string `CONCAT` and `CONCAT_WS` make (1 MiB, the longest event the bus takes by
+/// default): a longer one is an evaluation error.
+const MAX_STRING_BYTES: usize = 1 << 20;
+
 struct Args<'a> {
     values: std::vec::IntoIter<Val<'a>>,
     error: Option<ErrorKind>,

@@ -47,36 +47,50 @@ impl Segment {
         }
     }
 
-    /// The byte length of the match if the segment matches `text` at its start.
-    fn match_at(&self, text: &str) -> Option<usize> {
+    /// The byte length of the match if the segment matches `text` at its start; each
+    /// `_`-segment character compared takes a step from `steps` (`Err` once none is left).
+    fn match_at(&self, text: &str, steps: &mut usize) -> Result<Option<usize>, Exhausted> {
         match self {
-            Segment::Literal(s) => text.starts_with(s.as_str()).then_some(s.len()),
+            Segment::Literal(s) => Ok(text.starts_with(s.as_str()).then_some(s.len())),
             Segment::Wild(units) => {
                 let mut chars = text.char_indices();
                 for unit in units {
+                    *steps = steps.checked_sub(1).ok_or(Exhausted)?;
                     match (chars.next(), unit) {
                         (Some((_, c)), Some(want)) if c == *want => {}
                         (Some(_), None) => {}
-                        _ => return None,
+                        _ => return Ok(None),
                     }
                 }
-                Some(chars.next().map_or(text.len(), |(i, _)| i))
+                Ok(Some(chars.next().map_or(text.len(), |(i, _)| i)))
             }
         }
     }
 
     /// The leftmost match in `text`: (start, end) in bytes.
-    fn find(&self, text: &str) -> Option<(usize, usize)> {
+    fn find(&self, text: &str, steps: &mut usize) -> Result<Option<(usize, usize)>, Exhausted> {
         match self {
-            Segment::Literal(s) => text.find(s.as_str()).map(|at| (at, at + s.len())),
-            Segment::Wild(_) => text
-                .char_indices()
-                .map(|(i, _)| i)
-                .chain(std::iter::once(text.len()))
-                .find_map(|i| self.match_at(&text[i..]).map(|len| (i, i + len))),
+            Segment::Literal(s) => Ok(text.find(s.as_str()).map(|at| (at, at + s.len()))),
+            Segment::Wild(_) => {
+                for i in text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len())) {
+                    if let Some(len) = self.match_at(&text[i..], steps)? {
+                        return Ok(Some((i, i + len)));
+                    }
+                }
+                Ok(None)
+            }
         }
     }
 }
+
+/// Most `_`-segment character comparisons one match may take: a pattern of thousands of
+/// `_` against an attribute of a megabyte would otherwise take billions, for every event
+/// and channel. Past it the match is an evaluation error (so no match).
+pub(super) const LIKE_STEPS: usize = 1 << 20;
+
+/// A match ran out of [`LIKE_STEPS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Exhausted;
 
 /// A compiled `LIKE` pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,27 +124,33 @@ impl Pattern {
         Pattern { segments }
     }
 
-    /// Whether `text` matches the whole pattern.
-    pub(super) fn matches(&self, text: &str) -> bool {
+    /// Whether `text` matches the whole pattern; `None` if that takes more than
+    /// [`LIKE_STEPS`].
+    pub(super) fn matches(&self, text: &str) -> Option<bool> {
+        let mut steps = LIKE_STEPS;
+        self.matches_within(text, &mut steps).ok()
+    }
+
+    fn matches_within(&self, text: &str, steps: &mut usize) -> Result<bool, Exhausted> {
         let (first, rest) = match self.segments.split_first() {
             Some(split) => split,
-            None => return text.is_empty(),
+            None => return Ok(text.is_empty()),
         };
         let Some((last, middle)) = rest.split_last() else {
             // No `%`: the one segment must cover the text exactly.
-            return first.match_at(text) == Some(text.len());
+            return Ok(first.match_at(text, steps)? == Some(text.len()));
         };
-        let Some(mut at) = first.match_at(text) else {
-            return false;
+        let Some(mut at) = first.match_at(text, steps)? else {
+            return Ok(false);
         };
         for segment in middle.iter().filter(|s| !s.is_empty()) {
-            match segment.find(&text[at..]) {
+            match segment.find(&text[at..], steps)? {
                 Some((_, end)) => at += end,
-                None => return false,
+                None => return Ok(false),
             }
         }
         if last.is_empty() {
-            return true;
+            return Ok(true);
         }
         // The last segment covers exactly the text's last `n` characters.
         let n = last.chars();
@@ -138,10 +158,10 @@ impl Pattern {
             0 => text.len(),
             _ => match text.char_indices().rev().nth(n - 1) {
                 Some((i, _)) => i,
-                None => return false,
+                None => return Ok(false),
             },
         };
-        start >= at && last.match_at(&text[start..]) == Some(text.len() - start)
+        Ok(start >= at && last.match_at(&text[start..], steps)? == Some(text.len() - start))
     }
 }
 
@@ -150,7 +170,16 @@ mod tests {
     use super::Pattern;
 
     fn like(text: &str, pattern: &str) -> bool {
-        Pattern::new(pattern).matches(text)
+        Pattern::new(pattern).matches(text).expect("within the step budget")
+    }
+
+    #[test]
+    fn a_match_that_would_take_too_many_steps_is_no_answer() {
+        let text = "a".repeat(100_000);
+        let pattern = format!("%{}b%", "_".repeat(2_000));
+        assert_eq!(Pattern::new(&pattern).matches(&text), None, "2,000 x 100,000 comparisons");
+        assert_eq!(Pattern::new("%_b%").matches(&text), Some(false), "cheap ones still answer");
+        assert_eq!(Pattern::new(&format!("%{}", "_".repeat(2_000))).matches(&text), Some(true));
     }
 
     #[test]

@@ -161,3 +161,17 @@ proptest! {
         prop_assert_eq!(ok(&format!("STRING({n}) = '{n}'")), Value::Boolean(true));
     }
 }
+
+#[test]
+fn strings_and_patterns_past_their_budget_are_errors_not_work() {
+    let big = EventAttributes::from_pairs([("id", Value::from("x".repeat(100_000)))]);
+    let concat = format!("LENGTH(CONCAT({})) > 0", ["id"; 20].join(", "));
+    let e = Expression::parse(&concat).unwrap().evaluate(&big);
+    assert_eq!(e.error, Some(ErrorKind::FunctionEvaluation), "2 MB: more than any event");
+    let concat = format!("LENGTH(CONCAT({})) = 1000000", ["id"; 10].join(", "));
+    assert_eq!(Expression::parse(&concat).unwrap().evaluate(&big).value, Value::Boolean(true));
+    let like = format!("id NOT LIKE '%{}y%'", "_".repeat(2_000));
+    let e = Expression::parse(&like).unwrap().evaluate(&big);
+    assert_eq!(e.error, Some(ErrorKind::FunctionEvaluation), "2,000 x 100,000 steps");
+    assert_eq!(ok("type NOT LIKE '%_x%'"), Value::Boolean(true));
+}
