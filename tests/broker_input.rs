@@ -62,3 +62,14 @@ fn a_publish_refused_for_its_delay_writes_nothing_even_on_a_smaller_dedup_memory
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")), "{body}");
     assert_eq!(h.store.rows_written, 0, "nothing stored for a refused publish");
 }
+
+#[test]
+fn a_pull_naming_a_partition_the_topic_lacks_is_refused() {
+    let mut h = Harness::new();
+    assert_eq!(h.http("PUT", "/v1/topics/t/channels/c", json!({})).0, 201);
+    h.publish(json!({ "n": 1 }));
+    let (status, body) = h.http("POST", "/v1/topics/t/channels/c/pull", json!({ "partition": 7 }));
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")), "{body}");
+    let (status, body) = h.http("POST", "/v1/topics/t/channels/c/pull", json!({ "partition": 0 }));
+    assert_eq!((status, body["messages"].as_array().map(Vec::len)), (200, Some(1)), "{body}");
+}

@@ -278,6 +278,15 @@ impl Broker {
             (ChannelOp::Pull, Input::Pull(_)) if self.channels.get(&id).is_some_and(|c| c.push.is_some()) => {
                 Ok(Answer::error(&super::admin::push_only(name.as_str())))
             }
+            // The front Worker sends a pull that names a partition to that partition.
+            (ChannelOp::Pull, Input::Pull(pull))
+                if pull.partition.is_some_and(|p| p != self.partition.index) =>
+            {
+                let n = self.partition.count;
+                let e =
+                    ApiError::invalid(format!("partition must be 0..{} on this topic", n.saturating_sub(1)));
+                Ok(Answer::error(&e))
+            }
             (ChannelOp::Pull, Input::Pull(pull)) => {
                 let waiter = self.next_waiter;
                 self.next_waiter += 1;

@@ -243,6 +243,8 @@ pub struct PullParams {
     pub visibility_ms: u64,
     /// Long-poll wait.
     pub wait_ms: u64,
+    /// The partition the body named, if any.
+    pub partition: Option<u32>,
     /// Failures after which a message is dead.
     pub max_attempts: u32,
 }
@@ -266,6 +268,7 @@ impl Pull {
             wait_ms: in_range("wait_ms", self.wait_ms.unwrap_or(0), 0, MAX_PULL_WAIT_MS)?,
             max_attempts: in_range("max_attempts", self.max_attempts.unwrap_or(0), 0, u64::from(u32::MAX))?
                 as u32,
+            partition: self.partition,
         })
     }
 }
