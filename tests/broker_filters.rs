@@ -128,3 +128,29 @@ fn an_event_both_filtered_out_and_expired_is_counted_once() {
     assert_eq!(h.seqs(c), vec![1, 5]);
     assert_eq!(counts(&mut h), (2, 0, 2, 1), "each skipped event counted once, as filtered or as expired");
 }
+
+#[test]
+fn a_peek_looks_at_most_ten_thousand_seqs_past_the_position() {
+    let mut h = Harness::new();
+    let (status, _) =
+        h.http("PUT", "/v1/topics/t/channels/eu", json!({ "filter": { "exact": { "region": "eu" } } }));
+    assert_eq!(status, 201);
+    publish_region(&mut h, "eu");
+    let peek = |h: &mut Harness| {
+        let (status, body) = h.http("GET", "/v1/topics/t/channels/eu/peek", serde_json::Value::Null);
+        assert_eq!(status, 200, "{body}");
+        body["messages"].as_array().map(Vec::len).unwrap_or(0)
+    };
+    assert_eq!(peek(&mut h), 1);
+    let c = h.consumer("eu", json!({ "max_in_flight": 1 }));
+    let got = h.msgs(c);
+    assert_eq!(h.ask(c, json!({ "op": "fin", "id": got[0]["id"] }))["op"], "ok");
+    h.disconnect(c);
+    // Paused, so the position stays where it is while 10,000 skipped events pile up.
+    assert_eq!(h.http("POST", "/v1/topics/t/channels/eu/pause", json!({})).0, 200);
+    for _ in 0..10_000 {
+        publish_region(&mut h, "us");
+    }
+    publish_region(&mut h, "eu");
+    assert_eq!(peek(&mut h), 0, "the matching event lies past the 10,000 seqs a peek reads");
+}

@@ -11,6 +11,15 @@ use serde_json::value::RawValue;
 /// Most messages one peek shows.
 pub const MAX_PEEK: usize = 100;
 
+/// Most events past the channel's position one peek looks at (a filter that matches
+/// nothing would otherwise read every retained event).
+pub const PEEK_SCAN: u64 = 10_000;
+
+#[derive(serde::Serialize)]
+struct Page<'a> {
+    messages: &'a [Peeked],
+}
+
 #[derive(serde::Serialize)]
 struct Peeked {
     id: String,
@@ -42,10 +51,11 @@ impl Broker {
             .map(|r| (r.seq, r.attempt, r.failures))
             .collect();
         let mut from = c.row.cursor;
-        while next.len() < limit && from <= self.head {
+        let end = self.head.min(c.row.cursor.saturating_add(PEEK_SCAN - 1));
+        while next.len() < limit && from <= end {
             let heads = store.event_heads(from, limit)?;
             let Some(last) = heads.last().map(|h| h.seq) else { break };
-            for h in heads {
+            for h in heads.into_iter().filter(|h| h.seq <= end) {
                 let waits = h.deliver_at.is_some_and(|t| t > now) || h.expires_at.is_some_and(|t| t <= now);
                 let matches = match &c.filter {
                     Some(f) => store.event_body(h.seq)?.is_some_and(|(text, _)| {
@@ -66,6 +76,7 @@ impl Broker {
             let Ok(event) = RawValue::from_string(text) else { continue };
             messages.push(Peeked { id: message_id(p, seq), seq, partition: p, attempts, failures, event });
         }
-        Ok(Answer::json(200, &serde_json::json!({ "messages": messages })))
+        // Serialized as is: the events are passed on as stored, never parsed into values.
+        Ok(Answer::json(200, &Page { messages: &messages }))
     }
 }
