@@ -11,7 +11,7 @@ use super::broker::{Broker, Delivered};
 use super::channel::{InFlight, ReadyRow};
 use super::filter::EventAttributes;
 use super::store::{CheckpointWrite, EventHead, MessageHead, RowState, Store, StoreResult};
-use super::timers::Timer;
+use super::timers::{due_by_expiry, Timer};
 use super::{ConsumerId, Millis, Seq, SocketId};
 
 /// Most events the cursor passes without delivering (filtered, expired, deferred,
@@ -127,15 +127,7 @@ impl Broker {
             if row.expires_at.is_some_and(|t| t <= now) {
                 let Some(c) = self.channels.get_mut(&ch) else { return Ok(None) };
                 c.remove_ready(seq);
-                c.row.counters.expired += 1;
-                if row.key.is_some() {
-                    c.counts.keyed_waiting = c.counts.keyed_waiting.saturating_sub(1);
-                }
-                store.delete_message(ch, seq)?;
-                self.dirty.insert(ch);
-                if let Some(k) = row.key.as_deref() {
-                    self.unblock(store, ch, k)?;
-                }
+                self.drop_expired(store, ch, seq, row.key.as_deref())?;
                 continue;
             }
             return Ok(Some(Next::Ready(seq, row)));
@@ -219,8 +211,7 @@ impl Broker {
                 seq: h.seq,
                 state: if deferred.is_some() { RowState::Deferred } else { RowState::Parked },
                 owner: ConsumerId(0),
-                // Due at its expiry if that comes first: it is dropped then (`make_due_ready`).
-                due: deferred.map_or(0, |t| h.expires_at.map_or(t, |e| t.min(e))),
+                due: deferred.map_or(0, |t| due_by_expiry(t, h.expires_at)),
                 attempt: 0,
                 failures: 0,
                 max_attempts: 0,

@@ -70,19 +70,8 @@ impl Broker {
         for (e, &h) in events.iter().zip(&hashes) {
             earlier.push(dedup.lookup(store, (&e.meta.source, &e.meta.id, h), since)?);
         }
-        let plan = publish::plan(
-            events,
-            self.head,
-            now,
-            &self.limits,
-            opts.ordering_key.as_deref(),
-            opts.delay_ms,
-            &earlier,
-        );
-        let plan = match plan {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        };
+        let plan =
+            publish::plan(events, self.head, now, opts.ordering_key.as_deref(), opts.delay_ms, &earlier);
         let fresh = plan.iter().filter(|p| !p.duplicate).count() as u64;
         let retained = self.retained();
         if retained + fresh > self.limits.max_topic_events {

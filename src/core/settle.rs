@@ -144,9 +144,8 @@ impl Broker {
             seq,
             state,
             owner: ConsumerId(0),
-            // Due at its expiry if that comes first: it is dropped then (`make_due_ready`).
             due: if state == RowState::Deferred {
-                now.saturating_add(delay).min(f.expires_at.unwrap_or(Millis::MAX)).max(now)
+                super::timers::due_by_expiry(now.saturating_add(delay), f.expires_at).max(now)
             } else {
                 0
             },

@@ -142,6 +142,28 @@ impl Broker {
         Ok(())
     }
 
+    /// Drops an expired waiting row of channel `ch` (the caller takes it out of its ready
+    /// or deferred count): counted in `expired_total`, deleted, its ordering key freed.
+    pub(super) fn drop_expired(
+        &mut self,
+        store: &mut dyn Store,
+        ch: u32,
+        seq: Seq,
+        key: Option<&str>,
+    ) -> StoreResult<()> {
+        let Some(c) = self.channels.get_mut(&ch) else { return Ok(()) };
+        c.row.counters.expired += 1;
+        if key.is_some() {
+            c.counts.keyed_waiting = c.counts.keyed_waiting.saturating_sub(1);
+        }
+        store.delete_message(ch, seq)?;
+        self.dirty.insert(ch);
+        if let Some(k) = key {
+            self.unblock(store, ch, k)?;
+        }
+        Ok(())
+    }
+
     /// Deferred rows of a channel that came due become ready (or parked behind their
     /// key); the next due time is read again.
     fn make_due_ready(&mut self, now: Millis, store: &mut dyn Store, ch: u32) -> StoreResult<()> {
@@ -154,15 +176,7 @@ impl Broker {
             if m.expires_at.is_some_and(|t| t <= now) {
                 let Some(c) = self.channels.get_mut(&ch) else { return Ok(()) };
                 c.counts.deferred = c.counts.deferred.saturating_sub(1);
-                c.row.counters.expired += 1;
-                if m.key.is_some() {
-                    c.counts.keyed_waiting = c.counts.keyed_waiting.saturating_sub(1);
-                }
-                store.delete_message(ch, m.seq)?;
-                self.dirty.insert(ch);
-                if let Some(k) = m.key.as_deref() {
-                    self.unblock(store, ch, k)?;
-                }
+                self.drop_expired(store, ch, m.seq, m.key.as_deref())?;
                 continue;
             }
             let blocked = match m.key.as_deref() {
@@ -253,4 +267,10 @@ impl Broker {
         }
         self.refresh_heartbeat(id);
     }
+}
+
+/// When a row deferred until `due` comes due: at its expiry if that is earlier, when it
+/// is dropped (`make_due_ready`) and stops holding back its ordering key.
+pub(super) fn due_by_expiry(due: Millis, expires_at: Option<Millis>) -> Millis {
+    expires_at.map_or(due, |e| due.min(e))
 }

@@ -106,8 +106,8 @@ pub struct Planned {
     pub key: Option<String>,
 }
 
-/// The checks of [`plan`] that need no storage: the broker makes them before it reads
-/// the dedup window, so a refused publish touches nothing.
+/// Checks a publish's delays and ordering key against the limits, before anything is
+/// read or written (the dedup window included): a refused publish changes nothing.
 pub fn check(
     events: &[Accepted],
     now: u64,
@@ -120,8 +120,7 @@ pub fn check(
     }
     event::check_ordering_key(ordering_key)?;
     let limit = now.saturating_add(limits.max_delay_ms);
-    let deliver_at = |e: &Accepted| delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at);
-    if events.iter().filter_map(deliver_at).any(|t| t > limit) {
+    if events.iter().filter_map(|e| deliver_at(e, now, delay_ms)).any(|t| t > limit) {
         return Err(ApiError::invalid(format!(
             "events may be deferred by at most {} ms",
             limits.max_delay_ms
@@ -130,21 +129,22 @@ pub fn check(
     Ok(())
 }
 
-/// Plans an append after `head`: checks delays against the limit and finds duplicates,
+/// When an event is to be delivered: `delay_ms` from now, else its `deliverafter`.
+fn deliver_at(e: &Accepted, now: u64, delay_ms: Option<u64>) -> Option<u64> {
+    delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at)
+}
+
+/// Plans an append after `head` of events that passed [`check`]: finds duplicates,
 /// earlier in the topic (`earlier[i]`: the seq of event `i`'s pair within the dedup
-/// window) or earlier in the same batch. Every check happens here, before the first
-/// write: a refused publish changes nothing.
+/// window) or earlier in the same batch, and gives the others their seqs.
 pub fn plan(
     events: Vec<Accepted>,
     head: u64,
     now: u64,
-    limits: &Limits,
     ordering_key: Option<&str>,
     delay_ms: Option<u64>,
     earlier: &[Option<u64>],
-) -> Result<Vec<Planned>, ApiError> {
-    check(&events, now, limits, ordering_key, delay_ms)?;
-    let deliver_at = |e: &Accepted| delay_ms.map(|d| now.saturating_add(d)).or(e.meta.deliver_at);
+) -> Vec<Planned> {
     // The original of each duplicate: earlier in the topic, or earlier in this batch.
     let mut originals = Vec::with_capacity(events.len());
     {
@@ -171,12 +171,12 @@ pub fn plan(
                 Planned {
                     seq: next - 1,
                     duplicate: false,
-                    deliver_at: deliver_at(&e),
+                    deliver_at: deliver_at(&e, now, delay_ms),
                     key: ordering_key.map(str::to_owned).or(e.meta.ordering_key.clone()),
                     event: Some(e),
                 }
             }
         });
     }
-    Ok(out)
+    out
 }

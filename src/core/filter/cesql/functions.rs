@@ -167,12 +167,12 @@ fn byte_index(s: &str, n: usize) -> usize {
     s.char_indices().nth(n).map_or(s.len(), |(i, _)| i)
 }
 
-/// A function's arguments, cast to parameter types one by one; the first cast or
-/// evaluation error is kept and returned with the function's value.
 /// Longest string `CONCAT` and `CONCAT_WS` make (1 MiB, the longest event the bus takes by
 /// default): a longer one is an evaluation error.
 const MAX_STRING_BYTES: usize = 1 << 20;
 
+/// A function's arguments, cast to parameter types one by one; the first cast or
+/// evaluation error is kept and returned with the function's value.
 struct Args<'a> {
     values: std::vec::IntoIter<Val<'a>>,
     error: Option<ErrorKind>,
